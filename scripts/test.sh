@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up a virtual environment with every extra and run the whole test suite.
+# Usage: bash scripts/test.sh [pytest args]
+# On Debian as root it installs Chromium for the browser tests if it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${PSTT_VENV:-.venv}"
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q -e ".[dev]"
+"$VENV/bin/python" -m pytest "$@"

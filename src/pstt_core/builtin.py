@@ -1,0 +1,56 @@
+"""The core's own plugin: formats, PSTT_* settings, core health checks — same hooks as anyone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .formats.csv_format import CSV
+from .formats.jsonl import JSONL
+from .formats.parquet import PARQUET
+from .formats.xlsx import XLSX
+from .health import HealthCheck, HealthResult
+from .hookspecs import hookimpl
+from .settings import CORE_SETTINGS
+
+if TYPE_CHECKING:
+    from .facade import Pstt
+
+
+@hookimpl
+def register_formats(register: Callable[[Any], None]) -> None:
+    for fmt in (CSV, JSONL, XLSX, PARQUET):
+        register(fmt)
+
+
+@hookimpl
+def register_settings(register: Callable[[Any], None]) -> None:
+    for setting in CORE_SETTINGS:
+        register(setting)
+
+
+def _scheduler_health(pstt: Pstt) -> HealthResult:
+    valid, invalid = pstt.schedules.load()
+    data = {"running": pstt.scheduler.running, "schedules": len(valid), "invalid": sorted(invalid),
+            "jobs": len(pstt.scheduler.jobs())}
+    if invalid:
+        return HealthResult("degraded", f"{len(invalid)} invalid schedule(s): {', '.join(sorted(invalid))}", data)
+    if not pstt.scheduler.running and pstt.started:
+        return HealthResult("unhealthy", "scheduler is not running", data)
+    return HealthResult("healthy", "scheduler running" if pstt.scheduler.running else "scheduler idle", data)
+
+
+def _databases_health(pstt: Pstt) -> HealthResult:
+    if not pstt.config.databases:
+        return HealthResult("not_configured", "no databases in connections.json")
+    results = [pstt.databases.test(name) for name in pstt.config.databases]
+    bad = [r for r in results if not r["success"]]
+    status = "healthy" if not bad else ("unhealthy" if len(bad) == len(results) else "degraded")
+    detail = "; ".join(f"{r['name']}: {r['error']}" for r in bad) or f"{len(results)} reachable"
+    return HealthResult(status, detail, {"connections": results})
+
+
+@hookimpl
+def register_health_checks(register: Callable[[Any], None]) -> None:
+    register(HealthCheck("scheduler", _scheduler_health, "Scheduler state and schedule validity"))
+    register(HealthCheck("databases", _databases_health, "Each database answers SELECT 1"))

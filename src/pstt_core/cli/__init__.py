@@ -1,0 +1,64 @@
+"""The ``pstt`` command line. Plugins add commands through ``register_commands(cli)``.
+
+Exit codes: 0 success; 1 the job failed (run failed/partial, check found problems);
+2 bad usage or configuration (unknown schedule, invalid file); 3 conflict (already running).
+"""
+
+from __future__ import annotations
+
+import click
+
+from ..plugins import get_plugin_manager
+from . import check, init, plugins, run, schedules, serve
+from .context import cli_errors
+
+
+class PsttGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        with cli_errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=PsttGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(file_okay=False), envvar="PSTT_HOME",
+              help="Home directory (default: $PSTT_HOME, else the current directory).")
+@click.version_option(package_name="pstt", prog_name="pstt")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
+    """PSTT: run SQL queries on a schedule and ship the results."""
+    ctx.ensure_object(dict)
+    ctx.obj["home"] = home
+
+
+for module in (init, run, check, plugins, schedules, serve):
+    module.add_to(cli)
+
+_CORE_COMMANDS = frozenset(cli.commands)
+_plugins_added = False
+
+
+def build_cli() -> click.Group:
+    """Add plugin commands once; a clash with a core command or a broken hook is reported."""
+    global _plugins_added
+    if _plugins_added:
+        return cli
+    _plugins_added = True
+    for impl in reversed(get_plugin_manager().hook.register_commands.get_hookimpls()):
+        staging = click.Group()
+        try:
+            impl.function(cli=staging)
+        except Exception as exc:
+            click.echo(f"warning: plugin {impl.plugin_name!r} could not add its commands: {exc}",
+                       err=True)
+            continue
+        for name, command in staging.commands.items():
+            if name in cli.commands:
+                click.echo(f"warning: plugin {impl.plugin_name!r} command {name!r} clashes with "
+                           "an existing command; ignored", err=True)
+                continue
+            cli.add_command(command, name)
+    return cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    build_cli().main(args=argv, prog_name="pstt")

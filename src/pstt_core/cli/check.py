@@ -1,0 +1,46 @@
+"""``pstt check``: validate configuration and schedules, test connections."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .context import EXIT_FAILED, EXIT_OK, get_pstt
+
+
+def add_to(cli: click.Group) -> None:
+    cli.add_command(check_cmd)
+
+
+@click.command("check")
+@click.option("--offline", is_flag=True, help="Validate files only; do not contact databases or brokers.")
+def check_cmd(offline: bool) -> None:
+    """Exit 0 when every file is valid and every connection answers."""
+    pstt = get_pstt()
+    problems = 0
+    click.echo(f"home: {pstt.home.root}")
+    click.echo(f"connections.json: {len(pstt.config.databases)} database(s)")
+    for problem in pstt.registry.problems:
+        click.echo(f"  plugin problem: {problem}")
+        problems += 1
+    valid, invalid = pstt.schedules.load()
+    click.echo(f"schedules.json: {len(valid)} valid, {len(invalid)} invalid")
+    for key, err in invalid.items():
+        click.echo(f"  ✗ {key}: {err}")
+        problems += 1
+    for sched in valid.values():
+        try:
+            pstt.registry.sink(sched.sharing_mode)
+        except Exception as exc:
+            click.echo(f"  ✗ {sched.id}: {exc}")
+            problems += 1
+    if not offline:
+        result = pstt.health()
+        for check in result["checks"]:
+            mark = "✓" if check["status"] in ("healthy", "not_configured") else "✗"
+            click.echo(f"  {mark} {check['name']}: {check['status']} {check['detail']}")
+            if mark == "✗":
+                problems += 1
+    click.echo("OK" if not problems else f"{problems} problem(s)")
+    sys.exit(EXIT_OK if not problems else EXIT_FAILED)

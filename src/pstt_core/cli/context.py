@@ -1,0 +1,48 @@
+"""Shared CLI helpers: the facade from the context, and error → exit code translation."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from ..errors import ConfigError, ConflictError, NotFoundError, PsttError
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_CONFLICT = 0, 1, 2, 3
+
+
+def get_pstt(ctx: click.Context | None = None, **kwargs: Any) -> Any:
+    """The :class:`~pstt_core.Pstt` for ``--home``, created once per invocation."""
+    ctx = ctx or click.get_current_context()
+    root = ctx.find_root()
+    root.ensure_object(dict)
+    if "pstt" not in root.obj:
+        from ..facade import Pstt
+
+        root.obj["pstt"] = Pstt(root.obj.get("home"), **kwargs)
+    return root.obj["pstt"]
+
+
+@contextlib.contextmanager
+def cli_errors() -> Iterator[None]:
+    """Print PSTT errors as one line on stderr with a meaningful exit code, no traceback."""
+    try:
+        yield
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    except NotFoundError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    except ConflictError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_CONFLICT)
+    except PsttError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)

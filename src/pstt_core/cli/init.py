@@ -1,0 +1,77 @@
+"""``pstt init``: scaffold a home directory (``--demo``: SQLite demo data + a schedule)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..home import Home
+from ..state import atomic_write_json
+
+
+def add_to(cli: click.Group) -> None:
+    cli.add_command(init_cmd)
+
+
+ENV_TEMPLATE = """\
+# PSTT settings (all optional). See docs/README.md for the full table.
+# PSTT_HOST=127.0.0.1
+# PSTT_PORT=8000
+# PSTT_API_TOKEN=
+# PSTT_LOG_LEVEL=info
+"""
+
+
+@click.command("init")
+@click.option("--demo", is_flag=True, help="Add a SQLite demo database and a demo schedule.")
+@click.option("--force", is_flag=True, help="Overwrite connections.json / schedules.json if present.")
+@click.pass_context
+def init_cmd(ctx: click.Context, demo: bool, force: bool) -> None:
+    """Create connections.json, .env, exports/ and logs/ in the home directory."""
+    home = Home.resolve(ctx.find_root().obj.get("home"))
+    home.root.mkdir(parents=True, exist_ok=True)
+    home.exports.mkdir(exist_ok=True)
+    home.logs.mkdir(exist_ok=True)
+    created = []
+    if demo:
+        from ..demo import create_demo_database, demo_connections, demo_schedules
+
+        db = home.root / "demo.db"
+        if force or not db.exists():
+            rows = create_demo_database(db)
+            created.append(f"demo.db ({rows:,} orders)")
+        conns, scheds = demo_connections(), demo_schedules()
+    else:
+        conns = {"databases": []}
+        scheds = {"schedules": []}
+    for path, data in ((home.connections, conns), (home.schedules, scheds)):
+        if path.exists() and not force:
+            _merge_missing(path, data)
+            continue
+        atomic_write_json(path, data)
+        created.append(str(path.relative_to(home.root)))
+    if not home.dotenv.exists():
+        home.dotenv.write_text(ENV_TEMPLATE, encoding="utf-8")
+        created.append(".env")
+    click.echo(f"home: {home.root}")
+    for item in created:
+        click.echo(f"  created {item}")
+    if demo:
+        click.echo("next: pstt run demo-orders-csv   (or: pstt serve)")
+
+
+def _merge_missing(path: Path, data: dict[str, list[dict[str, object]]]) -> None:
+    """Add demo entries whose name/id is not yet in an existing file; never drop anything."""
+    current = json.loads(path.read_text(encoding="utf-8-sig"))
+    changed = False
+    for key, entries in data.items():
+        existing = current.setdefault(key, [])
+        names = {e.get("id") or e.get("name") for e in existing if isinstance(e, dict)}
+        for entry in entries:
+            if (entry.get("id") or entry.get("name")) not in names:
+                existing.append(entry)
+                changed = True
+    if changed:
+        atomic_write_json(path, current)

@@ -1,0 +1,122 @@
+"""``connections.json``: databases plus sections claimed by plugins."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .converter import structure
+from .envsubst import substitute
+from .errors import ConfigError
+from .models import NAME_RE, Database
+
+
+@attrs.frozen
+class ConfigSection:
+    """A top-level list in ``connections.json`` owned by a plugin.
+
+    :param name: the key, e.g. ``kafka_connections``.
+    :param model: attrs class of one entry (must have a ``name`` field).
+    :param secret_fields: fields masked wherever the entry is shown.
+    :param validate: optional ``validate(entry, file, path)`` for cross-field rules.
+    """
+
+    name: str
+    model: type
+    secret_fields: tuple[str, ...] = ()
+    description: str = ""
+    validate: Callable[[Any, str, str], None] | None = None
+
+
+@attrs.define
+class Config:
+    databases: dict[str, Database]
+    sections: dict[str, dict[str, Any]]
+    raw: dict[str, Any]
+    file: str
+    # Every string substituted from ${VAR}: the log filter masks these values.
+    secrets: set[str] = attrs.field(factory=set)
+
+    def database(self, name: str) -> Database:
+        try:
+            return self.databases[name]
+        except KeyError:
+            known = ", ".join(sorted(self.databases)) or "none"
+            raise ConfigError(f"unknown database connection {name!r}; configured: {known}",
+                              file=self.file) from None
+
+    def section(self, name: str) -> dict[str, Any]:
+        """Entries of a plugin section by name (empty if the section is absent)."""
+        return self.sections.get(name, {})
+
+
+def load_config(path: Path, sections: dict[str, ConfigSection],
+                lookup: Callable[[str], str | None]) -> Config:
+    file = str(path)
+    if not path.exists():
+        return Config({}, {name: {} for name in sections}, {}, file)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+                          file=file) from None
+    if not isinstance(raw, dict):
+        raise ConfigError("the top level must be an object", file=file, path="$")
+    secrets: set[str] = set()
+
+    def tracking(name: str) -> str | None:
+        value = lookup(name)
+        if value:
+            secrets.add(value)
+        return value
+
+    data = substitute(raw, tracking, file=file)
+    databases = _entries(data.get("databases", []), Database, file, "$.databases")
+    for db in databases.values():
+        if not db.url and not db.driver:
+            raise ConfigError(f"database {db.name!r} needs either 'url' or 'driver' (+ host, database …)",
+                              file=file, path=f"$.databases[{db.name}]")
+        if db.password:
+            secrets.add(db.password)
+    parsed: dict[str, dict[str, Any]] = {}
+    for name, section in sections.items():
+        entries = _entries(data.get(name, []), section.model, file, f"$.{name}")
+        if section.validate:
+            for i, entry in enumerate(entries.values()):
+                section.validate(entry, file, f"$.{name}[{i}]")
+        for entry in entries.values():
+            for field in section.secret_fields:
+                value = getattr(entry, field, None)
+                if value:
+                    secrets.add(str(value))
+        parsed[name] = entries
+    return Config(databases, parsed, raw, file, secrets)
+
+
+def _entries(items: Any, model: type, file: str, path: str) -> dict[str, Any]:
+    if not isinstance(items, list):
+        raise ConfigError("must be a list", file=file, path=path)
+    out: dict[str, Any] = {}
+    for i, item in enumerate(items):
+        entry = structure(item, model, file=file, path=f"{path}[{i}]")
+        name = getattr(entry, "name", None)
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise ConfigError(f"name {name!r} must be 1-64 characters of letters, digits, '.', '_' or '-'",
+                              file=file, path=f"{path}[{i}].name")
+        if name in out:
+            raise ConfigError(f"duplicate name {name!r}", file=file, path=f"{path}[{i}].name")
+        out[name] = entry
+    return out
+
+
+def mask(entry: Any, secret_fields: tuple[str, ...]) -> dict[str, Any]:
+    """An entry as a dict for display, secrets replaced by ``********``."""
+    data = attrs.asdict(entry) if attrs.has(type(entry)) else dict(entry)
+    for field in secret_fields:
+        if data.get(field):
+            data[field] = "********"
+    return data

@@ -1,0 +1,86 @@
+"""The cattrs converter and the translation of its errors into :class:`ConfigError`.
+
+One converter serves the core and every plugin, so that a plugin's option class gets the
+same error messages (file + JSON path) as the core's models.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn
+
+from .errors import ConfigError
+from .models import Database, RunRecord, Schedule, Trigger
+
+T = TypeVar("T")
+
+converter = cattrs.Converter(forbid_extra_keys=True)
+
+
+def _structure_lenient(cls: type) -> Any:
+    """Ignore unknown keys: files written by other versions may carry fields we do not know."""
+    return make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=False)
+
+
+converter.register_structure_hook(Database, _structure_lenient(Database))
+converter.register_structure_hook(Trigger, _structure_lenient(Trigger))
+_schedule_known = {a.name for a in attrs.fields(Schedule)} - {"extra"}
+_structure_schedule_base = make_dict_structure_fn(Schedule, converter, _cattrs_forbid_extra_keys=False)
+
+
+def _structure_schedule(data: Any, cls: type) -> Schedule:
+    if not isinstance(data, dict):
+        raise TypeError(f"expected an object, got {type(data).__name__}")
+    extra = {k: v for k, v in data.items() if k not in _schedule_known}
+    known = {k: v for k, v in data.items() if k in _schedule_known}
+    known["extra"] = {**known.get("extra", {}), **extra}
+    return _structure_schedule_base(known, cls)
+
+
+converter.register_structure_hook(Schedule, _structure_schedule)
+
+
+def _unstructure_schedule(s: Schedule) -> dict[str, Any]:
+    data = {a.name: converter.unstructure(getattr(s, a.name)) for a in attrs.fields(Schedule)
+            if a.name != "extra"}
+    data["trigger"] = {k: v for k, v in data["trigger"].items() if v is not None}
+    for key, value in s.extra.items():
+        data.setdefault(key, value)
+    return data
+
+
+converter.register_unstructure_hook(Schedule, _unstructure_schedule)
+converter.register_unstructure_hook(RunRecord, RunRecord.to_dict)
+
+
+def _describe(exc: BaseException, path: str) -> list[tuple[str, str]]:
+    """Flatten a cattrs exception group into (json path, message) pairs."""
+    out: list[tuple[str, str]] = []
+    for message in cattrs.transform_error(exc, path=path):
+        text, _, where = message.rpartition(" @ ")
+        if not text:
+            text, where = message, path
+        if text.startswith("unknown error (") and text.endswith(")"):
+            text = text[len("unknown error ("):-1]
+        out.append((where, text.replace("typing.Literal", "one of ")))
+    return out
+
+
+def structure(data: Any, cls: type[T], *, file: str | None = None, path: str = "$") -> T:
+    """Build ``cls`` from JSON data; any problem becomes a ConfigError naming file and path."""
+    try:
+        return converter.structure(data, cls)
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+        problems = _describe(exc, path) if isinstance(exc, cattrs.BaseValidationError) else [
+            (path, str(exc))]
+        where, text = problems[0]
+        more = f" (and {len(problems) - 1} more problem(s): " + "; ".join(
+            f"{w}: {t}" for w, t in problems[1:4]) + ")" if len(problems) > 1 else ""
+        raise ConfigError(text + more, file=file, path=where) from None
+
+
+def unstructure(obj: Any) -> Any:
+    return converter.unstructure(obj)

@@ -1,0 +1,119 @@
+"""SQLAlchemy engines for the configured databases (one per connection, created lazily)."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+
+from .errors import ConfigError
+from .models import Database
+
+# Short driver names accepted in the discrete-fields form.
+DRIVERS = {
+    "sqlite": "sqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mysql+pymysql",
+    "mssql": "mssql+pyodbc",
+    "sqlserver": "mssql+pyodbc",
+    "oracle": "oracle+oracledb",
+}
+# Bare dialect names get the driver that is installed with PSTT's extras.
+_DEFAULT_DBAPI = {"postgresql": ("psycopg2", "postgresql+psycopg", "psycopg"),
+                  "mysql": ("MySQLdb", "mysql+pymysql", "pymysql"),
+                  "mariadb": ("MySQLdb", "mariadb+pymysql", "pymysql"),
+                  "oracle": ("cx_Oracle", "oracle+oracledb", "oracledb")}
+
+
+def build_url(db: Database, home: Path) -> URL:
+    if db.url:
+        try:
+            url = make_url(db.url)
+        except Exception:
+            raise ConfigError(f"database {db.name!r}: cannot parse url", path=f"databases[{db.name}].url") from None
+    else:
+        driver = DRIVERS.get((db.driver or "").lower(), db.driver or "")
+        url = URL.create(driver, username=db.username, password=db.password, host=db.host,
+                         port=db.port, database=db.database)
+    if url.drivername in _DEFAULT_DBAPI:
+        legacy, preferred, module = _DEFAULT_DBAPI[url.drivername]
+        if importlib.util.find_spec(legacy) is None and importlib.util.find_spec(module):
+            url = url.set(drivername=preferred)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+            and not url.database.startswith("file:"):
+        path = Path(url.database)
+        if not path.is_absolute():
+            url = url.set(database=str((home / path).resolve()))
+    return url
+
+
+def safe_url(db: Database, home: Path) -> str:
+    """The URL with its password hidden, for pages, API and logs."""
+    try:
+        return build_url(db, home).render_as_string(hide_password=True)
+    except ConfigError:
+        return "(invalid url)"
+
+
+class Databases:
+    def __init__(self, databases: dict[str, Database], home: Path):
+        self._dbs = databases
+        self._home = home
+        self._engines: dict[str, Engine] = {}
+        self._lock = threading.Lock()
+
+    def engine(self, name: str) -> Engine:
+        with self._lock:
+            if name not in self._engines:
+                if name not in self._dbs:
+                    known = ", ".join(sorted(self._dbs)) or "none"
+                    raise ConfigError(f"unknown database connection {name!r}; configured: {known}")
+                db = self._dbs[name]
+                url = build_url(db, self._home)
+                kwargs: dict[str, Any] = {"pool_pre_ping": True}
+                if url.get_backend_name() != "sqlite":
+                    kwargs.update(pool_size=2, max_overflow=4, pool_recycle=1800)
+                try:
+                    self._engines[name] = sa.create_engine(url, **kwargs, **db.options)
+                except ModuleNotFoundError as exc:
+                    raise ConfigError(f"database {name!r}: driver module {exc.name!r} is not installed "
+                                      f"(for PostgreSQL: pip install \"pstt[postgres]\", MySQL/MariaDB: "
+                                      f"pip install \"pstt[mysql]\")") from None
+            return self._engines[name]
+
+    def test(self, name: str) -> dict[str, Any]:
+        """Open a connection and run ``SELECT 1``; never raises."""
+        t0 = time.perf_counter()
+        try:
+            with self.engine(name).connect() as conn:
+                conn.execute(sa.text("SELECT 1")).scalar()
+            return {"name": name, "success": True,
+                    "latency_ms": round((time.perf_counter() - t0) * 1000, 2), "error": None}
+        except Exception as exc:
+            return {"name": name, "success": False,
+                    "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
+                    "error": describe_db_error(exc)}
+
+    def dispose(self) -> None:
+        with self._lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+
+
+def describe_db_error(exc: BaseException) -> str:
+    """A one-line message without SQLAlchemy's statement dump and doc links."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
+        text = str(exc.orig).strip().splitlines()
+        return f"{type(exc.orig).__name__}: {' '.join(line.strip() for line in text)}"
+    if isinstance(exc, sa.exc.SQLAlchemyError):
+        text = str(exc).split("(Background on this error")[0].strip()
+        return f"{type(exc).__name__}: {text}"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,44 @@
+"""Exceptions that carry enough context for a user to fix the problem."""
+
+from __future__ import annotations
+
+
+class PsttError(Exception):
+    """Base class of every error PSTT raises on purpose."""
+
+
+class ConfigError(PsttError):
+    """Bad configuration: says which file, which JSON path and what is wrong."""
+
+    def __init__(self, message: str, *, file: str | None = None, path: str | None = None):
+        self.message = message
+        self.file = file
+        self.path = path
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = str(self.file)
+        if self.path:
+            where = f"{where} at {self.path}" if where else self.path
+        return f"{where}: {self.message}" if where else self.message
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"error": str(self), "file": self.file, "path": self.path}
+
+
+class NotFoundError(PsttError):
+    """A named thing (schedule, connection, sink) does not exist."""
+
+
+class ConflictError(PsttError):
+    """The request conflicts with current state (e.g. a schedule is already running)."""
+
+
+class SinkError(PsttError):
+    """A sink could not deliver. ``transient`` says whether a retry may help."""
+
+    def __init__(self, message: str, *, transient: bool = False):
+        self.transient = transient
+        super().__init__(message)

@@ -1,0 +1,73 @@
+"""Output formats shared by every sink: streaming writers over a binary file object.
+
+A format is registered through the ``register_formats`` hook (the core registers CSV,
+JSON Lines, XLSX and Parquet with the same hook). ``OutputFormat.open(fileobj, columns,
+options)`` returns a :class:`FormatWriter`; ``write(rows)`` is called once per batch and
+``close()`` once at the end. Writers never hold more than one batch in memory (XLSX uses
+XlsxWriter's constant-memory mode; Parquet writes one row group per batch).
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib.util
+from collections.abc import Callable, Sequence
+from typing import IO, Any
+
+import attrs
+
+
+@attrs.define
+class FormatOptions:
+    """Options understood by the built-in formats (sinks embed these in their options)."""
+
+    delimiter: str = attrs.field(default=",", metadata={"help": "CSV field separator"})
+    quoting: str = attrs.field(default="minimal", metadata={
+        "choices": ("minimal", "all", "nonnumeric", "none"), "help": "CSV quoting"})
+    encoding: str = attrs.field(default="utf-8", metadata={
+        "help": "Text encoding; utf-8-sig adds a BOM so Excel detects UTF-8"})
+    header: bool = attrs.field(default=True, metadata={"help": "Write a header row (CSV)"})
+    line_terminator: str = "\r\n"
+    sheet_name: str = attrs.field(default="data", metadata={"help": "XLSX sheet name"})
+    null: str = attrs.field(default="", metadata={"help": "Text written for NULL (CSV)"})
+
+
+class FormatWriter(abc.ABC):
+    def __init__(self, fileobj: IO[bytes], columns: Sequence[str], options: FormatOptions):
+        self.fileobj = fileobj
+        self.columns = list(columns)
+        self.options = options
+        self.rows = 0
+
+    @abc.abstractmethod
+    def write(self, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def close(self) -> None:  # noqa: B027 - formats without a trailer need nothing
+        """Write any trailer; does not close ``fileobj``."""
+
+
+@attrs.frozen
+class OutputFormat:
+    name: str
+    extension: str
+    media_type: str
+    writer: Callable[[IO[bytes], Sequence[str], FormatOptions], FormatWriter]
+    description: str = ""
+    requires: tuple[str, ...] = ()
+    install_hint: str = ""
+    # Whether the output may be gzip-compressed as a stream (zip formats already are).
+    compressible: bool = True
+
+    @property
+    def available(self) -> bool:
+        return all(importlib.util.find_spec(m) is not None for m in self.requires)
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        if self.available:
+            return None
+        return f"format '{self.name}' needs {', '.join(self.requires)}: {self.install_hint}"
+
+    def open(self, fileobj: IO[bytes], columns: Sequence[str],
+             options: FormatOptions | None = None) -> FormatWriter:
+        return self.writer(fileobj, columns, options or FormatOptions())

@@ -1,0 +1,48 @@
+"""Health checks contributed by the core and by plugins."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from .facade import Pstt
+
+STATUSES = ("healthy", "degraded", "unhealthy", "not_configured")
+
+
+@attrs.define
+class HealthResult:
+    status: str  # one of STATUSES
+    detail: str = ""
+    data: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class HealthCheck:
+    """``check(pstt)`` returns a :class:`HealthResult`; an exception counts as unhealthy."""
+
+    name: str
+    check: Callable[[Pstt], HealthResult]
+    description: str = ""
+
+
+def run_checks(checks: list[HealthCheck], pstt: Pstt) -> dict[str, Any]:
+    """Run every check; overall status is the worst of the configured ones."""
+    results = []
+    for hc in checks:
+        t0 = time.perf_counter()
+        try:
+            res = hc.check(pstt)
+        except Exception as exc:  # a broken check is reported, never raised
+            res = HealthResult("unhealthy", f"{type(exc).__name__}: {exc}")
+        results.append({"name": hc.name, "status": res.status, "detail": res.detail,
+                        "data": res.data,
+                        "duration_ms": round((time.perf_counter() - t0) * 1000, 2)})
+    rank = {"healthy": 0, "not_configured": 0, "degraded": 1, "unhealthy": 2}
+    worst = max((rank.get(r["status"], 2) for r in results), default=0)
+    overall = {0: "healthy", 1: "degraded", 2: "unhealthy"}[worst]
+    return {"status": overall, "checks": results}

@@ -1,0 +1,47 @@
+"""The home directory layout (SPEC §2)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import attrs
+
+
+@attrs.frozen
+class Home:
+    root: Path
+
+    @classmethod
+    def resolve(cls, path: str | os.PathLike[str] | None = None) -> Home:
+        """``path``, else ``$PSTT_HOME``, else the current directory."""
+        chosen = path or os.environ.get("PSTT_HOME") or os.getcwd()
+        return cls(Path(chosen).expanduser().resolve())
+
+    @property
+    def connections(self) -> Path:
+        return self.root / "connections.json"
+
+    @property
+    def dotenv(self) -> Path:
+        return self.root / ".env"
+
+    @property
+    def exports(self) -> Path:
+        return self.root / "exports"
+
+    @property
+    def schedules(self) -> Path:
+        return self.exports / "schedules.json"
+
+    @property
+    def history(self) -> Path:
+        return self.exports / "scheduler_history.json"
+
+    @property
+    def scheduler_metrics(self) -> Path:
+        return self.exports / "scheduler_metrics.json"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"

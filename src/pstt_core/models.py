@@ -1,0 +1,163 @@
+"""Core data models (attrs). (De)serialisation lives in :mod:`pstt_core.converter`."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import attrs
+
+SCHEDULE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+RunStatus = Literal["success", "failed", "partial", "running", "skipped"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() if dt is not None else None
+
+
+@attrs.define
+class Database:
+    """One entry of ``connections.json`` → ``databases``."""
+
+    name: str
+    url: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    driver: str | None = None
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    username: str | None = None
+    password: str | None = attrs.field(default=None, repr=False)
+    options: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.define
+class Trigger:
+    """When a schedule fires: ``cron`` with ``expression`` or ``interval`` with a period."""
+
+    type: Literal["cron", "interval"]
+    expression: str | None = None
+    seconds: int | None = None
+    minutes: int | None = None
+    hours: int | None = None
+    days: int | None = None
+
+    def interval_seconds(self) -> int:
+        return (
+            (self.seconds or 0)
+            + 60 * (self.minutes or 0)
+            + 3600 * (self.hours or 0)
+            + 86400 * (self.days or 0)
+        )
+
+    def describe(self) -> str:
+        if self.type == "cron":
+            return f"cron {self.expression}"
+        return f"every {self.interval_seconds()} s"
+
+
+@attrs.define
+class Schedule:
+    """A query, when to run it, and where to send the result (``sharing_mode`` + ``sink_options``)."""
+
+    id: str
+    name: str
+    connection: str
+    query: str
+    trigger: Trigger
+    sharing_mode: str
+    sink_options: dict[str, Any] = attrs.field(factory=dict)
+    description: str = ""
+    timezone: str = "UTC"
+    enabled: bool = True
+    batch_size: int = 10_000
+    timeout_sec: float | None = None
+    misfire_grace_sec: int = 300
+    coalesce: bool = True
+    created_at: str | None = None
+    updated_at: str | None = None
+    # Fields we do not know (written by a newer version or another tool) survive a round trip.
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.define
+class RunInfo:
+    """Metadata of one run, available to the SQL (as bind parameters) and to sinks."""
+
+    export_id: str
+    export_timestamp: datetime
+    schedule: Schedule
+    source_query: str
+    source_connection: str
+    last_success_at: datetime | None = None
+    trigger: str = "manual"
+
+    @classmethod
+    def new(cls, schedule: Schedule, *, last_success_at: datetime | None = None,
+            trigger: str = "manual") -> RunInfo:
+        return cls(
+            export_id=str(uuid.uuid4()),
+            export_timestamp=utcnow(),
+            schedule=schedule,
+            source_query=schedule.query,
+            source_connection=schedule.connection,
+            last_success_at=last_success_at,
+            trigger=trigger,
+        )
+
+    def metadata(self) -> dict[str, str]:
+        """The four metadata fields sinks may attach to what they deliver."""
+        return {
+            "source_query": self.source_query,
+            "source_connection": self.source_connection,
+            "export_timestamp": self.export_timestamp.isoformat(),
+            "export_id": self.export_id,
+        }
+
+
+@attrs.define
+class RunRecord:
+    """One line of ``exports/scheduler_history.json``."""
+
+    export_id: str
+    schedule_id: str
+    sharing_mode: str
+    status: str
+    started_at: str
+    finished_at: str | None = None
+    duration_sec: float | None = None
+    rows: int = 0
+    error: str | None = None
+    schedule_name: str | None = None
+    trigger: str = "manual"
+    # Sink-specific fields (kafka_topic, path, recipients …) are flattened into the record.
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in attrs.asdict(self, recurse=False).items() if k != "extra"}
+        for key, value in self.extra.items():
+            data.setdefault(key, value)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        names = {a.name for a in attrs.fields(cls)} - {"extra"}
+        known = {k: data[k] for k in names if k in data}
+        extra = {k: v for k, v in data.items() if k not in names}
+        known.setdefault("export_id", "")
+        known.setdefault("schedule_id", "")
+        known.setdefault("sharing_mode", "")
+        known.setdefault("status", "unknown")
+        known.setdefault("started_at", "")
+        if known.get("rows") is None:
+            known["rows"] = 0
+        return cls(**known, extra=extra)

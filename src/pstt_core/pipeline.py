@@ -1,0 +1,111 @@
+"""One run: query → sink in batches → run record.
+
+Memory is bounded by the batch size: rows are fetched with a server-side / streaming cursor
+(``stream_results`` + ``yield_per``) and handed to the sink one batch at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from .databases import describe_db_error
+from .errors import PsttError
+from .models import RunInfo, RunRecord, iso, utcnow
+from .sinks import Sink, SinkContext, SinkResult
+
+if TYPE_CHECKING:
+    from .facade import Pstt
+
+log = logging.getLogger("pstt.pipeline")
+
+# Bind parameters a query may use.
+PARAMETERS = ("run_time", "last_success_at", "export_id", "schedule_id")
+
+Progress = Callable[[int], None]
+
+
+class RunTimeout(PsttError):
+    pass
+
+
+def query_parameters(sql: str, run: RunInfo) -> tuple[sa.TextClause, dict[str, Any]]:
+    """The statement and the parameters it references; unknown ``:names`` are an error."""
+    stmt = sa.text(sql)
+    names = set(stmt._bindparams)  # noqa: SLF001 - the documented way to list text() binds
+    unknown = names - set(PARAMETERS)
+    if unknown:
+        raise PsttError(f"the query uses parameter(s) {', '.join(':' + n for n in sorted(unknown))} "
+                        f"that PSTT does not provide; available: {', '.join(':' + p for p in PARAMETERS)}")
+    values: dict[str, Any] = {"run_time": run.export_timestamp, "last_success_at": run.last_success_at,
+                              "export_id": run.export_id, "schedule_id": run.schedule.id}
+    return stmt, {k: v for k, v in values.items() if k in names}
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, sa.exc.SQLAlchemyError):
+        return "SQL error: " + describe_db_error(exc)
+    if isinstance(exc, PsttError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None) -> RunRecord:
+    """Run one schedule to completion and return its record (never raises for run errors)."""
+    schedule = run.schedule
+    started: datetime = run.export_timestamp
+    t0 = time.perf_counter()
+    record = RunRecord(export_id=run.export_id, schedule_id=schedule.id,
+                       sharing_mode=schedule.sharing_mode, status="running",
+                       started_at=iso(started) or "", schedule_name=schedule.name,
+                       trigger=run.trigger)
+    timeout = schedule.timeout_sec or pstt.settings["PSTT_RUN_TIMEOUT_SEC"] or None
+    sink: Sink | None = None
+    rows = 0
+    try:
+        sink_type = pstt.registry.sink(schedule.sharing_mode)
+        options = sink_type.parse_options(schedule.sink_options)
+        stmt, params = query_parameters(schedule.query, run)
+        engine = pstt.databases.engine(schedule.connection)
+        batch = schedule.batch_size
+        with engine.connect() as conn:
+            conn = conn.execution_options(stream_results=True, yield_per=batch)
+            result = conn.execute(stmt, params)
+            if not result.returns_rows:
+                raise PsttError("the query returned no result set (is it a SELECT?)")
+            sink = sink_type.factory(SinkContext(options=options, run=run, pstt=pstt))
+            sink.open(list(result.keys()))
+            for part in result.partitions(batch):
+                sink.write(part)
+                rows += len(part)
+                if progress:
+                    progress(rows)
+                if timeout and time.perf_counter() - t0 > timeout:
+                    raise RunTimeout(f"run exceeded its timeout of {timeout:g} s after {rows} rows")
+            result.close()
+        outcome: SinkResult = sink.close()
+        record.status = outcome.status or "success"
+        record.error = outcome.error
+        record.extra.update(outcome.fields)
+    except Exception as exc:  # every failure becomes a failed record, never a crash
+        record.status = "failed"
+        record.error = _error_text(exc)
+        log.warning("run %s of schedule %s failed: %s", run.export_id, schedule.id, record.error)
+        if sink is not None:
+            try:
+                sink.abort(exc)
+            except Exception:  # abort must not mask the original error
+                log.exception("sink abort failed for run %s", run.export_id)
+            try:
+                record.extra.update(sink.partial_fields())
+            except Exception:
+                log.exception("sink partial_fields failed for run %s", run.export_id)
+    record.rows = rows
+    record.finished_at = iso(utcnow())
+    record.duration_sec = round(time.perf_counter() - t0, 3)
+    return record

@@ -1,0 +1,74 @@
+"""Runs schedules: one at a time per schedule, recorded in history and metrics, observed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from .errors import ConflictError
+from .models import RunInfo, RunRecord, iso, utcnow
+from .pipeline import Progress, execute
+
+if TYPE_CHECKING:
+    from .facade import Pstt
+
+log = logging.getLogger("pstt.runner")
+
+
+class Runner:
+    def __init__(self, pstt: Pstt):
+        self.pstt = pstt
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self.running: dict[str, RunInfo] = {}
+
+    def _lock(self, schedule_id: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(schedule_id, threading.Lock())
+
+    def is_running(self, schedule_id: str) -> bool:
+        return schedule_id in self.running
+
+    def prepare(self, schedule_id: str, trigger: str = "manual") -> RunInfo:
+        schedule = self.pstt.schedules.get(schedule_id)
+        last = self.pstt.scheduler_metrics.last_success(schedule_id)
+        return RunInfo.new(schedule, last_success_at=last, trigger=trigger)
+
+    def run(self, run: RunInfo, *, progress: Progress | None = None,
+            skip_if_running: bool = False) -> RunRecord:
+        """Execute ``run``; a second run of a schedule already running is refused
+        (``ConflictError``) or, for scheduled fires, recorded as ``skipped``."""
+        sid = run.schedule.id
+        lock = self._lock(sid)
+        if not lock.acquire(blocking=False):
+            if not skip_if_running:
+                raise ConflictError(f"schedule {sid!r} is already running")
+            record = RunRecord(export_id=run.export_id, schedule_id=sid,
+                               sharing_mode=run.schedule.sharing_mode, status="skipped",
+                               started_at=iso(run.export_timestamp) or "",
+                               finished_at=iso(utcnow()), duration_sec=0.0,
+                               error="previous run still in progress", schedule_name=run.schedule.name,
+                               trigger=run.trigger)
+            self._finish(record, run)
+            return record
+        try:
+            self.running[sid] = run
+            log.info("run %s of schedule %s started (%s)", run.export_id, sid, run.trigger)
+            record = execute(self.pstt, run, progress=progress)
+        finally:
+            self.running.pop(sid, None)
+            lock.release()
+        self._finish(record, run)
+        log.info("run %s of schedule %s finished: %s, %d rows in %.3f s%s", record.export_id, sid,
+                 record.status, record.rows, record.duration_sec or 0,
+                 f" — {record.error}" if record.error else "")
+        return record
+
+    def _finish(self, record: RunRecord, run: RunInfo) -> None:
+        try:
+            self.pstt.history.append(record)
+            self.pstt.scheduler_metrics.record(record)
+        except Exception:  # a full disk must not kill the scheduler thread
+            log.exception("could not write history for run %s", record.export_id)
+        self.pstt.observe_run(record, run)

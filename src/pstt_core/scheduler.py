@@ -1,0 +1,104 @@
+"""The APScheduler 3 background scheduler, kept in step with ``schedules.json``.
+
+Each enabled schedule is one job (id = schedule id) with ``max_instances=1`` (no overlap),
+``coalesce`` and ``misfire_grace_time`` from the schedule. ``sync()`` reconciles the jobs
+with the store after every change, so edits take effect without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from .models import Schedule
+from .schedules import cron_trigger
+
+if TYPE_CHECKING:
+    from .facade import Pstt
+
+log = logging.getLogger("pstt.scheduler")
+
+
+def make_trigger(schedule: Schedule) -> Any:
+    if schedule.trigger.type == "cron":
+        return cron_trigger(schedule.trigger.expression or "", schedule.timezone)
+    return IntervalTrigger(seconds=schedule.trigger.interval_seconds(), timezone=schedule.timezone)
+
+
+def _fingerprint(schedule: Schedule) -> tuple[Any, ...]:
+    t = schedule.trigger
+    return (t.type, t.expression, t.interval_seconds(), schedule.timezone,
+            schedule.misfire_grace_sec, schedule.coalesce)
+
+
+class Scheduler:
+    def __init__(self, pstt: Pstt):
+        self.pstt = pstt
+        workers = pstt.settings["PSTT_MAX_CONCURRENT_RUNS"]
+        self._aps = BackgroundScheduler(executors={"default": ThreadPoolExecutor(workers)},
+                                        job_defaults={"max_instances": 1})
+        self._fingerprints: dict[str, tuple[Any, ...]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._aps.running)
+
+    def start(self) -> None:
+        if not self._aps.running:
+            self._aps.start()
+            log.info("scheduler started")
+        self.sync()
+
+    def stop(self, wait: bool = True) -> None:
+        if self._aps.running:
+            self._aps.shutdown(wait=wait)
+            log.info("scheduler stopped")
+        self._fingerprints.clear()
+
+    def sync(self) -> None:
+        """Add, update and remove jobs so they match the enabled, valid schedules."""
+        if not self._aps.running:
+            return
+        with self._lock:
+            schedules, invalid = self.pstt.schedules.load()
+            for key, err in invalid.items():
+                log.error("schedule %s is invalid and will not run: %s", key, err)
+            wanted = {sid: s for sid, s in schedules.items() if s.enabled}
+            for job in self._aps.get_jobs():
+                if job.id not in wanted:
+                    job.remove()
+                    self._fingerprints.pop(job.id, None)
+            for sid, sched in wanted.items():
+                fp = _fingerprint(sched)
+                if self._fingerprints.get(sid) == fp and self._aps.get_job(sid):
+                    continue
+                self._aps.add_job(self._fire, make_trigger(sched), args=[sid], id=sid,
+                                  name=sched.name, replace_existing=True,
+                                  misfire_grace_time=sched.misfire_grace_sec,
+                                  coalesce=sched.coalesce, max_instances=1)
+                self._fingerprints[sid] = fp
+
+    def _fire(self, schedule_id: str) -> None:
+        try:
+            run = self.pstt.runner.prepare(schedule_id, trigger="schedule")
+            self.pstt.runner.run(run, skip_if_running=True)
+        except Exception:  # the scheduler thread must survive anything a run does
+            log.exception("scheduled run of %s could not start", schedule_id)
+
+    def next_run_time(self, schedule_id: str) -> datetime | None:
+        job = self._aps.get_job(schedule_id) if self._aps.running else None
+        return job.next_run_time if job else None
+
+    def jobs(self) -> list[dict[str, Any]]:
+        if not self._aps.running:
+            return []
+        return [{"id": j.id, "name": j.name,
+                 "next_run_time": j.next_run_time.isoformat() if j.next_run_time else None}
+                for j in self._aps.get_jobs()]

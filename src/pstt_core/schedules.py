@@ -1,0 +1,179 @@
+"""``exports/schedules.json``: schedule definitions, their validation and CRUD."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .converter import structure, unstructure
+from .errors import ConfigError, ConflictError, NotFoundError
+from .models import SCHEDULE_ID_RE, Schedule, iso, utcnow
+from .state import JsonFile
+
+if TYPE_CHECKING:
+    from .facade import Pstt
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text.strip().lower()).strip("-._")
+    return slug[:64] or "schedule"
+
+
+def cron_trigger(expression: str, timezone: str) -> Any:
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"cron expression {expression!r} must have 5 fields "
+                         "(minute hour day-of-month month day-of-week)")
+    return CronTrigger.from_crontab(expression, timezone=timezone)
+
+
+def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
+                      path: str = "$") -> Schedule:
+    """Build a Schedule from JSON and check it against plugins and configuration."""
+    if not isinstance(data, dict):
+        raise ConfigError("a schedule must be an object", file=file, path=path)
+    data = dict(data)
+    if not data.get("id") and data.get("name"):
+        data["id"] = slugify(str(data["name"]))
+    sched = structure(data, Schedule, file=file, path=path)
+
+    def fail(field: str, message: str) -> ConfigError:
+        return ConfigError(message, file=file, path=f"{path}.{field}")
+
+    if not SCHEDULE_ID_RE.match(sched.id):
+        raise fail("id", "must be 1-128 characters of letters, digits, '.', '_' or '-'")
+    if not sched.name.strip():
+        raise fail("name", "must not be empty")
+    if not sched.query.strip():
+        raise fail("query", "must not be empty")
+    if sched.connection not in pstt.config.databases:
+        known = ", ".join(sorted(pstt.config.databases)) or "none"
+        raise fail("connection", f"unknown database connection {sched.connection!r}; configured: {known}")
+    try:
+        zoneinfo.ZoneInfo(sched.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise fail("timezone", f"unknown time zone {sched.timezone!r} (use an IANA name like Europe/Rome)") from None
+    trig = sched.trigger
+    if trig.type == "cron":
+        if not trig.expression:
+            raise fail("trigger.expression", "a cron trigger needs an expression, e.g. '*/5 * * * *'")
+        try:
+            cron_trigger(trig.expression, sched.timezone)
+        except ValueError as exc:
+            raise fail("trigger.expression", str(exc)) from None
+    elif trig.interval_seconds() <= 0:
+        raise fail("trigger", "an interval trigger needs seconds, minutes, hours or days > 0")
+    if sched.batch_size < 1:
+        raise fail("batch_size", "must be at least 1")
+    if sched.timeout_sec is not None and sched.timeout_sec <= 0:
+        raise fail("timeout_sec", "must be positive (or omitted)")
+    try:
+        sink_type = pstt.registry.sinks[sched.sharing_mode]
+    except KeyError:
+        known = ", ".join(sorted(pstt.registry.sinks)) or "none"
+        raise fail("sharing_mode", f"unknown sharing mode {sched.sharing_mode!r}; installed: {known}") from None
+    sink_type.absorb_legacy(sched)
+    options = sink_type.parse_options(sched.sink_options, file=file, path=f"{path}.sink_options")
+    if sink_type.validate is not None:
+        try:
+            sink_type.validate(options, pstt)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, file=file,
+                              path=f"{path}.sink_options" + (f".{exc.path}" if exc.path else "")) from None
+    sched.sink_options = unstructure(options)
+    return sched
+
+
+class ScheduleStore:
+    """Schedules as stored; an invalid entry is kept on disk and reported, never dropped."""
+
+    def __init__(self, path: Path, pstt: Pstt):
+        self.file = JsonFile(path, {"schedules": []})
+        self.pstt = pstt
+
+    def _raw(self) -> list[dict[str, Any]]:
+        data = self.file.load()
+        items = data.get("schedules", []) if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise ConfigError("'schedules' must be a list", file=str(self.file.path), path="$.schedules")
+        return [dict(i) if isinstance(i, dict) else i for i in items]
+
+    def load(self) -> tuple[dict[str, Schedule], dict[str, ConfigError]]:
+        valid: dict[str, Schedule] = {}
+        invalid: dict[str, ConfigError] = {}
+        for i, item in enumerate(self._raw()):
+            key = str(item.get("id") or f"#{i}") if isinstance(item, dict) else f"#{i}"
+            try:
+                sched = validate_schedule(item, self.pstt, file=str(self.file.path),
+                                          path=f"$.schedules[{i}]")
+            except ConfigError as exc:
+                invalid[key] = exc
+                continue
+            if sched.id in valid:
+                invalid[key] = ConfigError(f"duplicate schedule id {sched.id!r}",
+                                           file=str(self.file.path), path=f"$.schedules[{i}].id")
+                continue
+            valid[sched.id] = sched
+        return valid, invalid
+
+    def all(self) -> dict[str, Schedule]:
+        return self.load()[0]
+
+    def get(self, schedule_id: str) -> Schedule:
+        valid, invalid = self.load()
+        if schedule_id in valid:
+            return valid[schedule_id]
+        if schedule_id in invalid:
+            raise invalid[schedule_id]
+        raise NotFoundError(f"no schedule with id {schedule_id!r}")
+
+    def _write(self, items: list[dict[str, Any]]) -> None:
+        data = self.file.load()
+        if isinstance(data, dict):
+            self.file.save({**data, "schedules": items})
+        else:
+            self.file.save({"schedules": items})
+
+    def create(self, data: dict[str, Any]) -> Schedule:
+        with self.file.lock:
+            items = self._raw()
+            sched = validate_schedule(data, self.pstt, path="$")
+            if any(isinstance(i, dict) and i.get("id") == sched.id for i in items):
+                raise ConflictError(f"a schedule with id {sched.id!r} already exists")
+            sched.created_at = sched.updated_at = iso(utcnow())
+            items.append(unstructure(sched))
+            self._write(items)
+            return sched
+
+    def update(self, schedule_id: str, data: dict[str, Any]) -> Schedule:
+        with self.file.lock:
+            items = self._raw()
+            for i, item in enumerate(items):
+                if isinstance(item, dict) and item.get("id") == schedule_id:
+                    merged = {**data, "id": schedule_id}
+                    sched = validate_schedule(merged, self.pstt, path="$")
+                    sched.created_at = item.get("created_at") or iso(utcnow())
+                    sched.updated_at = iso(utcnow())
+                    items[i] = unstructure(sched)
+                    self._write(items)
+                    return sched
+            raise NotFoundError(f"no schedule with id {schedule_id!r}")
+
+    def patch(self, schedule_id: str, changes: dict[str, Any]) -> Schedule:
+        with self.file.lock:
+            current = next((i for i in self._raw() if isinstance(i, dict) and i.get("id") == schedule_id), None)
+            if current is None:
+                raise NotFoundError(f"no schedule with id {schedule_id!r}")
+            return self.update(schedule_id, {**current, **changes})
+
+    def delete(self, schedule_id: str) -> None:
+        with self.file.lock:
+            items = self._raw()
+            kept = [i for i in items if not (isinstance(i, dict) and i.get("id") == schedule_id)]
+            if len(kept) == len(items):
+                raise NotFoundError(f"no schedule with id {schedule_id!r}")
+            self._write(kept)

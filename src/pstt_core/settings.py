@@ -1,0 +1,156 @@
+"""Settings from the environment and ``.env``: one declarative table, core and plugins alike.
+
+Each setting is a :class:`Setting` (name, type, default, allowed values, description). The
+core declares the ``PSTT_*`` ones below; plugins add theirs through the ``register_settings``
+hook. Values come from the process environment first, then from ``<home>/.env``. A bad value
+is a :class:`ConfigError` that names the variable and what it accepts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+from dotenv import dotenv_values
+
+from .errors import ConfigError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@attrs.frozen
+class Setting:
+    name: str
+    type: type | str  # str, int, float, bool, or "choice"
+    default: Any
+    description: str
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    secret: bool = False
+    group: str = "core"
+    # Maps equivalent spellings onto one canonical value (e.g. KAFKA_ACKS "-1" → "all").
+    aliases: Mapping[str, str] = attrs.field(factory=dict)
+
+    def parse(self, raw: str, source: str) -> Any:
+        text = raw.strip()
+        where = f"{source}: {self.name}={raw!r}"
+        if self.type == "choice":
+            value = self.aliases.get(text.lower(), text.lower())
+            if value not in self.choices:
+                raise ConfigError(f"{where} is not allowed; use one of: {', '.join(self.choices)}",
+                                  file=source, path=self.name)
+            return value
+        if self.type is bool:
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+            raise ConfigError(f"{where} is not a boolean; use true or false",
+                              file=source, path=self.name)
+        if self.type in (int, float):
+            try:
+                number = self.type(text)  # type: ignore[operator]
+            except ValueError:
+                kind = "a whole number" if self.type is int else "a number"
+                raise ConfigError(f"{where} is not {kind}", file=source, path=self.name) from None
+            if self.minimum is not None and number < self.minimum:
+                raise ConfigError(f"{where} is below the minimum {self.minimum:g}",
+                                  file=source, path=self.name)
+            if self.maximum is not None and number > self.maximum:
+                raise ConfigError(f"{where} is above the maximum {self.maximum:g}",
+                                  file=source, path=self.name)
+            return number
+        return text
+
+
+CORE_SETTINGS: tuple[Setting, ...] = (
+    Setting("PSTT_HOME", str, "", "Home directory (connections.json, exports/, logs/). Default: the current directory."),
+    Setting("PSTT_HOST", str, "127.0.0.1", "Address `pstt serve` binds to. A non-loopback address requires PSTT_API_TOKEN."),
+    Setting("PSTT_PORT", int, 8000, "Port `pstt serve` listens on.", minimum=1, maximum=65535),
+    Setting("PSTT_API_TOKEN", str, "", "Bearer token for the API and password of the login page. Empty: no authentication (loopback only).", secret=True),
+    Setting("PSTT_SECRET_KEY", str, "", "Key that signs session cookies. Empty: derived from PSTT_API_TOKEN.", secret=True),
+    Setting("PSTT_LOG_LEVEL", "choice", "info", "Minimum level written to logs/app_YYYYMMDD.log.", choices=("debug", "info", "warning", "error")),
+    Setting("PSTT_LOG_RETENTION_DAYS", int, 30, "Daily log files older than this are deleted.", minimum=1),
+    Setting("PSTT_HISTORY_MAX_RECORDS", int, 10000, "Run records kept in exports/scheduler_history.json (oldest dropped first).", minimum=10),
+    Setting("PSTT_DEFAULT_BATCH_SIZE", int, 10000, "Rows fetched from the database per batch when a schedule sets none.", minimum=1, maximum=1_000_000),
+    Setting("PSTT_RUN_TIMEOUT_SEC", float, 0.0, "Default run timeout in seconds; 0 disables it. A schedule's timeout_sec overrides it.", minimum=0),
+    Setting("PSTT_MAX_CONCURRENT_RUNS", int, 4, "Runs executed at the same time (scheduler worker threads).", minimum=1, maximum=64),
+    Setting("PSTT_MISFIRE_GRACE_SEC", int, 300, "Default misfire grace time for schedules that set none.", minimum=1),
+    Setting("PSTT_MAX_REQUEST_BYTES", int, 1_048_576, "Largest HTTP request body accepted.", minimum=1024),
+    Setting("PSTT_DISABLED_PLUGINS", str, "", "Comma-separated plugin names not to load."),
+    Setting("PSTT_SCHEDULER_ENABLED", bool, True, "Start the scheduler with `pstt serve` (false: API and pages only)."),
+)
+
+
+class Settings(Mapping[str, Any]):
+    """Effective settings: a read-only mapping from variable name to typed value."""
+
+    def __init__(self, specs: Iterable[Setting], values: dict[str, Any], sources: dict[str, str]):
+        self.specs = {s.name: s for s in specs}
+        self._values = values
+        self.sources = sources
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def masked(self) -> list[dict[str, Any]]:
+        """Rows for pages and the API: secrets are never shown, only whether they are set."""
+        rows = []
+        for name, spec in self.specs.items():
+            value = self._values[name]
+            if spec.secret:
+                value = "********" if value else ""
+            rows.append({"name": name, "value": value, "default": "" if spec.secret else spec.default,
+                         "source": self.sources.get(name, "default"), "group": spec.group,
+                         "description": spec.description})
+        return rows
+
+    @classmethod
+    def load(cls, specs: Iterable[Setting], home: Path | None = None,
+             environ: Mapping[str, str] | None = None,
+             dotenv: Mapping[str, str | None] | None = None) -> Settings:
+        specs = list(specs)
+        env = os.environ if environ is None else environ
+        if dotenv is None:
+            dotenv = read_dotenv(home) if home else {}
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        for spec in specs:
+            if spec.name in env:
+                raw, source = env[spec.name], "environment"
+            elif dotenv.get(spec.name) is not None:
+                raw, source = str(dotenv[spec.name]), ".env"
+            else:
+                values[spec.name] = spec.default
+                continue
+            values[spec.name] = spec.parse(raw, source)
+            sources[spec.name] = source
+        return cls(specs, values, sources)
+
+
+def read_dotenv(home: Path) -> dict[str, str | None]:
+    path = home / ".env"
+    return dict(dotenv_values(path)) if path.is_file() else {}
+
+
+def lookup_env(home: Path | None) -> Callable[[str], str | None]:
+    """Variable lookup for ``${VAR}``: the environment first, then ``.env``."""
+    dotenv = read_dotenv(home) if home else {}
+
+    def get(name: str) -> str | None:
+        if name in os.environ:
+            return os.environ[name]
+        return dotenv.get(name)
+
+    return get

@@ -1,0 +1,60 @@
+"""Conversion of database values to text and to lossless JSON."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+
+def json_default(value: Any) -> Any:
+    """``json.dumps`` fallback: lossless representations for non-JSON types.
+
+    datetime/date/time → ISO 8601 (offset kept); Decimal → string (no float rounding);
+    UUID → canonical string; bytes → base64; timedelta → seconds as a string.
+    """
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, timedelta):
+        return str(value.total_seconds())
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+_encoder = json.JSONEncoder(ensure_ascii=False, default=json_default, separators=(",", ":"))
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON with :func:`json_default` for non-JSON types."""
+    return _encoder.encode(value)
+
+
+def to_text(value: Any) -> Any:
+    """A value for a text cell (CSV): ``None`` stays ``None`` (written empty)."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, (dict, list)):
+        return dumps(value)
+    return str(value)
+
+
+_PLAIN = (str, int, float, type(None))
+
+
+def needs_conversion(row: Any) -> bool:
+    """True when a row holds a value csv's own ``str()`` would not render faithfully."""
+    return any(type(v) not in _PLAIN for v in row)

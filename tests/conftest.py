@@ -1,0 +1,157 @@
+"""Shared fixtures: homes, real services (PostgreSQL, MariaDB, Chromium), CI strictness.
+
+A test that needs a service that is absent skips with the reason on a user's machine; with
+``PSTT_REQUIRE_SERVICES=1`` (CI) it fails instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pstt_core import Pstt
+from pstt_core.demo import create_demo_database, demo_connections
+
+REQUIRE = os.environ.get("PSTT_REQUIRE_SERVICES") == "1"
+PG_URL = os.environ.get("PSTT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MARIADB_URL = os.environ.get("PSTT_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+CHROMIUM = os.environ.get("PSTT_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+def need(service: str, reason: str) -> None:
+    """Skip (or, under PSTT_REQUIRE_SERVICES=1, fail) because ``service`` is missing."""
+    message = f"{service} not available: {reason}"
+    if REQUIRE:
+        pytest.fail(message + " (PSTT_REQUIRE_SERVICES=1)", pytrace=False)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_json(path: Path, data: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return path
+
+
+class HomeBuilder:
+    """A throw-away home directory with the demo database and chosen schedules."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        (root / "exports").mkdir(parents=True, exist_ok=True)
+        self.connections: dict[str, Any] = demo_connections()
+        self.schedules: list[dict[str, Any]] = []
+
+    def add_database(self, name: str, url: str) -> HomeBuilder:
+        self.connections["databases"].append({"name": name, "url": url})
+        return self
+
+    def add_schedule(self, **fields: Any) -> dict[str, Any]:
+        sched = {"id": f"s{len(self.schedules) + 1}", "name": "Test schedule", "connection": "demo",
+                 "query": "SELECT * FROM orders ORDER BY id",
+                 "trigger": {"type": "interval", "seconds": 3600}, "timezone": "UTC",
+                 "enabled": True, "sharing_mode": "filesystem", "sink_options": {}}
+        sched.update(fields)
+        self.schedules.append(sched)
+        return sched
+
+    def write(self) -> Path:
+        write_json(self.root / "connections.json", self.connections)
+        write_json(self.root / "exports" / "schedules.json", {"schedules": self.schedules})
+        return self.root
+
+    def pstt(self, **kwargs: Any) -> Pstt:
+        self.write()
+        return Pstt(self.root, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if (name.startswith(("PSTT_", "KAFKA_")) and name not in
+                ("PSTT_REQUIRE_SERVICES",) and not name.startswith("PSTT_TEST_")):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    create_demo_database(path, orders=500)
+    return path
+
+
+@pytest.fixture
+def home(tmp_path: Path, demo_db: Path) -> HomeBuilder:
+    shutil.copy(demo_db, tmp_path / "demo.db")
+    return HomeBuilder(tmp_path)
+
+
+def _try_connect(url: str) -> str | None:
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    problem = _try_connect(PG_URL)
+    if problem:
+        need("PostgreSQL", f"{PG_URL}: {problem}")
+    return PG_URL
+
+
+@pytest.fixture(scope="session")
+def mariadb_url() -> str:
+    problem = _try_connect(MARIADB_URL)
+    if problem:
+        need("MariaDB", f"{MARIADB_URL}: {problem}")
+    return MARIADB_URL
+
+
+@pytest.fixture
+def unique_name() -> str:
+    return "t_" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (Playwright's own download is not used)."""
+    if not os.path.exists(CHROMIUM):
+        need("Chromium", f"{CHROMIUM} not found (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need("Playwright", "pip install playwright")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def screenshots_dir() -> Path:
+    path = Path(os.environ.get("PSTT_SCREENSHOTS", Path(__file__).parent.parent / "screenshots"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
