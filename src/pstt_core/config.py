@@ -23,6 +23,9 @@ class ConfigSection:
     :param model: attrs class of one entry (must have a ``name`` field).
     :param secret_fields: fields masked wherever the entry is shown.
     :param validate: optional ``validate(entry, file, path)`` for cross-field rules.
+    :param test: optional ``test(pstt, name)`` → ``{"name", "success", "latency_ms", "error"}``;
+        pages show a "Test" button and ``POST /api/connections/<section>/<name>/test`` calls it.
+    :param label: heading for the settings page (e.g. "Kafka clusters").
     """
 
     name: str
@@ -30,6 +33,8 @@ class ConfigSection:
     secret_fields: tuple[str, ...] = ()
     description: str = ""
     validate: Callable[[Any, str, str], None] | None = None
+    test: Callable[[Any, str], dict[str, Any]] | None = None
+    label: str = ""
 
 
 @attrs.define
