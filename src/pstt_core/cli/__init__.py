@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from ..plugins import get_plugin_manager
-from . import check, init, plugins, run, schedules, serve
+from . import check, init, plugins, run, schedules, serve, settings
 from .context import cli_errors
 
 
@@ -30,7 +30,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
     ctx.obj["home"] = home
 
 
-for module in (init, run, check, plugins, schedules, serve):
+for module in (init, run, check, plugins, schedules, serve, settings):
     module.add_to(cli)
 
 _CORE_COMMANDS = frozenset(cli.commands)

@@ -1,0 +1,60 @@
+"""``pstt settings``: effective settings (secrets masked), or the documentation table."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .context import get_pstt
+
+
+def add_to(cli: click.Group) -> None:
+    cli.add_command(settings_cmd)
+
+
+@click.command("settings")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--markdown", is_flag=True, help="Print the documentation table (defaults, not values).")
+def settings_cmd(as_json: bool, markdown: bool) -> None:
+    """Show every PSTT_* / plugin setting with its value and where it came from."""
+    pstt = get_pstt()
+    rows = pstt.settings.masked()
+    if markdown:
+        click.echo(settings_table(pstt))
+    elif as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+    else:
+        for r in rows:
+            click.echo(f"{r['name']:<40} {str(r['value']):<24} ({r['source']})")
+
+
+def settings_table(pstt: object) -> str:
+    """One Markdown table per group: variable, default, allowed values, description."""
+    specs = pstt.settings.specs  # type: ignore[attr-defined]
+    groups: dict[str, list[str]] = {}
+    for spec in specs.values():
+        allowed = ", ".join(spec.choices) if spec.choices else _range(spec)
+        default = "" if spec.secret else spec.default
+        if isinstance(default, bool):
+            default = str(default).lower()
+        groups.setdefault(spec.group, []).append(
+            f"| `{spec.name}` | {f'`{default}`' if default != '' else '(empty)'} | {allowed} | "
+            f"{spec.description} |")
+    out = []
+    for group, lines in sorted(groups.items(), key=lambda g: (g[0] != "core", g[0])):
+        out.append(f"### {group}\n\n| Variable | Default | Allowed | Description |\n|---|---|---|---|")
+        out.extend(lines)
+        out.append("")
+    return "\n".join(out)
+
+
+def _range(spec: object) -> str:
+    kind = getattr(spec, "type", str)
+    name = {int: "integer", float: "number", bool: "true/false", str: "text"}.get(kind, str(kind))  # type: ignore[call-overload]
+    lo, hi = getattr(spec, "minimum", None), getattr(spec, "maximum", None)
+    if lo is not None and hi is not None:
+        return f"{name} {lo:g}–{hi:g}"
+    if lo is not None:
+        return f"{name} ≥ {lo:g}"
+    return name
