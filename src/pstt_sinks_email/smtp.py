@@ -95,11 +95,12 @@ def classify(exc: BaseException, server: SmtpServer) -> tuple[bool, str]:
                        f"{exc.code} {exc.message}")
     tls = _cert_error(exc)
     if tls is not None or "CERTIFICATE_VERIFY_FAILED" in str(exc):
-        reason = getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or str(exc)
-        hint = ("set ca_file to the CA that signed the server certificate"
-                if "certificate" in str(reason).lower() or "CERTIFICATE" in str(exc) else
-                "check the security mode and port")
-        return False, f"{where}: TLS failed: {reason} ({hint})"
+        if isinstance(tls, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            detail = getattr(tls, "verify_message", None) or str(exc)
+            return False, (f"{where}: TLS failed: certificate verify failed: {detail} (set "
+                           "ca_file to the CA that signed the server certificate, or check host)")
+        reason = getattr(tls, "reason", None) or str(tls or exc)
+        return False, f"{where}: TLS failed: {reason} (check the security mode and the port)"
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         transient = 400 <= exc.code < 500
         kind = "temporary" if transient else "permanent"
