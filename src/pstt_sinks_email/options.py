@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
+from cattrs.gen import make_dict_structure_fn
 
 from pstt_core import ConfigError, NotFoundError
+from pstt_core.converter import converter
 
-from .addresses import check_header_text, parse_list
+from .addresses import check_header_text, parse_list, split_setting
 from .servers import get_server
 from .templates import PLACEHOLDERS, render, sample_values
 
@@ -71,6 +73,22 @@ class EmailOptions:
         "advanced": True, "label": "CSV encoding", "help": "utf-8-sig adds a BOM for Excel"})
     sheet_name: str = attrs.field(default="data", metadata={
         "advanced": True, "label": "XLSX sheet name"})
+
+
+LIST_FIELDS = ("to", "cc", "bcc", "reply_to", "failure_notice_to")
+_structure_base = make_dict_structure_fn(EmailOptions, converter)
+
+
+def _structure(data: Any, cls: type) -> EmailOptions:
+    # A form or a hand-written file may give "a@x.example, b@y.example" for a list: split it
+    # (quote-aware) instead of letting it become a list of single characters.
+    if isinstance(data, dict):
+        data = {k: split_setting(v) if k in LIST_FIELDS and isinstance(v, str) else v
+                for k, v in data.items()}
+    return _structure_base(data, cls)
+
+
+converter.register_structure_hook(EmailOptions, _structure)
 
 
 def _check_template(template: str, field: str, *, one_line: bool) -> str:
