@@ -3,6 +3,7 @@ zipped when large, refused above a hard limit. Memory stays bounded by one batch
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import zipfile
@@ -72,7 +73,5 @@ class Attachment:
     def close(self) -> None:
         for fh in (self.zipped, self.file):
             if fh is not None:
-                try:
+                with contextlib.suppress(OSError):
                     fh.close()
-                except OSError:
-                    pass

@@ -25,7 +25,7 @@ DEFAULT_BODY = ("Result of the scheduled query \"{schedule_name}\" run at "
                 "{attachment_name}.\n\nExport id: {export_id}\n")
 DEFAULT_NAME = "{schedule_id}_{run_time:%Y%m%d_%H%M%S}"
 MAX_PREVIEW_ROWS = 500
-_PLACES = "Placeholders: " + ", ".join("{%s}" % p for p in PLACEHOLDERS if p not in ("status", "error"))
+_PLACES = "Placeholders: " + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS if p not in ("status", "error"))
 
 
 @attrs.define

@@ -116,7 +116,7 @@ def validate_server(entry: SmtpServer, file: str, path: str) -> None:
 def get_server(pstt: Pstt, name: str) -> SmtpServer:
     servers: dict[str, Any] = pstt.config.section(SECTION)
     try:
-        return servers[name]  # type: ignore[no-any-return]
+        return servers[name]
     except KeyError:
         known = ", ".join(sorted(servers)) or "none configured"
         raise NotFoundError(f"unknown SMTP server {name!r} (connections.json → {SECTION}: "

@@ -63,7 +63,7 @@ def render(template: str, values: Mapping[str, Any], *, field: str) -> str:
     except KeyError as exc:
         name = exc.args[0]
         raise ConfigError(f"unknown placeholder {{{name}}}; available: "
-                          + ", ".join("{%s}" % p for p in values), path=field) from None
+                          + ", ".join(f"{{{p}}}" for p in values), path=field) from None
     except (ValueError, IndexError, TypeError) as exc:
         raise ConfigError(f"bad template {template!r}: {exc} (write {{{{ and }}}} for literal "
                           "braces)", path=field) from None

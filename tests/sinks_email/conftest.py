@@ -33,7 +33,7 @@ class Received:
 
     @property
     def message(self) -> EmailMessage:
-        return email.message_from_bytes(self.data, policy=email.policy.default)  # type: ignore[return-value]
+        return email.message_from_bytes(self.data, policy=email.policy.default)
 
 
 class Mailbox:
@@ -158,4 +158,6 @@ def email_home(home: HomeBuilder, server: SmtpServerFixture, **sink_options: Any
 def attachment_of(message: EmailMessage) -> tuple[str, bytes]:
     parts = list(message.iter_attachments())
     assert len(parts) == 1, [p.get_filename() for p in parts]
-    return parts[0].get_filename() or "", parts[0].get_payload(decode=True)
+    data = parts[0].get_payload(decode=True)
+    assert isinstance(data, bytes)
+    return parts[0].get_filename() or "", data

@@ -45,7 +45,7 @@ def test_csv_attachment_matches_the_table_row_by_row(home: HomeBuilder, smtp: An
     parsed = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
     assert parsed[0] == columns
     assert len(parsed) - 1 == len(rows) == 500
-    for got, want in zip(parsed[1:], rows):
+    for got, want in zip(parsed[1:], rows, strict=True):
         assert got == ["" if v is None else str(v) for v in want]
     # History fields of an e-mail run
     hist = pstt.history.get(record.export_id)
@@ -69,7 +69,7 @@ def test_xlsx_attachment_matches_the_table_row_by_row(home: HomeBuilder, smtp: A
     columns, rows = source_rows(home)
     assert list(got[0]) == columns
     assert len(got) - 1 == 500
-    for g, want in zip(got[1:], rows):
+    for g, want in zip(got[1:], rows, strict=True):
         assert g == tuple(want)
 
 

@@ -46,7 +46,7 @@ def test_wrong_ca_fails_with_verification_error(home: HomeBuilder, smtp: Any, tl
     email_home(home, server)
     home.connections["smtp_servers"] = [server.entry(ca_file=str(tls_ca["other_ca_file"]))]
     pstt = home.pstt()
-    result = pstt.registry.sections["smtp_servers"].test(pstt, "mail")  # type: ignore[misc]
+    result = pstt.registry.sections["smtp_servers"].test(pstt, "mail")
     assert result["success"] is False
     assert "TLS failed" in result["error"] and "certificate verify failed" in result["error"]
     assert "ca_file" in result["error"]
@@ -69,7 +69,7 @@ def test_bad_password_is_a_permanent_failure(home: HomeBuilder, smtp: Any,
     assert "535" in (record.error or "")
     assert record.extra["email_attempts"] == 1
     assert "wrong" not in (record.error or "")
-    result = pstt.registry.sections["smtp_servers"].test(pstt, "mail")  # type: ignore[misc]
+    result = pstt.registry.sections["smtp_servers"].test(pstt, "mail")
     assert result["success"] is False and "authentication failed" in result["error"]
 
 
