@@ -34,7 +34,8 @@ SINK = SinkType(
     requires=("aiosmtplib",),
     install_hint='pip install "pstt[email]"',
     validate=validate_options,
-    history_fields=("recipients", "attachment_bytes", "message_id", "email_server"),
+    history_fields=("recipients", "attachment_bytes", "attachment_name", "message_id",
+                    "email_server"),
 )
 
 SETTINGS = (

@@ -7,8 +7,8 @@ import time
 
 import click
 
-from .addresses import envelope, parse_address, parse_list
-from .message import new_message, sender_address, set_body, to_bytes
+from .addresses import envelope, parse_list
+from .message import new_message, set_body, to_bytes
 from .servers import get_server
 from .smtp import SmtpFailure, deliver
 
@@ -33,7 +33,7 @@ def test_command(server: str, to: tuple[str, ...], subject: str) -> None:
     pstt = get_pstt()
     smtp = get_server(pstt, server)
     recipients = parse_list(list(to), "--to")
-    sender = sender_address(parse_address(smtp.from_address, "from_address"), smtp.display_name)
+    sender = smtp.sender()
     msg = new_message(sender=sender, to=recipients, subject=subject)
     set_body(msg, f"This is a test message from PSTT through SMTP server {smtp.name!r} "
                   f"({smtp.where}, security {smtp.security}).\n", None)

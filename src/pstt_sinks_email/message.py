@@ -16,12 +16,6 @@ from pstt_core.values import to_text
 from .addresses import check_header_text
 
 
-def sender_address(address: Address, display_name: str | None) -> Address:
-    if display_name:
-        return Address(display_name=display_name, addr_spec=address.addr_spec)
-    return address
-
-
 def new_message(*, sender: Address, to: Sequence[Address], cc: Sequence[Address] = (),
                 reply_to: Sequence[Address] = (), subject: str,
                 export_id: str | None = None) -> EmailMessage:

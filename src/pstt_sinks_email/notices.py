@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pstt_core import ConfigError, NotFoundError
 
 from .addresses import envelope, parse_address, split_setting
-from .message import new_message, sender_address, set_body, to_bytes
+from .message import new_message, set_body, to_bytes
 from .servers import SECTION, SmtpServer, get_server
 from .smtp import SmtpFailure, deliver
 
@@ -87,8 +87,7 @@ def send_notice(record: RunRecord, schedule: Schedule, pstt: Pstt) -> list[str]:
     server = notice_server(schedule, pstt)
     if server is None:
         return []
-    sender = sender_address(parse_address(server.from_address, "from_address"),
-                            server.display_name)
+    sender = server.sender()
     subject, body = notice_text(record, schedule)
     msg = new_message(sender=sender, to=recipients, subject=subject, export_id=record.export_id)
     msg["X-PSTT-Notice"] = "run-" + record.status

@@ -55,7 +55,7 @@ class EmailOptions:
                 f"at most {MAX_PREVIEW_ROWS})"})
     zip_above_bytes: int | None = attrs.field(default=5_000_000, metadata={
         "label": "Zip above (bytes)", "widget": "number",
-        "help": "Put the attachment in a .zip when larger than this (empty: never)"})
+        "help": "Put the attachment in a .zip when larger than this (0: always; empty: never)"})
     max_bytes: int = attrs.field(default=20_000_000, metadata={
         "label": "Size limit (bytes)", "widget": "number",
         "help": "Fail the run instead of sending an attachment larger than this "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+from email.headerregistry import Address
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,9 @@ class SmtpServer:
     timeout: float = 30.0
     ca_file: str | None = None
     validate_certs: bool = True
+    # Shown in the From header ("PSTT reports <pstt@example.com>").
+    from_name: str | None = None
+    # Label for pages, as for databases and Kafka connections.
     display_name: str | None = None
     description: str | None = None
     # Name sent in EHLO; default: the host's fully qualified name.
@@ -49,6 +53,13 @@ class SmtpServer:
     @property
     def where(self) -> str:
         return f"{self.host}:{self.effective_port}"
+
+    def sender(self) -> Address:
+        """The From address; ``from_name`` overrides a name given in ``from_address``."""
+        address = parse_address(self.from_address, "from_address")
+        if self.from_name:
+            return Address(display_name=self.from_name, addr_spec=address.addr_spec)
+        return address
 
     def tls_context(self) -> ssl.SSLContext | None:
         if self.security == "none":
@@ -86,11 +97,11 @@ def validate_server(entry: SmtpServer, file: str, path: str) -> None:
         parse_address(entry.from_address, "from_address")
     except ConfigError as exc:
         raise fail("from_address", exc.message) from None
-    if entry.display_name:
+    for field in ("from_name", "local_hostname"):
         try:
-            check_header_text(entry.display_name, "display_name")
+            check_header_text(getattr(entry, field) or "", field)
         except ConfigError as exc:
-            raise fail("display_name", exc.message) from None
+            raise fail(field, exc.message) from None
     if entry.username and not entry.password:
         raise fail("password", "a username is set but no password (use \"${SMTP_PASSWORD}\")")
     if entry.password and not entry.username:

@@ -7,9 +7,9 @@ from typing import Any
 
 from pstt_core import FormatOptions, Sink, SinkContext, SinkResult
 
-from .addresses import envelope, parse_address, parse_list
+from .addresses import envelope, parse_list
 from .attachment import Attachment
-from .message import attach, new_message, preview_html, sender_address, set_body, to_bytes
+from .message import attach, new_message, preview_html, set_body, to_bytes
 from .options import EmailOptions
 from .servers import get_server
 from .smtp import SmtpFailure, deliver
@@ -35,7 +35,7 @@ class EmailSink(Sink):
         o = self.options
         fopts = FormatOptions(delimiter=o.delimiter, encoding=o.encoding, sheet_name=o.sheet_name)
         self.attachment = Attachment(self.fmt, self.columns, fopts, max_bytes=o.max_bytes,
-                                     zip_above=o.zip_above_bytes or None)
+                                     zip_above=o.zip_above_bytes)
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         assert self.attachment is not None
@@ -66,8 +66,7 @@ class EmailSink(Sink):
         subject = render(o.subject, values, field="subject")
         body = render(o.body, values, field="body")
         to, cc, bcc = parse_list(o.to, "to"), parse_list(o.cc, "cc"), parse_list(o.bcc, "bcc")
-        sender = sender_address(parse_address(self.server.from_address, "from_address"),
-                                self.server.display_name)
+        sender = self.server.sender()
         msg = new_message(sender=sender, to=to, cc=cc, reply_to=parse_list(o.reply_to, "reply_to"),
                           subject=subject, export_id=run.export_id)
         self.fields["message_id"] = msg["Message-ID"]

@@ -125,9 +125,16 @@ def _client(server: SmtpServer) -> Any:
 
 
 async def _open(server: SmtpServer) -> Any:
+    import aiosmtplib
+
     smtp = _client(server)
     await smtp.connect()
     try:
+        if smtp.last_ehlo_response is None:  # plain connections greet lazily; we want SIZE now
+            try:
+                await smtp.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await smtp.helo()
         if server.username:
             await smtp.login(server.username, server.password or "")
     except BaseException:

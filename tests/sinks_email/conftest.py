@@ -82,7 +82,7 @@ class SmtpServerFixture:
     def entry(self, name: str = "mail", **overrides: Any) -> dict[str, Any]:
         entry: dict[str, Any] = {"name": name, "host": "127.0.0.1", "port": self.port,
                                  "security": self.security, "from_address": "pstt@example.com",
-                                 "display_name": "PSTT reports", "timeout": 5,
+                                 "from_name": "PSTT reports", "timeout": 5,
                                  "local_hostname": "pstt.test"}
         if self.ca_file:
             entry["ca_file"] = str(self.ca_file)
@@ -125,7 +125,8 @@ def smtp(tls_ca: dict[str, Any], monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
     monkeypatch.setenv("PSTT_EMAIL_RETRY_BACKOFF_SEC", "0.05")
 
-    def start(security: str = "none", *, auth: bool = False) -> SmtpServerFixture:
+    def start(security: str = "none", *, auth: bool = False, **smtp_kwargs: Any
+              ) -> SmtpServerFixture:
         mailbox = Mailbox()
         port = free_port()
         kwargs: dict[str, Any] = {"hostname": "127.0.0.1", "port": port, "ready_timeout": 10}
@@ -135,7 +136,7 @@ def smtp(tls_ca: dict[str, Any], monkeypatch: pytest.MonkeyPatch
             kwargs.update(tls_context=tls_ca["server_context"], require_starttls=True)
         if auth:
             kwargs.update(authenticator=_authenticator, auth_require_tls=security == "starttls")
-        controller = Controller(mailbox, **kwargs)
+        controller = Controller(mailbox, **kwargs, **smtp_kwargs)
         controller.start()
         controllers.append(controller)
         ca = tls_ca["ca_file"] if security != "none" else None
@@ -153,6 +154,13 @@ def email_home(home: HomeBuilder, server: SmtpServerFixture, **sink_options: Any
     home.add_schedule(id="mail", name="Orders report", sharing_mode="email",
                       sink_options=options, timezone="Europe/Rome")
     return home
+
+
+def connection_test(pstt: Any, name: str) -> dict[str, Any]:
+    """What the settings page's Test button calls."""
+    section = pstt.registry.sections["smtp_servers"]
+    assert section.test is not None
+    return section.test(pstt, name)
 
 
 def attachment_of(message: EmailMessage) -> tuple[str, bytes]:

@@ -151,3 +151,28 @@ def test_html_preview_is_escaped_and_plain_text_kept(home: HomeBuilder, smtp: An
     assert "First 3 of 4 rows." in html and "<td style=\"padding:2px 6px\">y</td>" not in html
     assert plain.strip() == "Hello <team> & co: 4 rows"
     assert len(list(msg.iter_attachments())) == 1
+
+
+def test_bcc_only_message_discloses_no_recipient(home: HomeBuilder, smtp: Any) -> None:
+    server = smtp("none")
+    email_home(home, server, to=[], bcc=["a@example.com", "B@example.com", "a@EXAMPLE.com"],
+               zip_above_bytes=0)
+    record = home.pstt().run("mail")
+    assert record.status == "success", record.error
+    received = server.mailbox.messages[0]
+    assert received.rcpt_tos == ["a@example.com", "B@example.com"]  # duplicates removed
+    assert received.message["To"] == "undisclosed-recipients:;"
+    assert b"a@example.com" not in received.data and b"B@example.com" not in received.data
+    name, _ = attachment_of(received.message)
+    assert name.endswith(".csv.zip")  # zip_above_bytes 0: always zipped
+    assert record.extra["recipients"] == 2
+
+
+def test_server_size_limit_is_a_clear_permanent_failure(home: HomeBuilder, smtp: Any) -> None:
+    server = smtp("none", data_size_limit=10_000)
+    email_home(home, server)
+    record = home.pstt().run("mail")
+    assert record.status == "failed"
+    assert "the server accepts at most 10,000 (SIZE)" in (record.error or "")
+    assert record.extra["email_attempts"] == 1
+    assert server.mailbox.data_calls == 0

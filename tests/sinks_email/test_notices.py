@@ -37,7 +37,8 @@ def test_failed_filesystem_run_is_notified(home: HomeBuilder, smtp: Any,
     body = msg.get_body(preferencelist=("plain",)).get_content()
     assert "no such table" in body and "Sharing mode: filesystem" in body
     # The run is recorded exactly as it failed.
-    assert pstt.history.get(record.export_id)["error"] == record.error
+    stored = pstt.history.get(record.export_id)
+    assert stored is not None and stored["error"] == record.error
 
 
 def test_successful_run_sends_no_notice(home: HomeBuilder, smtp: Any,

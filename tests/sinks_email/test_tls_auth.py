@@ -9,7 +9,7 @@ import pytest
 from pstt_core import ConfigError
 from tests.conftest import HomeBuilder
 
-from .conftest import attachment_of, email_home
+from .conftest import attachment_of, connection_test, email_home
 
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])
@@ -29,9 +29,7 @@ def test_connection_test_reports_success(home: HomeBuilder, smtp: Any, security:
     server = smtp(security, auth=True)
     email_home(home, server)
     pstt = home.pstt()
-    section = pstt.registry.sections["smtp_servers"]
-    assert section.test is not None
-    result = section.test(pstt, "mail")
+    result = connection_test(pstt, "mail")
     assert result["success"] is True, result
     assert result["name"] == "mail" and result["error"] is None
     assert result["latency_ms"] >= 0
@@ -46,7 +44,7 @@ def test_wrong_ca_fails_with_verification_error(home: HomeBuilder, smtp: Any, tl
     email_home(home, server)
     home.connections["smtp_servers"] = [server.entry(ca_file=str(tls_ca["other_ca_file"]))]
     pstt = home.pstt()
-    result = pstt.registry.sections["smtp_servers"].test(pstt, "mail")
+    result = connection_test(pstt, "mail")
     assert result["success"] is False
     assert "TLS failed" in result["error"] and "certificate verify failed" in result["error"]
     assert "ca_file" in result["error"]
@@ -69,7 +67,7 @@ def test_bad_password_is_a_permanent_failure(home: HomeBuilder, smtp: Any,
     assert "535" in (record.error or "")
     assert record.extra["email_attempts"] == 1
     assert "wrong" not in (record.error or "")
-    result = pstt.registry.sections["smtp_servers"].test(pstt, "mail")
+    result = connection_test(pstt, "mail")
     assert result["success"] is False and "authentication failed" in result["error"]
 
 
@@ -98,7 +96,7 @@ def test_login_over_plain_text_to_a_remote_host_is_refused(home: HomeBuilder, sm
     ({"port": 70000}, "port", "between 1 and 65535"),
     ({"from_address": "not-an-address"}, "from_address", "not an e-mail address"),
     ({"from_address": "a@example.com\r\nBcc: victim@example.com"}, "from_address", "line breaks"),
-    ({"display_name": "PSTT\nBcc: x@example.com"}, "display_name", "line breaks"),
+    ({"from_name": "PSTT\nBcc: x@example.com"}, "from_name", "line breaks"),
     ({"username": "u"}, "password", "no password"),
     ({"ca_file": "missing.pem"}, "ca_file", "does not exist"),
     ({"timeout": 0}, "timeout", "positive"),
@@ -112,3 +110,24 @@ def test_server_entry_errors_name_the_json_path(home: HomeBuilder, smtp: Any, ov
     assert err.value.path == f"$.smtp_servers[0].{path}"
     assert text in err.value.message
     assert str(err.value).startswith(str(home.root / "connections.json"))
+
+
+def test_security_mode_mismatch_is_reported_not_retried(home: HomeBuilder, smtp: Any) -> None:
+    server = smtp("none")
+    email_home(home, server)
+    home.connections["smtp_servers"] = [server.entry(security="starttls")]
+    record = home.pstt().run("mail")
+    assert record.status == "failed"
+    assert "STARTTLS" in (record.error or "") and record.extra["email_attempts"] == 1
+
+
+async def test_connection_test_works_from_a_running_event_loop(home: HomeBuilder, smtp: Any) -> None:
+    """Web handlers call the test from async code: it must not need the caller's loop."""
+    server = smtp("starttls", auth=True)
+    email_home(home, server)
+    pstt = home.pstt()
+    result = connection_test(pstt, "mail")
+    assert result["success"] is True, result
+    missing = connection_test(pstt, "nope")
+    assert missing == {"name": "nope", "success": False, "latency_ms": None,
+                       "error": "unknown SMTP server 'nope' (connections.json → smtp_servers: mail)"}
