@@ -35,20 +35,24 @@ class EmailOptions:
     to: list[str] = attrs.field(factory=list, metadata={
         "label": "To", "widget": "list", "help": "Recipients, one per line: a@b.example or "
                                                  "Name <a@b.example>"})
-    cc: list[str] = attrs.field(factory=list, metadata={"label": "Cc", "widget": "list"})
+    cc: list[str] = attrs.field(factory=list, metadata={
+        "label": "Cc", "widget": "list", "help": "Copy recipients, shown to everyone"})
     bcc: list[str] = attrs.field(factory=list, metadata={
         "label": "Bcc", "widget": "list", "help": "Receive the message without being shown"})
     reply_to: list[str] = attrs.field(factory=list, metadata={
-        "label": "Reply-To", "widget": "list", "advanced": True})
+        "label": "Reply-To", "widget": "list", "advanced": True,
+        "help": "Where replies go (default: the server's from_address)"})
     subject: str = attrs.field(default=DEFAULT_SUBJECT, metadata={
         "label": "Subject template", "help": _PLACES + ". One line."})
     body: str = attrs.field(default=DEFAULT_BODY, metadata={
         "label": "Body template", "widget": "textarea", "help": _PLACES})
     attachment_format: str = attrs.field(default="csv", metadata={
-        "label": "Attachment format", "choices": FORMATS, "widget": "select"})
+        "label": "Attachment format", "choices": FORMATS, "widget": "select",
+        "help": "csv and xlsx open in a spreadsheet; jsonl and parquet suit programs"})
     attachment_name: str = attrs.field(default=DEFAULT_NAME, metadata={
         "label": "Attachment name template",
-        "help": "Without extension (added from the format). " + _PLACES})
+        "help": "Without extension (added from the format). " + _PLACES.replace(
+            ", {attachment_name}", "")})
     preview_rows: int = attrs.field(default=0, metadata={
         "label": "Preview rows", "widget": "number",
         "help": f"Show the first N rows as an HTML table in the message (0: no preview, "
@@ -68,11 +72,12 @@ class EmailOptions:
         "help": "Who is told when this schedule's run fails or is partial (in addition to "
                 "PSTT_EMAIL_NOTIFY_TO)"})
     delimiter: str = attrs.field(default=",", metadata={
-        "advanced": True, "label": "CSV delimiter"})
+        "advanced": True, "label": "CSV delimiter", "help": "One character, e.g. ; for Excel "
+                                                            "in locales with decimal commas"})
     encoding: str = attrs.field(default="utf-8", metadata={
         "advanced": True, "label": "CSV encoding", "help": "utf-8-sig adds a BOM for Excel"})
     sheet_name: str = attrs.field(default="data", metadata={
-        "advanced": True, "label": "XLSX sheet name"})
+        "advanced": True, "label": "XLSX sheet name", "help": "At most 31 characters"})
 
 
 LIST_FIELDS = ("to", "cc", "bcc", "reply_to", "failure_notice_to")
