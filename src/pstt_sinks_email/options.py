@@ -122,12 +122,10 @@ def validate_options(options: EmailOptions, pstt: Pstt) -> None:
     if not name.strip() or any(c in name for c in '/\\:*?"<>|'):
         raise ConfigError("the attachment name must not be empty nor contain / \\ : * ? \" < > |",
                           path="attachment_name")
-    fmt = pstt.registry.formats.get(options.attachment_format)
-    if fmt is None:
-        raise ConfigError(f"unknown format {options.attachment_format!r}; available: "
-                          f"{', '.join(sorted(pstt.registry.formats))}", path="attachment_format")
-    if not fmt.available:
-        raise ConfigError(fmt.unavailable_reason or "format unavailable", path="attachment_format")
+    try:
+        pstt.registry.format(options.attachment_format)
+    except ConfigError as exc:
+        raise ConfigError(exc.message, path="attachment_format") from None
     if not 0 <= options.preview_rows <= MAX_PREVIEW_ROWS:
         raise ConfigError(f"must be between 0 and {MAX_PREVIEW_ROWS}", path="preview_rows")
     if options.zip_above_bytes is not None and options.zip_above_bytes < 0:
