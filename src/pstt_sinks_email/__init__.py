@@ -77,6 +77,8 @@ def _health(pstt: Pstt) -> HealthResult:
     data = {"servers": sorted(servers), "available": SINK.available}
     if not servers:
         return HealthResult("not_configured", "no smtp_servers in connections.json", data)
+    if not SINK.available:
+        problems.insert(0, SINK.unavailable_reason or "aiosmtplib missing")
     if problems:
         return HealthResult("degraded", "; ".join(problems), data)
     return HealthResult("healthy", f"{len(servers)} SMTP server(s) configured", data)

@@ -8,6 +8,7 @@ so it can never trigger another notice; any failure is logged and changes nothin
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 from email.headerregistry import Address
@@ -32,11 +33,13 @@ def notice_recipients(schedule: Schedule, pstt: Pstt) -> list[Address]:
     """Configured recipients; an invalid one is logged and left out, never fatal."""
     sources: list[tuple[str, list[str]]] = [
         ("PSTT_EMAIL_NOTIFY_TO", split_setting(pstt.settings["PSTT_EMAIL_NOTIFY_TO"] or ""))]
-    own = (schedule.sink_options.get("failure_notice_to") if schedule.sharing_mode == "email"
-           else schedule.extra.get("failure_notice_to"))
-    if own:
-        sources.append((f"schedule {schedule.id} failure_notice_to",
-                        [own] if isinstance(own, str) else list(own)))
+    own = {"sink_options.failure_notice_to": schedule.sink_options.get("failure_notice_to")
+           if schedule.sharing_mode == "email" else None,
+           "failure_notice_to": schedule.extra.get("failure_notice_to")}
+    for field, value in own.items():
+        if value:
+            sources.append((f"schedule {schedule.id} {field}",
+                            split_setting(value) if isinstance(value, str) else list(value)))
     out: list[Address] = []
     for where, values in sources:
         for i, value in enumerate(values):
@@ -83,6 +86,10 @@ def send_notice(record: RunRecord, schedule: Schedule, pstt: Pstt) -> list[str]:
     """E-mail the notice; returns the addresses it was delivered to."""
     recipients = notice_recipients(schedule, pstt)
     if not recipients:
+        return []
+    if importlib.util.find_spec("aiosmtplib") is None:
+        log.error("failure notice for schedule %s not sent: aiosmtplib is missing; install with: "
+                  'pip install "pstt[email]"', schedule.id)
         return []
     server = notice_server(schedule, pstt)
     if server is None:

@@ -105,3 +105,29 @@ def test_unreachable_server_is_retried_then_fails_clearly(home: HomeBuilder, smt
     assert f"127.0.0.1:{port}" in error and "connection failed" in error
     assert "after 2 attempts" in error
     assert record.extra["email_attempts"] == 2
+
+
+def test_every_recipient_refused_fails_the_run(home: HomeBuilder, smtp: Any) -> None:
+    server = smtp("none")
+    server.mailbox.rcpt_replies = {"a@example.com": ["550 5.1.1 unknown"],
+                                   "b@example.com": ["553 5.1.3 bad mailbox"]}
+    email_home(home, server, to=["a@example.com"], cc=["b@example.com"])
+    record = home.pstt().run("mail")
+    assert record.status == "failed"
+    error = record.error or ""
+    assert "refused every recipient" in error
+    assert "a@example.com: 550 5.1.1 unknown" in error and "b@example.com: 553 5.1.3" in error
+    assert server.mailbox.data_calls == 0 and record.extra["recipients"] == 0
+
+
+def test_retry_to_one_recipient_that_then_fails_permanently_is_partial(home: HomeBuilder,
+                                                                       smtp: Any) -> None:
+    server = smtp("none")
+    server.mailbox.rcpt_replies = {"later@example.com": ["450 busy", "550 gone for good"]}
+    email_home(home, server, to=["ops@example.com", "later@example.com"])
+    record = home.pstt().run("mail")
+    assert record.status == "partial"
+    assert record.extra["recipients_refused"] == {"later@example.com": "550 gone for good"}
+    assert server.mailbox.delivered_to("ops@example.com") == 1
+    assert server.mailbox.delivered_to("later@example.com") == 0
+    assert record.extra["email_attempts"] == 2
