@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 import pytest
 
-from tests.conftest import HomeBuilder, free_port
+from tests.conftest import HomeBuilder, free_port, need
 
 USER, PASSWORD = "mailer", "s3cret-pass"
 
@@ -102,7 +102,10 @@ def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, aut
 
 @pytest.fixture(scope="session")
 def tls_ca(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    import trustme
+    try:
+        import trustme
+    except ImportError:
+        need("trustme", 'the test certificate authority: pip install "pstt[test]"')
 
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
@@ -119,7 +122,10 @@ def tls_ca(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture
 def smtp(tls_ca: dict[str, Any], monkeypatch: pytest.MonkeyPatch
          ) -> Iterator[Callable[..., SmtpServerFixture]]:
-    from aiosmtpd.controller import Controller
+    try:
+        from aiosmtpd.controller import Controller
+    except ImportError:
+        need("aiosmtpd", 'the in-process SMTP server: pip install "pstt[test]"')
 
     controllers: list[Any] = []
     monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)

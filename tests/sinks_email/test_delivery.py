@@ -6,6 +6,8 @@ import csv
 import io
 import sqlite3
 import zipfile
+import zoneinfo
+from datetime import datetime
 from typing import Any
 
 import openpyxl
@@ -176,3 +178,20 @@ def test_server_size_limit_is_a_clear_permanent_failure(home: HomeBuilder, smtp:
     assert "the server accepts at most 10,000 (SIZE)" in (record.error or "")
     assert record.extra["email_attempts"] == 1
     assert server.mailbox.data_calls == 0
+
+
+def test_templates_use_the_schedule_time_zone(home: HomeBuilder, smtp: Any) -> None:
+    server = smtp("none")
+    email_home(home, server, subject="{schedule_id} {run_time:%Y-%m-%d %H:%M} {timezone}",
+               body="{rows:,} rows, export {export_id}, file {attachment_name}",
+               attachment_name="{schedule_id}-{date}")
+    home.schedules[0]["query"] = "SELECT 1 AS n UNION ALL SELECT 2"
+    record = home.pstt().run("mail")
+    assert record.status == "success", record.error
+    rome = datetime.fromisoformat(record.started_at).astimezone(zoneinfo.ZoneInfo("Europe/Rome"))
+    msg = server.mailbox.messages[0].message
+    assert msg["Subject"] == f"mail {rome:%Y-%m-%d %H:%M} Europe/Rome"
+    name = f"mail-{rome:%Y-%m-%d}.csv"
+    assert msg.get_body(preferencelist=("plain",)).get_content().strip() == (
+        f"2 rows, export {record.export_id}, file {name}")
+    assert attachment_of(msg)[0] == name
