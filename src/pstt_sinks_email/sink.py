@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from email.message import EmailMessage
 from typing import Any
 
 from pstt_core import FormatOptions, Sink, SinkContext, SinkResult
@@ -12,7 +13,7 @@ from .attachment import Attachment
 from .message import attach, new_message, preview_html, set_body, to_bytes
 from .options import EmailOptions
 from .servers import get_server
-from .smtp import SmtpFailure, deliver
+from .smtp import Delivery, SmtpFailure, deliver
 from .templates import render, run_values
 
 
@@ -53,49 +54,58 @@ class EmailSink(Sink):
 
     def _send(self) -> SinkResult:
         assert self.attachment is not None
-        o, run = self.options, self.ctx.run
         rows = self.attachment.rows
-        if rows == 0 and o.on_empty == "skip":
+        if rows == 0 and self.options.on_empty == "skip":
             self.attachment.writer.close()
             return SinkResult(fields={**self.fields, "email_skipped": "empty result"})
+        msg, recipients = self._compose(rows)
+        retries, backoff = retry_settings(self.ctx.pstt)
+        try:
+            delivery = deliver(self.server, self.server.sender().addr_spec, recipients,
+                               to_bytes(msg), retries=retries, backoff=backoff)
+        except SmtpFailure as exc:
+            if not exc.delivered:
+                self._record(exc.delivered, exc.refused, exc.attempts)
+                raise
+            delivery = Delivery(exc.delivered, exc.refused, exc.attempts)
+            return self._partial(delivery, len(recipients), f"then: {exc}")
+        if delivery.refused:
+            refused = "; ".join(f"{r}: {why}" for r, why in delivery.refused.items())
+            return self._partial(delivery, len(recipients), f"refused: {refused}")
+        self._record(delivery.delivered, delivery.refused, delivery.attempts)
+        return SinkResult(fields=self.fields)
+
+    def _compose(self, rows: int) -> tuple[EmailMessage, list[str]]:
+        """The message (attachment included) and its envelope recipients."""
+        assert self.attachment is not None
+        o, run = self.options, self.ctx.run
         values = run_values(run, rows=rows)
         stem = render(o.attachment_name, values, field="attachment_name")
         fileobj, name, media, size = self.attachment.finish(stem)
         self.fields.update(attachment_bytes=size, attachment_name=name)
         values["attachment_name"] = name
-        subject = render(o.subject, values, field="subject")
         body = render(o.body, values, field="body")
         to, cc, bcc = parse_list(o.to, "to"), parse_list(o.cc, "cc"), parse_list(o.bcc, "bcc")
-        sender = self.server.sender()
-        msg = new_message(sender=sender, to=to, cc=cc, reply_to=parse_list(o.reply_to, "reply_to"),
-                          subject=subject, export_id=run.export_id)
+        msg = new_message(sender=self.server.sender(), to=to, cc=cc,
+                          reply_to=parse_list(o.reply_to, "reply_to"),
+                          subject=render(o.subject, values, field="subject"),
+                          export_id=run.export_id)
         self.fields["message_id"] = msg["Message-ID"]
-        html_part = (preview_html(self.columns, self.preview, rows, body)
-                     if o.preview_rows else None)
+        html_part = preview_html(self.columns, self.preview, rows, body) if o.preview_rows else None
         set_body(msg, body, html_part)
         attach(msg, fileobj, name, media)
-        retries, backoff = retry_settings(self.ctx.pstt)
-        recipients = envelope([*to, *cc, *bcc])
-        try:
-            delivery = deliver(self.server, sender.addr_spec, recipients, to_bytes(msg),
-                               retries=retries, backoff=backoff)
-        except SmtpFailure as exc:
-            self.fields.update(recipients=len(exc.delivered), email_attempts=exc.attempts)
-            if exc.refused:
-                self.fields["recipients_refused"] = exc.refused
-            if exc.delivered:
-                return SinkResult(status="partial", fields=self.fields,
-                                  error=f"delivered to {len(exc.delivered)} of {len(recipients)} "
-                                        f"recipient(s), then: {exc}")
-            raise
-        self.fields.update(recipients=len(delivery.delivered), email_attempts=delivery.attempts)
-        if delivery.refused:
-            self.fields["recipients_refused"] = delivery.refused
-            refused = "; ".join(f"{r}: {why}" for r, why in delivery.refused.items())
-            return SinkResult(status="partial", fields=self.fields,
-                              error=f"delivered to {len(delivery.delivered)} of {len(recipients)} "
-                                    f"recipient(s); refused: {refused}")
-        return SinkResult(fields=self.fields)
+        return msg, envelope([*to, *cc, *bcc])
+
+    def _record(self, delivered: list[str], refused: dict[str, str], attempts: int) -> None:
+        self.fields.update(recipients=len(delivered), email_attempts=attempts)
+        if refused:
+            self.fields["recipients_refused"] = refused
+
+    def _partial(self, delivery: Delivery, total: int, detail: str) -> SinkResult:
+        self._record(delivery.delivered, delivery.refused, delivery.attempts)
+        return SinkResult(status="partial", fields=self.fields,
+                          error=f"delivered to {len(delivery.delivered)} of {total} "
+                                f"recipient(s); {detail}")
 
     def abort(self, error: BaseException) -> None:
         if self.attachment is not None:
