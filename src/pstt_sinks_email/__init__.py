@@ -1,1 +1,102 @@
-"""Placeholder: implemented in its own issue."""
+"""Sharing mode ``email``: the result as an attachment sent over SMTP (a PSTT plugin).
+
+Everything reaches the core through hooks: the sink, the ``smtp_servers`` section of
+``connections.json`` (with a connection test), ``PSTT_EMAIL_*`` settings, a health check, the
+``pstt email`` commands and a ``run_finished`` observer that e-mails failure notices for
+every sharing mode. aiosmtplib is imported only when mail is sent, so the plugin loads (and
+the mode is listed as unavailable) without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pstt_core import HealthCheck, HealthResult, Setting, SinkType, hookimpl
+
+from .notices import check_notice_config, on_run_finished
+from .options import EmailOptions, validate_options
+from .servers import SECTION, SMTP_SECTION
+from .sink import EmailSink
+
+if TYPE_CHECKING:
+    import click
+
+    from pstt_core import Pstt, RunRecord, Schedule
+
+SINK = SinkType(
+    name="email",
+    label="E-mail (SMTP)",
+    options=EmailOptions,
+    factory=EmailSink,
+    description="Sends the result as a CSV/XLSX attachment (zipped when large) to e-mail "
+                "recipients, with an optional HTML preview of the first rows.",
+    requires=("aiosmtplib",),
+    install_hint='pip install "pstt[email]"',
+    validate=validate_options,
+    history_fields=("recipients", "attachment_bytes", "attachment_name", "message_id",
+                    "email_server"),
+)
+
+SETTINGS = (
+    Setting("PSTT_EMAIL_RETRIES", int, 3, "Extra attempts after a transient SMTP failure (4xx "
+            "reply, connection lost, timeout). Permanent failures are never retried.",
+            minimum=0, maximum=10, group="email"),
+    Setting("PSTT_EMAIL_RETRY_BACKOFF_SEC", float, 2.0, "First wait before a retry; doubled "
+            "for each further attempt (at most 60 s).", minimum=0, maximum=600, group="email"),
+    Setting("PSTT_EMAIL_NOTIFY_TO", str, "", "Comma-separated addresses told by e-mail when any "
+            "schedule's run fails (any sharing mode). Empty: only per-schedule lists.",
+            group="email"),
+    Setting("PSTT_EMAIL_NOTIFY_SERVER", str, "", "SMTP server (smtp_servers name) for failure "
+            "notices. Empty: the e-mail schedule's own server, else the only configured one.",
+            group="email"),
+    Setting("PSTT_EMAIL_NOTIFY_PARTIAL", bool, True, "Also send a notice when a run is partial "
+            "(some rows or recipients not delivered).", group="email"),
+)
+
+
+@hookimpl
+def register_sinks(register: Callable[[Any], None]) -> None:
+    register(SINK)
+
+
+@hookimpl
+def register_config_sections(register: Callable[[Any], None]) -> None:
+    register(SMTP_SECTION)
+
+
+@hookimpl
+def register_settings(register: Callable[[Any], None]) -> None:
+    for setting in SETTINGS:
+        register(setting)
+
+
+def _health(pstt: Pstt) -> HealthResult:
+    servers = pstt.config.section(SECTION)
+    problems = check_notice_config(pstt)
+    data = {"servers": sorted(servers), "available": SINK.available}
+    if not servers:
+        return HealthResult("not_configured", "no smtp_servers in connections.json", data)
+    if not SINK.available:
+        problems.insert(0, SINK.unavailable_reason or "aiosmtplib missing")
+    if problems:
+        return HealthResult("degraded", "; ".join(problems), data)
+    return HealthResult("healthy", f"{len(servers)} SMTP server(s) configured", data)
+
+
+@hookimpl
+def register_health_checks(register: Callable[[Any], None]) -> None:
+    register(HealthCheck("email", _health, "SMTP servers configured and failure-notice settings "
+                                           "valid (use the Test button to reach a server)"))
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    from .cli import email_group
+
+    cli.add_command(email_group)
+
+
+@hookimpl
+def run_finished(record: RunRecord, schedule: Schedule, pstt: Pstt) -> None:
+    on_run_finished(record, schedule, pstt)

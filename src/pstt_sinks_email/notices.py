@@ -1,0 +1,139 @@
+"""Failure notices for every sharing mode: a ``run_finished`` observer that e-mails a notice.
+
+Who is told: ``PSTT_EMAIL_NOTIFY_TO`` (every schedule), plus a schedule's own list — the
+e-mail sink option ``failure_notice_to``, or a top-level ``failure_notice_to`` field on a
+schedule of any other sharing mode. The notice is sent directly over SMTP, not through a run,
+so it can never trigger another notice; any failure is logged and changes nothing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import threading
+from email.headerregistry import Address
+from typing import TYPE_CHECKING
+
+from pstt_core import ConfigError, NotFoundError
+
+from .addresses import envelope, parse_address, split_setting
+from .message import new_message, set_body, to_bytes
+from .servers import SECTION, SmtpServer, get_server
+from .smtp import SmtpFailure, deliver
+
+if TYPE_CHECKING:
+    from pstt_core import Pstt, RunRecord, Schedule
+
+log = logging.getLogger("pstt.email.notices")
+NOTIFY_STATUSES = ("failed", "partial")
+_busy = threading.local()
+
+
+def notice_recipients(schedule: Schedule, pstt: Pstt) -> list[Address]:
+    """Configured recipients; an invalid one is logged and left out, never fatal."""
+    sources: list[tuple[str, list[str]]] = [
+        ("PSTT_EMAIL_NOTIFY_TO", split_setting(pstt.settings["PSTT_EMAIL_NOTIFY_TO"] or ""))]
+    own = {"sink_options.failure_notice_to": schedule.sink_options.get("failure_notice_to")
+           if schedule.sharing_mode == "email" else None,
+           "failure_notice_to": schedule.extra.get("failure_notice_to")}
+    for field, value in own.items():
+        if value:
+            sources.append((f"schedule {schedule.id} {field}",
+                            split_setting(value) if isinstance(value, str) else list(value)))
+    out: list[Address] = []
+    for where, values in sources:
+        for i, value in enumerate(values):
+            try:
+                out.append(parse_address(value, f"{where}[{i}]"))
+            except ConfigError as exc:
+                log.error("failure notice: skipping an invalid address: %s", exc)
+    return out
+
+
+def notice_server(schedule: Schedule, pstt: Pstt) -> SmtpServer | None:
+    name = pstt.settings["PSTT_EMAIL_NOTIFY_SERVER"] or (
+        schedule.sink_options.get("server") if schedule.sharing_mode == "email" else None)
+    if not name:
+        servers = pstt.config.section(SECTION)
+        if len(servers) != 1:
+            log.error("failure notice for schedule %s not sent: set PSTT_EMAIL_NOTIFY_SERVER to one "
+                      "of the %d SMTP servers in connections.json (%s)", schedule.id,
+                      len(servers), SECTION)
+            return None
+        name = next(iter(servers))
+    try:
+        return get_server(pstt, str(name))
+    except NotFoundError as exc:
+        log.error("failure notice for schedule %s not sent: %s", schedule.id, exc)
+        return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def notice_text(record: RunRecord, schedule: Schedule) -> tuple[str, str]:
+    subject = f"[PSTT] run {record.status}: {_one_line(schedule.name)} ({schedule.id})"
+    lines = [f"The run of schedule \"{schedule.name}\" ({schedule.id}) {record.status}.", "",
+             f"Sharing mode: {record.sharing_mode}", f"Status:       {record.status}",
+             f"Started:      {record.started_at}", f"Finished:     {record.finished_at}",
+             f"Rows:         {record.rows}", f"Export id:    {record.export_id}",
+             f"Trigger:      {record.trigger}", "", "Error:", record.error or "(no error text)", ""]
+    return subject, "\n".join(lines)
+
+
+def send_notice(record: RunRecord, schedule: Schedule, pstt: Pstt) -> list[str]:
+    """E-mail the notice; returns the addresses it was delivered to."""
+    recipients = notice_recipients(schedule, pstt)
+    if not recipients:
+        return []
+    if importlib.util.find_spec("aiosmtplib") is None:
+        log.error("failure notice for schedule %s not sent: aiosmtplib is missing; install with: "
+                  'pip install "pstt[email]"', schedule.id)
+        return []
+    server = notice_server(schedule, pstt)
+    if server is None:
+        return []
+    sender = server.sender()
+    subject, body = notice_text(record, schedule)
+    msg = new_message(sender=sender, to=recipients, subject=subject, export_id=record.export_id)
+    msg["X-PSTT-Notice"] = "run-" + record.status
+    set_body(msg, body, None)
+    retries = min(int(pstt.settings["PSTT_EMAIL_RETRIES"]), 1)
+    delivery = deliver(server, sender.addr_spec, envelope(recipients), to_bytes(msg),
+                       retries=retries, backoff=float(pstt.settings["PSTT_EMAIL_RETRY_BACKOFF_SEC"]))
+    return delivery.delivered
+
+
+def on_run_finished(record: RunRecord, schedule: Schedule, pstt: Pstt) -> None:
+    if record.status not in NOTIFY_STATUSES:
+        return
+    if record.status == "partial" and not pstt.settings["PSTT_EMAIL_NOTIFY_PARTIAL"]:
+        return
+    if getattr(_busy, "active", False):  # belt and braces: never notify about a notice
+        return
+    _busy.active = True
+    try:
+        sent = send_notice(record, schedule, pstt)
+        if sent:
+            log.info("failure notice for run %s sent to %s", record.export_id, ", ".join(sent))
+    except (SmtpFailure, ConfigError) as exc:
+        log.error("failure notice for run %s not sent: %s", record.export_id, exc)
+    except Exception:
+        log.exception("failure notice for run %s not sent", record.export_id)
+    finally:
+        _busy.active = False
+
+
+def check_notice_config(pstt: Pstt) -> list[str]:
+    """Problems with the notice settings (for the health check)."""
+    problems = []
+    for i, value in enumerate(split_setting(pstt.settings["PSTT_EMAIL_NOTIFY_TO"] or "")):
+        try:
+            parse_address(value, f"PSTT_EMAIL_NOTIFY_TO[{i}]")
+        except ConfigError as exc:
+            problems.append(str(exc))
+    name = pstt.settings["PSTT_EMAIL_NOTIFY_SERVER"]
+    if name and name not in pstt.config.section(SECTION):
+        problems.append(f"PSTT_EMAIL_NOTIFY_SERVER: unknown SMTP server {name!r}")
+    return problems

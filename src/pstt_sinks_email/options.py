@@ -1,0 +1,142 @@
+"""Options of the e-mail sink (``sink_options``) and their validation at save time."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from cattrs.gen import make_dict_structure_fn
+
+from pstt_core import ConfigError, NotFoundError
+from pstt_core.converter import converter
+
+from .addresses import check_header_text, parse_list, split_setting
+from .servers import get_server
+from .templates import PLACEHOLDERS, render, sample_values
+
+if TYPE_CHECKING:
+    from pstt_core import Pstt
+
+FORMATS = ("csv", "xlsx", "jsonl", "parquet")
+ON_EMPTY = ("send", "skip")
+DEFAULT_SUBJECT = "{schedule_name}: {rows} rows ({run_time:%Y-%m-%d %H:%M})"
+DEFAULT_BODY = ("Result of the scheduled query \"{schedule_name}\" run at "
+                "{run_time:%Y-%m-%d %H:%M} ({timezone}): {rows} rows, attached as "
+                "{attachment_name}.\n\nExport id: {export_id}\n")
+DEFAULT_NAME = "{schedule_id}_{run_time:%Y%m%d_%H%M%S}"
+MAX_PREVIEW_ROWS = 500
+_PLACES = "Placeholders: " + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS if p not in ("status", "error"))
+
+
+@attrs.define
+class EmailOptions:
+    server: str = attrs.field(metadata={
+        "label": "SMTP server", "help": "Name of an entry of smtp_servers in connections.json"})
+    to: list[str] = attrs.field(factory=list, metadata={
+        "label": "To", "widget": "list", "help": "Recipients, one per line: a@b.example or "
+                                                 "Name <a@b.example>"})
+    cc: list[str] = attrs.field(factory=list, metadata={
+        "label": "Cc", "widget": "list", "help": "Copy recipients, shown to everyone"})
+    bcc: list[str] = attrs.field(factory=list, metadata={
+        "label": "Bcc", "widget": "list", "help": "Receive the message without being shown"})
+    reply_to: list[str] = attrs.field(factory=list, metadata={
+        "label": "Reply-To", "widget": "list", "advanced": True,
+        "help": "Where replies go (default: the server's from_address)"})
+    subject: str = attrs.field(default=DEFAULT_SUBJECT, metadata={
+        "label": "Subject template", "help": _PLACES + ". One line."})
+    body: str = attrs.field(default=DEFAULT_BODY, metadata={
+        "label": "Body template", "widget": "textarea", "help": _PLACES})
+    attachment_format: str = attrs.field(default="csv", metadata={
+        "label": "Attachment format", "choices": FORMATS, "widget": "select",
+        "help": "csv and xlsx open in a spreadsheet; jsonl and parquet suit programs"})
+    attachment_name: str = attrs.field(default=DEFAULT_NAME, metadata={
+        "label": "Attachment name template",
+        "help": "Without extension (added from the format). " + _PLACES.replace(
+            ", {attachment_name}", "")})
+    preview_rows: int = attrs.field(default=0, metadata={
+        "label": "Preview rows", "widget": "number",
+        "help": f"Show the first N rows as an HTML table in the message (0: no preview, "
+                f"at most {MAX_PREVIEW_ROWS})"})
+    zip_above_bytes: int | None = attrs.field(default=5_000_000, metadata={
+        "label": "Zip above (bytes)", "widget": "number",
+        "help": "Put the attachment in a .zip when larger than this (0: always; empty: never)"})
+    max_bytes: int = attrs.field(default=20_000_000, metadata={
+        "label": "Size limit (bytes)", "widget": "number",
+        "help": "Fail the run instead of sending an attachment larger than this "
+                "(after zipping)"})
+    on_empty: str = attrs.field(default="send", metadata={
+        "label": "When the result is empty", "choices": ON_EMPTY, "widget": "select",
+        "help": "send: e-mail anyway (attachment with the header only); skip: send nothing"})
+    failure_notice_to: list[str] = attrs.field(factory=list, metadata={
+        "label": "Failure notice to", "widget": "list",
+        "help": "Who is told when this schedule's run fails or is partial (in addition to "
+                "PSTT_EMAIL_NOTIFY_TO)"})
+    delimiter: str = attrs.field(default=",", metadata={
+        "advanced": True, "label": "CSV delimiter", "help": "One character, e.g. ; for Excel "
+                                                            "in locales with decimal commas"})
+    encoding: str = attrs.field(default="utf-8", metadata={
+        "advanced": True, "label": "CSV encoding", "help": "utf-8-sig adds a BOM for Excel"})
+    sheet_name: str = attrs.field(default="data", metadata={
+        "advanced": True, "label": "XLSX sheet name", "help": "At most 31 characters"})
+
+
+LIST_FIELDS = ("to", "cc", "bcc", "reply_to", "failure_notice_to")
+_structure_base = make_dict_structure_fn(EmailOptions, converter)
+
+
+def _structure(data: Any, cls: type) -> EmailOptions:
+    # A form or a hand-written file may give "a@x.example, b@y.example" for a list: split it
+    # (quote-aware) instead of letting it become a list of single characters.
+    if isinstance(data, dict):
+        data = {k: split_setting(v) if k in LIST_FIELDS and isinstance(v, str) else v
+                for k, v in data.items()}
+    return _structure_base(data, cls)
+
+
+converter.register_structure_hook(EmailOptions, _structure)
+
+
+def _check_template(template: str, field: str, *, one_line: bool) -> str:
+    if one_line:
+        check_header_text(template, field, "the subject")
+    return render(template, sample_values(), field=field)
+
+
+def validate_options(options: EmailOptions, pstt: Pstt) -> None:
+    """Everything that can be checked before a run; errors name the option (JSON path)."""
+    try:
+        get_server(pstt, options.server)
+    except NotFoundError as exc:
+        raise ConfigError(str(exc), path="server") from None
+    lists = {"to": options.to, "cc": options.cc, "bcc": options.bcc,
+             "reply_to": options.reply_to, "failure_notice_to": options.failure_notice_to}
+    for field, values in lists.items():
+        parse_list(values, field)
+    if not (options.to or options.cc or options.bcc):
+        raise ConfigError("at least one recipient is needed in to, cc or bcc", path="to")
+    subject = _check_template(options.subject, "subject", one_line=True)
+    if not subject.strip():
+        raise ConfigError("the subject renders to an empty text", path="subject")
+    _check_template(options.body, "body", one_line=False)
+    name = _check_template(options.attachment_name, "attachment_name", one_line=True)
+    if not name.strip() or any(c in name for c in '/\\:*?"<>|'):
+        raise ConfigError("the attachment name must not be empty nor contain / \\ : * ? \" < > |",
+                          path="attachment_name")
+    try:
+        pstt.registry.format(options.attachment_format)
+    except ConfigError as exc:
+        raise ConfigError(exc.message, path="attachment_format") from None
+    if not 0 <= options.preview_rows <= MAX_PREVIEW_ROWS:
+        raise ConfigError(f"must be between 0 and {MAX_PREVIEW_ROWS}", path="preview_rows")
+    if options.zip_above_bytes is not None and options.zip_above_bytes < 0:
+        raise ConfigError("must be 0 or more (or empty: never zip)", path="zip_above_bytes")
+    if options.max_bytes < 1:
+        raise ConfigError("must be a positive number of bytes", path="max_bytes")
+    if options.on_empty not in ON_EMPTY:
+        raise ConfigError(f"must be one of {', '.join(ON_EMPTY)}", path="on_empty")
+    if len(options.delimiter) != 1:
+        raise ConfigError("must be a single character", path="delimiter")
+    try:
+        "x".encode(options.encoding)
+    except LookupError:
+        raise ConfigError(f"unknown encoding {options.encoding!r}", path="encoding") from None
