@@ -127,7 +127,11 @@
       var items = raw.split(/[\n,]/).map(function (s) { return s.trim(); }).filter(Boolean);
       return items.length ? {value: items} : {skip: true};
     }
-    if (raw === "" && (el.hasAttribute("data-null") || widget === "number")) { return {skip: true}; }
+    // empty: the API names a missing required option; null where the option allows it
+    // (e.g. "empty: never"); otherwise the default applies
+    if (raw === "" && el.hasAttribute("data-required")) { return {skip: true}; }
+    if (raw === "" && el.hasAttribute("data-null")) { return {value: null}; }
+    if (raw === "" && widget === "number") { return {skip: true}; }
     if (widget === "number") { return {value: Number(raw)}; }
     return {value: raw};
   }
