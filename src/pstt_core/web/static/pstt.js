@@ -49,6 +49,16 @@
     if (target) { location.href = target; } else { location.reload(); }
   }
 
+  function waitForRun(exportId) {
+    return new Promise(function (resolve, reject) {
+      (function poll() {
+        api("GET", ROOT + "/api/runs/" + encodeURIComponent(exportId)).then(function (rec) {
+          if (rec.status === "running") { setTimeout(poll, 400); } else { resolve(rec); }
+        }).catch(reject);
+      })();
+    });
+  }
+
   /* ---- action buttons (run now, enable, disable, delete) ---- */
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest("button[data-action]");
@@ -63,7 +73,10 @@
       });
     } else if (action === "run") {
       flash("Running " + id + "…", "info");
-      call = api("POST", base + "/run").then(function (rec) {
+      // start in the background and poll, so a long export never hits a proxy timeout
+      call = api("POST", base + "/run?background=true").then(function (started) {
+        return waitForRun(started.export_id);
+      }).then(function (rec) {
         var text = "Run of " + id + " finished: " + rec.status + ", " + rec.rows + " rows" +
                    (rec.error ? " — " + rec.error : "");
         reloadWith(text, rec.status === "success" ? "success" : "error");
