@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
+from pstt_core import HealthCheck, HealthResult, hookimpl
+from pstt_core.plugins import get_plugin_manager
+from pstt_core.web import data
 from tests.conftest import HomeBuilder
 from tests.web.conftest import csv_schedule
 from tests.web.plugin_fixture import hook_plugin
@@ -118,3 +124,27 @@ def test_logs_tail_level_and_search(client: TestClient) -> None:
     assert last["count"] == 1 and "three" in last["entries"][0]["text"]
     assert client.get("/api/logs?level=loud").status_code == 400
     assert client.get("/api/logs?tail=0").status_code == 400
+
+
+class SlowCheckPlugin:
+    @hookimpl
+    def register_health_checks(self, register: Callable[[Any], None]) -> None:
+        register(HealthCheck("slow", lambda pstt: time.sleep(1.5) or HealthResult("healthy")))
+
+
+def test_a_hanging_health_check_does_not_hang_pages_or_probes(
+        home: HomeBuilder, make_client: Callable[..., TestClient],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(data, "HEALTH_TIMEOUT_SEC", 0.2)
+    pm = get_plugin_manager()
+    pm.register(SlowCheckPlugin(), name="slow-health-test")
+    try:
+        client = make_client()
+        t0 = time.monotonic()
+        body = client.get("/api/health").json()
+        assert time.monotonic() - t0 < 1.2
+        assert body["status"] == "unhealthy" and "did not finish" in body["checks"][0]["detail"]
+        page = client.get("/")
+        assert page.status_code == 200 and "did not finish within 0.2 s" in page.text
+    finally:
+        pm.unregister(name="slow-health-test")

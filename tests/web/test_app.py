@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from pstt_core import hookimpl
+from pstt_core.logs import teardown_logging
 from pstt_core.plugins import get_plugin_manager
 from pstt_core.web.serve import is_loopback
 from tests.conftest import HomeBuilder
@@ -55,6 +56,7 @@ def test_mounted_inside_another_app(home: HomeBuilder) -> None:
         assert client.post("/pstt/api/schedules/orders/disable", headers=csrf_under(client)).status_code == 200
         assert client.get("/pstt/api/openapi.json").json()["servers"] == [{"url": "/pstt"}]
     assert not pstt.started
+    teardown_logging(home.root / "logs")
 
 
 def csrf_under(client: TestClient) -> dict[str, str]:

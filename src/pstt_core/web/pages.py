@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from ..errors import ConfigError
 from ..logs import tail
+from . import data
 from .api.params import choice_param, int_param, text_param
 from .api.runs import STATUSES
 from .api.system import LEVELS
@@ -27,12 +28,14 @@ CORE_NAV = [NavLink("Status", "/", 10), NavLink("Scheduler", "/scheduler", 20),
 
 def _status_data(pstt: Any) -> dict[str, Any]:
     return {"scheduler": scheduler_view(pstt), "schedules": schedules_view(pstt),
-            "recent": redact(pstt.history.query(limit=10)[1]), "health": redact(pstt.health())}
+            "recent": redact(pstt.history.query(limit=10)[1])}
 
 
 async def status_page(request: Request) -> Response:
-    data = await run_in_threadpool(_status_data, request.app.state.pstt)
-    return render(request, "index.html", data)
+    pstt = request.app.state.pstt
+    context = await run_in_threadpool(_status_data, pstt)
+    context["health"] = await data.health(pstt)
+    return render(request, "index.html", context)
 
 
 async def history_page(request: Request) -> Response:

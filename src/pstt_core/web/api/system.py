@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ...logs import tail
+from .. import data
 from ..data import plugins_view, redact, scheduler_view
 from .params import choice_param, int_param, text_param
 
@@ -21,11 +22,10 @@ async def scheduler(request: Request) -> Response:
 async def health(request: Request) -> Response:
     """Scheduler state plus every registered health check (the status is in the body)."""
     pstt = request.app.state.pstt
-    result = await run_in_threadpool(pstt.health)
-    body = {"status": result["status"], "scheduler": {"running": pstt.scheduler.running,
-                                                        "started": pstt.started},
-            "checks": result["checks"]}
-    return JSONResponse(redact(body))
+    result = await data.health(pstt)
+    return JSONResponse({"status": result["status"],
+                         "scheduler": {"running": pstt.scheduler.running, "started": pstt.started},
+                         "checks": result["checks"]})
 
 
 async def plugins(request: Request) -> Response:
