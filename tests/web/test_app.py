@@ -9,16 +9,17 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from prometheus_client.core import GaugeMetricFamily
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
-from pstt_core import hookimpl
+from pstt_core import ConfigError, hookimpl
 from pstt_core.logs import teardown_logging
 from pstt_core.plugins import get_plugin_manager
-from pstt_core.web.serve import is_loopback
+from pstt_core.web.serve import check_bind, is_loopback
 from tests.conftest import HomeBuilder
 from tests.web.conftest import csv_schedule
 from tests.web.plugin_fixture import hook_plugin
@@ -179,7 +180,11 @@ def test_openapi_describes_every_core_api_route(client: TestClient) -> None:
 def test_loopback_detection() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
-    assert not is_loopback("example.com")
+    assert not is_loopback("example.com") and not is_loopback("::")
+    check_bind("0.0.0.0", "a-token")  # allowed with a token
+    check_bind("127.0.0.1", "")
+    with pytest.raises(ConfigError, match="PSTT_API_TOKEN"):
+        check_bind("::", "")
 
 
 class StaticPlugin:
