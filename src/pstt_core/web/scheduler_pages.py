@@ -7,6 +7,7 @@ the JSON API, so the API's validation errors are shown next to the form.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -19,10 +20,14 @@ from .templating import render
 
 
 def form_context(pstt: Any) -> dict[str, Any]:
-    """What the schedule form needs: sink types with their fields, databases, time zones."""
+    """What the schedule form needs: sink types with their fields and databases. The mode
+    preselected for a new schedule is the one most schedules use (else the first available)."""
     sinks = [sink.describe() for _, sink in sorted(pstt.registry.sinks.items())]
-    return {"sinks": sinks, "databases": sorted(pstt.config.databases),
-            "default_mode": next((s["name"] for s in sinks if s["available"]), "")}
+    available = [s["name"] for s in sinks if s["available"]]
+    used = Counter(s.sharing_mode for s in pstt.schedules.all().values()
+                   if s.sharing_mode in available)
+    default = used.most_common(1)[0][0] if used else (available[0] if available else "")
+    return {"sinks": sinks, "databases": sorted(pstt.config.databases), "default_mode": default}
 
 
 def _list_data(pstt: Any) -> dict[str, Any]:
