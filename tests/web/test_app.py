@@ -225,3 +225,14 @@ def test_plugin_static_dirs_and_bad_contributions(home: HomeBuilder, tmp_path: P
         assert client.get("/").status_code == 200
     finally:
         pm.unregister(name="static-test")
+
+
+def test_history_page_filters(client: TestClient) -> None:
+    export_id = client.post("/api/schedules/orders/run").json()["export_id"]
+    page = client.get("/history?status=success&since=2000-01-01T00:00").text
+    assert f'data-export-id="{export_id}"' in page and "1 run(s)" in page
+    assert 'value="2000-01-01T00:00"' in page
+    assert "0 run(s)" in client.get("/history?since=2999-01-01T00:00").text
+    assert "0 run(s)" in client.get("/history?status=failed").text
+    bad = client.get("/history?since=soon")
+    assert bad.status_code == 200 and "ISO 8601" in bad.text

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from ..errors import ConfigError
 from ..logs import tail
 from . import data
-from .api.params import choice_param, int_param, text_param
+from .api.params import choice_param, int_param, text_param, time_param
 from .api.runs import STATUSES
 from .api.system import LEVELS
 from .data import connections_view, plugins_view, redact, scheduler_view, schedules_view
@@ -41,9 +41,11 @@ async def status_page(request: Request) -> Response:
 async def history_page(request: Request) -> Response:
     pstt = request.app.state.pstt
     try:
-        filters = {"schedule_id": text_param(request, "schedule_id"),
-                   "status": choice_param(request, "status", STATUSES),
-                   "sharing_mode": text_param(request, "sharing_mode")}
+        filters: dict[str, Any] = {
+            "schedule_id": text_param(request, "schedule_id"),
+            "status": choice_param(request, "status", STATUSES),
+            "sharing_mode": text_param(request, "sharing_mode"),
+            "since": time_param(request, "since"), "until": time_param(request, "until")}
         offset = int_param(request, "offset", 0)
         problem = ""
     except ConfigError as exc:
@@ -51,9 +53,11 @@ async def history_page(request: Request) -> Response:
     limit = 50
     total, runs = await run_in_threadpool(
         lambda: pstt.history.query(**filters, limit=limit, offset=offset))
+    shown = {k: request.query_params.get(k, "") if k in ("since", "until") else (v or "")
+             for k, v in filters.items()}
     return render(request, "history.html", {
         "runs": redact(runs), "total": total, "offset": offset, "limit": limit,
-        "filters": {k: v or "" for k, v in filters.items()}, "problem": problem,
+        "filters": shown, "problem": problem,
         "statuses": STATUSES, "modes": sorted(pstt.registry.sinks),
         "schedule_ids": sorted(pstt.schedules.all())})
 
