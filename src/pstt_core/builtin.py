@@ -35,6 +35,8 @@ def _scheduler_health(pstt: Pstt) -> HealthResult:
             "jobs": len(pstt.scheduler.jobs())}
     if invalid:
         return HealthResult("degraded", f"{len(invalid)} invalid schedule(s): {', '.join(sorted(invalid))}", data)
+    if not pstt.settings["PSTT_SCHEDULER_ENABLED"]:
+        return HealthResult("healthy", "scheduler disabled (PSTT_SCHEDULER_ENABLED=false)", data)
     if not pstt.scheduler.running and pstt.started:
         return HealthResult("unhealthy", "scheduler is not running", data)
     return HealthResult("healthy", "scheduler running" if pstt.scheduler.running else "scheduler idle", data)
@@ -54,3 +56,11 @@ def _databases_health(pstt: Pstt) -> HealthResult:
 def register_health_checks(register: Callable[[Any], None]) -> None:
     register(HealthCheck("scheduler", _scheduler_health, "Scheduler state and schedule validity"))
     register(HealthCheck("databases", _databases_health, "Each database answers SELECT 1"))
+
+
+@hookimpl
+def run_finished(record: Any, schedule: Any, pstt: Pstt) -> None:
+    """Feed the web app's Prometheus metrics (if an app was built for this facade)."""
+    metrics = pstt.state.get("pstt_core.metrics")  # set by pstt_core.web.metrics
+    if metrics is not None:
+        metrics.observe(record)
