@@ -30,10 +30,10 @@ def _column_values(values: Sequence[Any], arrow_type: Any = None) -> list[Any]:
 
     types = set(map(type, values)) - {_NONE}
     if arrow_type is not None and pa.types.is_string(arrow_type):
-        return [v if v is None or type(v) is str else to_text(v) for v in values]
+        return [v if v is None or type(v) is str else str(to_text(v)) for v in values]
     if not types or (len(types) == 1 and types <= _NATIVE) or types == _NUMBERS:
         return list(values)
-    return [None if v is None else to_text(v) for v in values]
+    return [None if v is None else str(to_text(v)) for v in values]
 
 
 class ParquetWriter(FormatWriter):
