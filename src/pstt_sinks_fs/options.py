@@ -127,6 +127,10 @@ def validate_options(options: FilesystemOptions, pstt: Pstt) -> None:
     if len(options.delimiter) != 1 or options.delimiter in '"\\\r\n':
         raise ConfigError("delimiter must be a single character other than '\"', '\\', CR or LF",
                           path="delimiter")
+    quotings = attrs.fields(FilesystemOptions).quoting.metadata["choices"]
+    if options.quoting not in quotings:
+        raise ConfigError(f"quoting {options.quoting!r} is not one of {', '.join(quotings)}",
+                          path="quoting")
     try:
         "x".encode(options.encoding)
     except LookupError:
