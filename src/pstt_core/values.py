@@ -63,11 +63,3 @@ def to_text(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         return dumps(value)
     return str(value)
-
-
-_PLAIN = (str, int, float, type(None))
-
-
-def needs_conversion(row: Any) -> bool:
-    """True when a row holds a value csv's own ``str()`` would not render faithfully."""
-    return any(type(v) not in _PLAIN for v in row)

@@ -43,6 +43,19 @@ def test_symlink_created_after_save_is_refused_at_run_time(fs: FsHome, tmp_path_
     assert list(outside.iterdir()) == []
 
 
+def test_sink_checks_again_when_it_opens_the_file(fs: FsHome, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # The link appears after the schedule was loaded and validated for this run.
+    outside = tmp_path_factory.mktemp("outside")
+    fs.schedule(directory="daily", filename="x.csv")
+    run = fs.pstt.runner.prepare("fs")
+    (fs.exports / "daily").symlink_to(outside, target_is_directory=True)
+    record = fs.pstt.runner.run(run)
+    assert record.status == "failed"
+    assert "outside the export root" in (record.error or "")
+    assert list(outside.iterdir()) == []
+    assert fs.pstt.history.get(record.export_id) is not None
+
+
 def test_symlink_inside_the_root_is_fine(fs: FsHome) -> None:
     (fs.exports / "real").mkdir()
     (fs.exports / "alias").symlink_to(fs.exports / "real", target_is_directory=True)
