@@ -85,12 +85,16 @@ class FilesystemSink(Sink):
         os.fsync(self._raw.fileno())
         self._raw.close()
         self._publish()
-        size = self.final.stat().st_size
-        removed = self._apply_retention()
         fields: dict[str, Any] = {"path": self.final.relative_to(self.root).as_posix(),
-                                  "file_bytes": size, "format": self.fmt.name}
-        if removed:
-            fields["files_removed"] = removed
+                                  "file_bytes": self.final.stat().st_size, "format": self.fmt.name}
+        try:
+            removed = self._apply_retention()
+        except Exception as exc:  # the file is delivered; a retention problem must not fail it
+            log.warning("retention of schedule %s failed: %s", self.ctx.run.schedule.id, exc)
+            fields["retention_error"] = f"{type(exc).__name__}: {exc}"
+        else:
+            if removed:
+                fields["files_removed"] = removed
         return SinkResult(fields=fields)
 
     def _publish(self) -> None:

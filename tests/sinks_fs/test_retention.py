@@ -74,3 +74,13 @@ def test_overwritten_fixed_name_is_never_removed(fs: FsHome) -> None:
         assert record.status == "success"
         age(fs.exports / "latest.csv", 5)
     assert fs.files() == ["latest.csv"]
+
+
+def test_unreadable_history_does_not_fail_a_delivered_file(fs: FsHome) -> None:
+    fs.schedule(filename=TEMPLATE, keep_last=1)
+    assert fs.run().status == "success"
+    fs.pstt.history.file.path.write_text("{ not json", encoding="utf-8")
+    record = fs.run()
+    assert record.status == "success"
+    assert "invalid JSON" in record.extra["retention_error"]
+    assert fs.path(record).is_file()
