@@ -62,7 +62,7 @@ def render_name(template: str, values: dict[str, Any]) -> str:
     except KeyError as exc:
         raise ConfigError(f"unknown placeholder {{{exc.args[0]}}} in file name template; "
                           f"use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}", path="filename") from None
-    except (ValueError, IndexError, AttributeError) as exc:
+    except (ValueError, IndexError, AttributeError, TypeError) as exc:
         raise ConfigError(f"bad file name template: {exc}", path="filename") from None
     if not name or name in (".", ".."):
         raise ConfigError("file name template renders to an empty name", path="filename")
@@ -71,7 +71,7 @@ def render_name(template: str, values: dict[str, Any]) -> str:
 
 def export_root(pstt: Pstt) -> Path:
     configured = pstt.settings.get("PSTT_EXPORT_ROOT") or ""
-    root = Path(configured) if configured else pstt.home.exports
+    root = Path(configured).expanduser() if configured else pstt.home.exports
     if not root.is_absolute():
         root = pstt.home.root / root
     return root.resolve()

@@ -54,6 +54,8 @@ def test_unknown_placeholder_is_refused_at_save_with_its_json_path(fs: FsHome) -
     ("sub/{date}.csv", "path separator"),
     (".{date}.csv", "starts with '.'"),
     ("{0}.csv", "bad file name template"),
+    ("{run_time[0]}.csv", "bad file name template"),
+    ("{run_time:%Y.csv", "bad file name template"),
     ("schedules.json", "PSTT state file"),
 ])
 def test_bad_templates_are_refused_at_save(fs: FsHome, template: str, message: str) -> None:
