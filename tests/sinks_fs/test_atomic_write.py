@@ -4,6 +4,7 @@ nothing; existing files are kept unless overwrite is set."""
 from __future__ import annotations
 
 import csv
+import time
 
 from tests.sinks_fs.conftest import FsHome
 
@@ -78,3 +79,15 @@ def test_second_run_with_a_fixed_name_fails_without_overwrite(fs: FsHome) -> Non
     again = fs.run()
     assert again.status == "failed" and "already exists" in (again.error or "")
     assert (fs.exports / "daily.csv").read_bytes() == first
+
+
+def test_timed_out_run_leaves_nothing(fs: FsHome) -> None:
+    fs.pstt.create_schedule({
+        "id": "slow", "name": "slow", "connection": "demo", "query": "SELECT * FROM orders",
+        "trigger": {"type": "interval", "seconds": 3600}, "sharing_mode": "filesystem",
+        "enabled": False, "batch_size": 100, "timeout_sec": 0.05,
+        "sink_options": {"filename": "slow.csv"}})
+    record = fs.run("slow", progress=lambda rows: time.sleep(0.06))
+    assert record.status == "failed"
+    assert "timeout" in (record.error or "")
+    assert fs.files() == []
