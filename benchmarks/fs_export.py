@@ -158,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--workdir", help="keep the database and files here (default: a temp dir)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs per variant, interleaved; the fastest counts (default 3)")
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="runs per variant, interleaved; the fastest counts (default 5)")
     parser.add_argument("--skip-pandas", action="store_true", help="PSTT variants only")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
