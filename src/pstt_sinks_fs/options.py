@@ -89,12 +89,13 @@ def confined(root: Path, directory: str, name: str = "") -> Path:
         raise ConfigError(f"directory {directory!r} must be relative to the export root {root}",
                           path="directory")
     if ".." in parts:
-        raise ConfigError(f"directory {directory!r} may not contain '..'", path="directory")
+        raise ConfigError(f"directory {directory!r} contains '..', which escapes the export root; "
+                          "give a path below it", path="directory")
     target = root.joinpath(directory, name).resolve() if name else root.joinpath(directory).resolve()
     if target != root and root not in target.parents:
         shown = "/".join(p for p in (directory, name) if p)
-        raise ConfigError(f"{shown!r} resolves to {target}, outside the export root {root} "
-                          "(a symbolic link?)", path="directory")
+        raise ConfigError(f"path {shown!r} escapes the export root {root}: it resolves to {target} "
+                          "(through a symbolic link)", path="directory")
     return target
 
 
