@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +47,30 @@ def query_parameters(sql: str, run: RunInfo) -> tuple[sa.TextClause, dict[str, A
     return stmt, {k: v for k, v in values.items() if k in names}
 
 
+def batches(result: sa.CursorResult[Any], size: int) -> Iterator[Sequence[Sequence[Any]]]:
+    """The result in lists of at most ``size`` rows, streamed from the (server-side) cursor.
+
+    When SQLAlchemy would hand the driver's values through unchanged (no result processors,
+    the case for ``text()`` queries), the driver's own row tuples are taken from the fetch
+    strategy SQLAlchemy itself uses — same values, same streaming and buffering, without
+    building a ``Row`` per row (a third of the time of a plain SQLite → CSV export).
+    Otherwise, or on an SQLAlchemy without these internals, ``Result.partitions`` is used.
+    """
+    strategy = getattr(result, "cursor_strategy", None)
+    processors = getattr(getattr(result, "_metadata", None), "_processors", None)
+    fetchmany = getattr(strategy, "fetchmany", None)
+    if fetchmany is None or processors is None or any(p is not None for p in processors) \
+            or getattr(result._metadata, "_tuplefilter", None) is not None:
+        yield from result.partitions(size)
+        return
+    cursor = result.cursor
+    while True:
+        part = fetchmany(result, cursor, size)
+        if not part:
+            return
+        yield part
+
+
 def _error_text(exc: BaseException) -> str:
     if isinstance(exc, sa.exc.SQLAlchemyError):
         return "SQL error: " + describe_db_error(exc)
@@ -80,7 +104,7 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None) -> Ru
                 raise PsttError("the query returned no result set (is it a SELECT?)")
             sink = sink_type.factory(SinkContext(options=options, run=run, pstt=pstt))
             sink.open(list(result.keys()))
-            for part in result.partitions(batch):
+            for part in batches(result, batch):
                 sink.write(part)
                 rows += len(part)
                 if progress:

@@ -10,16 +10,21 @@ from decimal import Decimal
 from typing import Any
 
 
+def decimal_text(value: Decimal) -> str:
+    """Exact fixed-point text: ``Decimal('0E-10')`` → ``0.0000000000``, never exponent form."""
+    return format(value, "f") if value.is_finite() else str(value)
+
+
 def json_default(value: Any) -> Any:
     """``json.dumps`` fallback: lossless representations for non-JSON types.
 
-    datetime/date/time → ISO 8601 (offset kept); Decimal → string (no float rounding);
-    UUID → canonical string; bytes → base64; timedelta → seconds as a string.
+    datetime/date/time → ISO 8601 (offset kept); Decimal → exact fixed-point string (no float
+    rounding); UUID → canonical string; bytes → base64; timedelta → seconds as a string.
     """
     if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return str(value)
+        return decimal_text(value)
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -40,21 +45,21 @@ def dumps(value: Any) -> str:
 
 
 def to_text(value: Any) -> Any:
-    """A value for a text cell (CSV): ``None`` stays ``None`` (written empty)."""
+    """A value for a text cell (CSV): ``None`` stays ``None`` (written empty).
+
+    Timestamps use ISO 8601 with a space between date and time (``2026-01-31 08:00:00+01:00``),
+    which spreadsheet programs recognise; decimals are exact fixed-point; bytes are base64.
+    """
     if value is None or isinstance(value, (str, int, float)):
         return value
-    if isinstance(value, (datetime, date, time)):
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, (date, time)):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return decimal_text(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, (dict, list)):
         return dumps(value)
     return str(value)
-
-
-_PLAIN = (str, int, float, type(None))
-
-
-def needs_conversion(row: Any) -> bool:
-    """True when a row holds a value csv's own ``str()`` would not render faithfully."""
-    return any(type(v) not in _PLAIN for v in row)

@@ -17,7 +17,7 @@ SINK = SinkType(
     factory=FilesystemSink,
     description="Writes the result as CSV, JSON Lines, XLSX or Parquet under the export root.",
     validate=validate_options,
-    history_fields=("path", "file_bytes", "format"),
+    history_fields=("path", "file_bytes", "format", "files_removed"),
 )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import string
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,9 @@ if TYPE_CHECKING:
 FORMATS = ("csv", "jsonl", "xlsx", "parquet")
 PLACEHOLDERS = ("schedule_id", "schedule_name", "run_time", "date", "time", "export_id", "ext")
 DEFAULT_TEMPLATE = "{schedule_id}_{run_time:%Y%m%d_%H%M%S}.{ext}"
+# State files the sink must never overwrite when the export root is the home's exports/.
+STATE_FILES = frozenset({"schedules.json", "scheduler_history.json", "scheduler_metrics.json",
+                         "kafka_metrics.json"})
 
 
 @attrs.define
@@ -26,7 +28,7 @@ class FilesystemOptions:
         "help": "Sub-directory of the export root (relative; '..' is refused)"})
     filename: str = attrs.field(default=DEFAULT_TEMPLATE, metadata={
         "label": "File name template",
-        "help": "Placeholders: " + ", ".join("{%s}" % p for p in PLACEHOLDERS)
+        "help": "Placeholders: " + ", ".join("{" + p + "}" for p in PLACEHOLDERS)
                 + "; run_time takes strftime formats, e.g. {run_time:%Y%m%d}"})
     gzip: bool = attrs.field(default=False, metadata={"help": "Compress (adds .gz); CSV/JSONL only"})
     overwrite: bool = attrs.field(default=False, metadata={
@@ -59,8 +61,8 @@ def render_name(template: str, values: dict[str, Any]) -> str:
         name = template.format(**values)
     except KeyError as exc:
         raise ConfigError(f"unknown placeholder {{{exc.args[0]}}} in file name template; "
-                          f"use {', '.join('{%s}' % p for p in PLACEHOLDERS)}", path="filename") from None
-    except (ValueError, IndexError, AttributeError) as exc:
+                          f"use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}", path="filename") from None
+    except (ValueError, IndexError, AttributeError, TypeError) as exc:
         raise ConfigError(f"bad file name template: {exc}", path="filename") from None
     if not name or name in (".", ".."):
         raise ConfigError("file name template renders to an empty name", path="filename")
@@ -69,20 +71,47 @@ def render_name(template: str, values: dict[str, Any]) -> str:
 
 def export_root(pstt: Pstt) -> Path:
     configured = pstt.settings.get("PSTT_EXPORT_ROOT") or ""
-    root = Path(configured) if configured else pstt.home.exports
+    root = Path(configured).expanduser() if configured else pstt.home.exports
     if not root.is_absolute():
         root = pstt.home.root / root
     return root.resolve()
 
 
-def confined(root: Path, *parts: str) -> Path:
-    """``root/parts`` resolved, refused when it escapes ``root`` (``..``, absolute, symlink)."""
-    for part in parts:
-        if Path(part).is_absolute() or Path(part).drive:
-            raise ConfigError(f"{part!r} must be relative to the export root", path="directory")
-    target = root.joinpath(*parts).resolve()
+def confined(root: Path, directory: str, name: str = "") -> Path:
+    """``root/directory/name`` resolved; refused when it could leave ``root``.
+
+    Refused: an absolute directory, any ``..`` component, and a path that resolves outside
+    the root through a symbolic link. Checked when a schedule is saved and again at run
+    time (a link may have been created since).
+    """
+    parts = Path(directory).parts if directory else ()
+    if Path(directory).is_absolute() or Path(directory).drive:
+        raise ConfigError(f"directory {directory!r} must be relative to the export root {root}",
+                          path="directory")
+    if ".." in parts:
+        raise ConfigError(f"directory {directory!r} contains '..', which escapes the export root; "
+                          "give a path below it", path="directory")
+    target = root.joinpath(directory, name).resolve() if name else root.joinpath(directory).resolve()
     if target != root and root not in target.parents:
-        raise ConfigError(f"path {'/'.join(parts)!r} escapes the export root {root}", path="directory")
+        shown = "/".join(p for p in (directory, name) if p)
+        raise ConfigError(f"path {shown!r} escapes the export root {root}: it resolves to {target} "
+                          "(through a symbolic link)", path="directory")
+    return target
+
+
+def target_path(root: Path, state_dir: Path, directory: str, name: str) -> Path:
+    """Where a rendered file name goes: one plain name under ``root/directory``, never a
+    hidden name (those are files being written) or a PSTT state file."""
+    if "/" in name or "\\" in name or "\0" in name:
+        raise ConfigError(f"the file name {name!r} contains a path separator; put sub-directories "
+                          "in 'directory'", path="filename")
+    if name.startswith("."):
+        raise ConfigError(f"the file name {name!r} starts with '.' (hidden names are reserved for "
+                          "files being written)", path="filename")
+    target = confined(root, directory, name)
+    if target.parent == state_dir and name in STATE_FILES:
+        raise ConfigError(f"the file name {name!r} is a PSTT state file in {state_dir}",
+                          path="filename")
     return target
 
 
@@ -94,23 +123,30 @@ def validate_options(options: FilesystemOptions, pstt: Pstt) -> None:
     if not fmt.available:
         raise ConfigError(fmt.unavailable_reason or "format unavailable", path="format")
     if options.gzip and not fmt.compressible:
-        raise ConfigError(f"gzip is only for text formats; {options.format} is already compressed",
-                          path="gzip")
-    if len(options.delimiter) != 1:
-        raise ConfigError("delimiter must be a single character", path="delimiter")
+        raise ConfigError(f"gzip is only for csv and jsonl; {options.format} files are already "
+                          "compressed", path="gzip")
+    if len(options.delimiter) != 1 or options.delimiter in '"\\\r\n':
+        raise ConfigError("delimiter must be a single character other than '\"', '\\', CR or LF",
+                          path="delimiter")
+    quotings = attrs.fields(FilesystemOptions).quoting.metadata["choices"]
+    if options.quoting not in quotings:
+        raise ConfigError(f"quoting {options.quoting!r} is not one of {', '.join(quotings)}",
+                          path="quoting")
     try:
         "x".encode(options.encoding)
     except LookupError:
         raise ConfigError(f"unknown encoding {options.encoding!r}", path="encoding") from None
+    if options.format == "xlsx":
+        from pstt_core.formats.xlsx import sheet_name_problem
+
+        problem = sheet_name_problem(options.sheet_name)
+        if problem:
+            raise ConfigError(problem, path="sheet_name")
     for field in ("keep_last", "keep_days"):
         value = getattr(options, field)
         if value is not None and value < 1:
             raise ConfigError("must be at least 1 (or omitted)", path=field)
-    fields = {f[1] for f in string.Formatter().parse(options.filename) if f[1]}
-    if any("/" in f or "\\" in f for f in fields):
-        raise ConfigError("placeholders cannot contain path separators", path="filename")
     sample = template_values(datetime.now(timezone.utc), schedule_id="id", schedule_name="name",
                              export_id="0", ext=fmt.extension)
     name = render_name(options.filename, sample)
-    root = export_root(pstt)
-    confined(root, options.directory, name)
+    target_path(export_root(pstt), pstt.home.exports.resolve(), options.directory, name)

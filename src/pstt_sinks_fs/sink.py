@@ -5,11 +5,9 @@ No reader ever sees a half-written file under the final name; a failed run leave
 
 from __future__ import annotations
 
-import fnmatch
 import gzip
-import io
+import logging
 import os
-import time
 import uuid
 import zoneinfo
 from collections.abc import Sequence
@@ -20,7 +18,10 @@ from pstt_core import ConfigError, FormatOptions, Sink, SinkContext, SinkResult
 from pstt_core.formats import FormatWriter
 from pstt_core.state import fsync_dir
 
-from .options import FilesystemOptions, confined, export_root, render_name, template_values
+from .options import FilesystemOptions, export_root, render_name, target_path, template_values
+from .retention import expired_files
+
+log = logging.getLogger("pstt.sinks.filesystem")
 
 
 class FilesystemSink(Sink):
@@ -32,36 +33,40 @@ class FilesystemSink(Sink):
         self.tmp: Path | None = None
         self.final: Path | None = None
         self._raw: IO[bytes] | None = None
-        self._stream: IO[bytes] | None = None
         self._gz: gzip.GzipFile | None = None
         self.writer: FormatWriter | None = None
 
     def _target(self) -> Path:
+        """The final path; the run time is shown in the schedule's time zone."""
         run = self.ctx.run
         local = run.export_timestamp.astimezone(zoneinfo.ZoneInfo(run.schedule.timezone))
-        ext = self.fmt.extension
         values = template_values(local, schedule_id=run.schedule.id, schedule_name=run.schedule.name,
-                                 export_id=run.export_id, ext=ext)
+                                 export_id=run.export_id, ext=self.fmt.extension)
         name = render_name(self.options.filename, values)
         if self.options.gzip:
             name += ".gz"
-        return confined(self.root, self.options.directory, name)
+        return target_path(self.root, self.ctx.pstt.home.exports.resolve(), self.options.directory,
+                           name)
+
+    def _exists_error(self) -> ConfigError:
+        assert self.final is not None
+        return ConfigError(f"{self.final.relative_to(self.root).as_posix()!r} already exists in the "
+                           f"export root {self.root}; set overwrite, or put {{run_time}} or "
+                           "{export_id} in the file name")
 
     def open(self, columns: Sequence[str]) -> None:
         super().open(columns)
         self.final = self._target()
         if self.final.exists() and not self.options.overwrite:
-            raise ConfigError(f"{self.final} already exists (set overwrite, or put {{run_time}} "
-                              "or {export_id} in the file name)")
+            raise self._exists_error()
         self.final.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.final.with_name(f".{self.final.name}.{uuid.uuid4().hex[:8]}.partial")
-        self._raw = open(self.tmp, "xb", buffering=1 << 20)  # noqa: SIM115
+        self._raw = open(self.tmp, "xb", buffering=1 << 20)  # noqa: SIM115 - closed in close/abort
         stream: IO[bytes] = self._raw
         if self.options.gzip:
             self._gz = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=6,
                                      filename=self.final.name[:-3])
-            stream = io.BufferedWriter(self._gz, buffer_size=1 << 20)  # type: ignore[arg-type]
-        self._stream = stream
+            stream = self._gz  # type: ignore[assignment]
         o = self.options
         fopts = FormatOptions(delimiter=o.delimiter, quoting=o.quoting, encoding=o.encoding,
                               header=o.header, null=o.null, sheet_name=o.sheet_name)
@@ -75,21 +80,41 @@ class FilesystemSink(Sink):
         assert self.writer is not None and self._raw is not None and self.tmp and self.final
         self.writer.close()
         if self._gz is not None:
-            assert self._stream is not None
-            self._stream.flush()
-            self._gz.close()
+            self._gz.close()  # writes the gzip trailer; the file itself stays open
         self._raw.flush()
         os.fsync(self._raw.fileno())
         self._raw.close()
-        os.replace(self.tmp, self.final)
-        fsync_dir(self.final.parent)
-        size = self.final.stat().st_size
-        removed = self._apply_retention()
-        fields: dict[str, Any] = {"path": str(self.final.relative_to(self.root)), "file_bytes": size,
-                                  "format": self.fmt.name}
-        if removed:
-            fields["files_removed"] = removed
+        self._publish()
+        fields: dict[str, Any] = {"path": self.final.relative_to(self.root).as_posix(),
+                                  "file_bytes": self.final.stat().st_size, "format": self.fmt.name}
+        try:
+            removed = self._apply_retention()
+        except Exception as exc:  # the file is delivered; a retention problem must not fail it
+            log.warning("retention of schedule %s failed: %s", self.ctx.run.schedule.id, exc)
+            fields["retention_error"] = f"{type(exc).__name__}: {exc}"
+        else:
+            if removed:
+                fields["files_removed"] = removed
         return SinkResult(fields=fields)
+
+    def _publish(self) -> None:
+        """Give the complete temp file its final name, atomically."""
+        assert self.tmp is not None and self.final is not None
+        if self.options.overwrite:
+            os.replace(self.tmp, self.final)
+        else:
+            # A hard link fails if the name was taken meanwhile: never clobber a file.
+            try:
+                os.link(self.tmp, self.final)
+            except FileExistsError:
+                raise self._exists_error() from None
+            except OSError:  # file systems without hard links
+                if self.final.exists():
+                    raise self._exists_error() from None
+                os.replace(self.tmp, self.final)
+            else:
+                self.tmp.unlink()
+        fsync_dir(self.final.parent)
 
     def abort(self, error: BaseException) -> None:
         for fh in (self._gz, self._raw):
@@ -105,39 +130,17 @@ class FilesystemSink(Sink):
         o = self.options
         if not (o.keep_last or o.keep_days) or self.final is None:
             return 0
-        pattern = _glob_for(o.filename, self.ctx.run.schedule, self.fmt.extension) + (
-            ".gz" if o.gzip else "")
-        directory = self.final.parent
-        files = sorted((p for p in directory.iterdir()
-                        if p.is_file() and fnmatch.fnmatchcase(p.name, pattern)),
-                       key=lambda p: p.stat().st_mtime, reverse=True)
-        doomed: set[Path] = set()
-        if o.keep_last:
-            doomed.update(files[o.keep_last:])
-        if o.keep_days:
-            limit = time.time() - o.keep_days * 86400
-            doomed.update(p for p in files if p.stat().st_mtime < limit)
-        doomed.discard(self.final)
+        doomed = expired_files(self.ctx.pstt, self.root, self.ctx.run.schedule.id, self.final,
+                               keep_last=o.keep_last, keep_days=o.keep_days)
+        removed = 0
         for path in doomed:
-            path.unlink(missing_ok=True)
-        return len(doomed)
-
-
-def _glob_for(template: str, schedule: Any, ext: str) -> str:
-    """The file name template with the per-run placeholders turned into ``*``."""
-    import string
-
-    from pstt_core.schedules import slugify
-
-    out = []
-    for literal, field, _spec, _conv in string.Formatter().parse(template):
-        out.append(fnmatch_escape(literal))
-        if field is None:
-            continue
-        fixed = {"schedule_id": schedule.id, "schedule_name": slugify(schedule.name), "ext": ext}
-        out.append(fnmatch_escape(fixed[field]) if field in fixed else "*")
-    return "".join(out)
-
-
-def fnmatch_escape(text: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:  # the export itself succeeded; report, do not fail it
+                log.warning("retention could not remove %s: %s", path, exc)
+                continue
+            removed += 1
+            log.info("retention of schedule %s removed %s", self.ctx.run.schedule.id, path)
+        return removed

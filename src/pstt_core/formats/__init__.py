@@ -3,8 +3,9 @@
 A format is registered through the ``register_formats`` hook (the core registers CSV,
 JSON Lines, XLSX and Parquet with the same hook). ``OutputFormat.open(fileobj, columns,
 options)`` returns a :class:`FormatWriter`; ``write(rows)`` is called once per batch and
-``close()`` once at the end. Writers never hold more than one batch in memory (XLSX uses
-XlsxWriter's constant-memory mode; Parquet writes one row group per batch).
+``close()`` once at the end. Writers hold at most one batch in memory (XLSX uses
+XlsxWriter's constant-memory mode; Parquet writes one row group per batch, after holding
+back at most 65,536 rows while a column is still all NULL, to learn its type).
 """
 
 from __future__ import annotations

@@ -1,17 +1,37 @@
-"""CSV through the standard library's C writer; values converted only when needed."""
+"""CSV through the standard library's C writer, a batch at a time.
+
+Each batch is rendered into memory by ``csv.writer``, encoded once with an incremental
+encoder (so ``utf-8-sig`` writes its BOM once) and written with one call. Values are
+converted in Python only when a batch holds a type whose ``str()`` is not the text we want
+(``Decimal`` in exponent form, ``bytes``, JSON documents) or when NULL has a text; the type
+check itself runs at C speed over the whole batch.
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
+import uuid
 from collections.abc import Sequence
-from typing import IO, Any
+from datetime import date, datetime, time
+from itertools import chain
+from typing import IO, Any, Literal
 
-from ..values import needs_conversion, to_text
+from ..values import to_text
 from . import FormatOptions, FormatWriter, OutputFormat
 
-_QUOTING = {"minimal": csv.QUOTE_MINIMAL, "all": csv.QUOTE_ALL,
+_QUOTING: dict[str, Literal[0, 1, 2, 3]] = {"minimal": csv.QUOTE_MINIMAL, "all": csv.QUOTE_ALL,
             "nonnumeric": csv.QUOTE_NONNUMERIC, "none": csv.QUOTE_NONE}
+# Types whose ``str()`` — what csv.writer writes — is already the text PSTT wants:
+# ``str(datetime)`` is ISO 8601 with a space, ``str(UUID)`` the canonical form.
+_NONE = type(None)
+_AS_IS = frozenset({str, int, float, bool, _NONE, datetime, date, time, uuid.UUID})
+
+
+class _Lines(list[str]):
+    """The file ``csv.writer`` writes to: collects the lines of one batch in memory."""
+
+    write = list.append
 
 
 class CsvWriter(FormatWriter):
@@ -19,28 +39,46 @@ class CsvWriter(FormatWriter):
         super().__init__(fileobj, columns, options)
         if options.quoting not in _QUOTING:
             raise ValueError(f"quoting must be one of {', '.join(_QUOTING)}")
-        self.text = io.TextIOWrapper(fileobj, encoding=options.encoding, newline="",
-                                     write_through=False)
-        self.writer = csv.writer(self.text, delimiter=options.delimiter,
+        if len(options.delimiter) != 1 or options.delimiter in '"\r\n\\':
+            raise ValueError("the delimiter must be one character other than '\"', '\\', CR or LF")
+        self.encoding = options.encoding
+        self.encoder = codecs.getincrementalencoder(options.encoding)()
+        self.null = options.null
+        self._lines = _Lines()
+        self.writer = csv.writer(self._lines, delimiter=options.delimiter,
                                  quoting=_QUOTING[options.quoting],
                                  lineterminator=options.line_terminator,
                                  escapechar="\\" if options.quoting == "none" else None)
-        self.null = options.null
         if options.header:
             self.writer.writerow(self.columns)
+            self._flush()
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
-        # Fast path: csv's C writer renders str/int/float/None itself. Only batches holding
-        # dates, decimals, bytes … go through the per-value conversion.
-        if self.null or any(needs_conversion(r) for r in rows):
-            null = self.null
+        if not rows:
+            return
+        types = set(map(type, chain.from_iterable(rows)))
+        null = self.null
+        if not types <= _AS_IS or (null and _NONE in types):
             rows = [[null if v is None else to_text(v) for v in r] for r in rows]
         self.writer.writerows(rows)
+        self._flush()
         self.rows += len(rows)
 
+    def _flush(self) -> None:
+        text = "".join(self._lines)
+        self._lines.clear()
+        try:
+            data = self.encoder.encode(text)
+        except UnicodeEncodeError as exc:
+            bad = exc.object[exc.start:exc.end]
+            raise ValueError(f"the text {bad!r} cannot be written in encoding {self.encoding!r}; "
+                             "use utf-8 (or utf-8-sig for Excel)") from None
+        self.fileobj.write(data)
+
     def close(self) -> None:
-        self.text.flush()
-        self.text.detach()
+        tail = self.encoder.encode("", final=True)
+        if tail:
+            self.fileobj.write(tail)
 
 
 CSV = OutputFormat("csv", "csv", "text/csv", CsvWriter, "Comma-separated values")

@@ -1,19 +1,40 @@
-"""JSON Lines: one object per row, lossless for dates, decimals, UUIDs and bytes."""
+"""JSON Lines: one object per row, lossless for dates, decimals, UUIDs and bytes.
+
+Always UTF-8, as JSON requires (the ``encoding`` option is for CSV).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import IO, Any
 
 from ..values import dumps
-from . import FormatWriter, OutputFormat
+from . import FormatOptions, FormatWriter, OutputFormat
+
+
+def unique_keys(columns: Sequence[str]) -> list[str]:
+    """Column names as object keys; a repeated name (``a.id, b.id``) gets ``_2``, ``_3`` …"""
+    seen: set[str] = set()
+    keys = []
+    for name in columns:
+        key, n = name, 1
+        while key in seen:
+            n += 1
+            key = f"{name}_{n}"
+        seen.add(key)
+        keys.append(key)
+    return keys
 
 
 class JsonLinesWriter(FormatWriter):
+    def __init__(self, fileobj: IO[bytes], columns: Sequence[str], options: FormatOptions):
+        super().__init__(fileobj, columns, options)
+        self.keys = unique_keys(self.columns)
+
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
-        cols = self.columns
-        text = "".join(dumps(dict(zip(cols, r))) + "\n" for r in rows)
-        self.fileobj.write(text.encode(self.options.encoding if self.options.encoding != "utf-8-sig" else "utf-8"))
+        cols = self.keys
+        text = "".join([dumps(dict(zip(cols, r, strict=False))) + "\n" for r in rows])
+        self.fileobj.write(text.encode("utf-8"))
         self.rows += len(rows)
 
 

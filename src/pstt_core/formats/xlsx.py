@@ -1,9 +1,16 @@
-"""XLSX through XlsxWriter in constant-memory mode (rows are flushed as they are written)."""
+"""XLSX through XlsxWriter in constant-memory mode (rows are flushed as they are written).
+
+Every value is written with the method for its type, never the generic ``write()``: a text
+that starts with ``=`` stays text (no formula injection from the database) and a URL stays
+text (no hyperlink limit).
+"""
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
@@ -11,19 +18,19 @@ from ..values import to_text
 from . import FormatOptions, FormatWriter, OutputFormat
 
 MAX_ROWS = 1_048_576
+MAX_TEXT = 32_767
+# Integers beyond 2**53 are not exact as Excel numbers (doubles): they are written as text.
+_EXACT_INT = 2**53
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
-def _cell(value: Any) -> Any:
-    if value is None or isinstance(value, (int, float, bool, str)):
-        return value
-    if isinstance(value, datetime):
-        # Excel has no time zones: write the wall time, keep the offset out of the cell.
-        return value.replace(tzinfo=None)
-    if isinstance(value, (date, time)):
-        return value
-    if isinstance(value, Decimal):
-        return float(value) if abs(value) < Decimal("1e15") else str(value)
-    return to_text(value)
+def sheet_name_problem(name: str) -> str | None:
+    """Why Excel would refuse ``name`` as a sheet name, or None."""
+    if not name or len(name) > 31:
+        return "a sheet name must be 1-31 characters"
+    if _BAD_SHEET_CHARS.search(name) or name.startswith("'") or name.endswith("'"):
+        return "a sheet name cannot contain [ ] : * ? / \\ or start/end with an apostrophe"
+    return None
 
 
 class XlsxWriter(FormatWriter):
@@ -31,29 +38,72 @@ class XlsxWriter(FormatWriter):
         super().__init__(fileobj, columns, options)
         import xlsxwriter
 
+        problem = sheet_name_problem(options.sheet_name)
+        if problem:
+            raise ValueError(f"sheet_name {options.sheet_name!r}: {problem}")
         self.book = xlsxwriter.Workbook(fileobj, {"constant_memory": True, "in_memory": False,
-                                                  "remove_timezone": True})
-        self.sheet = self.book.add_worksheet(options.sheet_name[:31] or "data")
-        bold = self.book.add_format({"bold": True})
-        self.date_fmt = self.book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+                                                  "strings_to_formulas": False,
+                                                  "strings_to_urls": False})
+        self.sheet = self.book.add_worksheet(options.sheet_name)
+        self.formats = {
+            datetime: self.book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
+            date: self.book.add_format({"num_format": "yyyy-mm-dd"}),
+            time: self.book.add_format({"num_format": "hh:mm:ss"}),
+            timedelta: self.book.add_format({"num_format": "[h]:mm:ss"}),
+        }
         self.row = 0
         if options.header:
-            self.sheet.write_row(0, 0, self.columns, bold)
+            bold = self.book.add_format({"bold": True})
+            for col, name in enumerate(self.columns):
+                self.sheet.write_string(0, col, str(name), bold)
             self.row = 1
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         if self.row + len(rows) > MAX_ROWS:
-            raise ValueError(f"XLSX holds at most {MAX_ROWS:,} rows per sheet; use CSV for larger results")
-        sheet, date_fmt = self.sheet, self.date_fmt
+            raise ValueError(f"XLSX holds at most {MAX_ROWS:,} rows per sheet (header included) and "
+                             f"this result has more than {MAX_ROWS - (1 if self.options.header else 0):,}"
+                             " data rows; use CSV, JSON Lines or Parquet for larger results")
         for r in rows:
-            for c, v in enumerate(r):
-                v = _cell(v)
-                if isinstance(v, (datetime, date, time)):
-                    sheet.write_datetime(self.row, c, v, date_fmt)
-                elif v is not None:
-                    sheet.write(self.row, c, v)
+            for col, value in enumerate(r):
+                if value is not None:
+                    self._cell(col, value)
             self.row += 1
         self.rows += len(rows)
+
+    def _cell(self, col: int, value: Any) -> None:
+        sheet, row = self.sheet, self.row
+        kind = type(value)
+        if kind is str:
+            self._text(col, value)
+        elif kind is bool:
+            sheet.write_boolean(row, col, value)
+        elif kind is int or kind is float:
+            if (kind is int and abs(value) >= _EXACT_INT) or (kind is float and not math.isfinite(value)):
+                self._text(col, str(value))
+            else:
+                sheet.write_number(row, col, value)
+        elif isinstance(value, Decimal):
+            if value.is_finite() and abs(value) < Decimal("1e15"):
+                sheet.write_number(row, col, float(value))
+            else:
+                self._text(col, to_text(value))
+        elif isinstance(value, (datetime, time)):
+            # Excel has no time zones: the wall time is written, the offset left out.
+            fmt = self.formats[datetime if isinstance(value, datetime) else time]
+            sheet.write_datetime(row, col, value.replace(tzinfo=None), fmt)
+        elif isinstance(value, date):
+            sheet.write_datetime(row, col, value, self.formats[date])
+        elif isinstance(value, timedelta):
+            sheet.write_datetime(row, col, value, self.formats[timedelta])
+        else:
+            self._text(col, to_text(value))
+
+    def _text(self, col: int, text: str) -> None:
+        if len(text) > MAX_TEXT:
+            raise ValueError(f"column {self.columns[col]!r}, row {self.row + 1}: a text of "
+                             f"{len(text):,} characters exceeds Excel's {MAX_TEXT:,}-character cell "
+                             "limit; use CSV or JSON Lines")
+        self.sheet.write_string(self.row, col, text)
 
     def close(self) -> None:
         self.book.close()
