@@ -133,9 +133,13 @@ def unique_name() -> str:
     return "t_" + uuid.uuid4().hex[:10]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (Playwright's own download is not used)."""
+    """Debian's Chromium driven by Playwright (Playwright's own download is not used).
+
+    Module-scoped: Playwright's sync API keeps an event loop marked as running in the main
+    thread while it is started, which would break every asyncio test that runs after it.
+    """
     if not os.path.exists(CHROMIUM):
         need("Chromium", f"{CHROMIUM} not found (apt-get install chromium)")
     try:

@@ -75,15 +75,24 @@ class Sink(abc.ABC):
         return {}
 
 
-def option_schema(cls: type) -> list[dict[str, Any]]:
+def option_schema(cls: type, pstt: Pstt | None = None) -> list[dict[str, Any]]:
     """Describe an attrs options class for forms and the API.
 
     Field metadata understood: ``label``, ``help``, ``choices``, ``widget`` (``text``,
-    ``textarea``, ``number``, ``checkbox``, ``select``, ``list``), ``secret``, ``advanced``.
+    ``textarea``, ``number``, ``checkbox``, ``select``, ``list``), ``secret``, ``advanced``,
+    and ``choices_from``: the name of a ``connections.json`` section (``"databases"`` or a
+    plugin section such as ``"kafka_connections"``) whose entry names become the choices —
+    given ``pstt``, so a form offers the configured connections as a drop-down.
     """
     fields = []
     for a in attrs.fields(cls):
         meta = dict(a.metadata)
+        source = meta.get("choices_from")
+        if source and pstt is not None:
+            names = sorted(pstt.config.databases if source == "databases"
+                           else pstt.config.section(source))
+            if names:  # with nothing configured the field stays free text
+                meta["choices"] = tuple(names)
         required = a.default is attrs.NOTHING
         default = None
         if not required:
@@ -174,13 +183,14 @@ class SinkType:
                 if value is not None:
                     schedule.sink_options.setdefault(option, value)
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self, pstt: Pstt | None = None) -> dict[str, Any]:
+        """The sink type for pages and the API; ``pstt`` resolves ``choices_from`` options."""
         return {
             "name": self.name,
             "label": self.label,
             "description": self.description,
             "available": self.available,
             "unavailable_reason": self.unavailable_reason,
-            "options": option_schema(self.options),
+            "options": option_schema(self.options, pstt),
             "history_fields": list(self.history_fields),
         }

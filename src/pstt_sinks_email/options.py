@@ -31,7 +31,8 @@ _PLACES = "Placeholders: " + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS if p not
 @attrs.define
 class EmailOptions:
     server: str = attrs.field(metadata={
-        "label": "SMTP server", "help": "Name of an entry of smtp_servers in connections.json"})
+        "label": "SMTP server", "choices_from": "smtp_servers",
+        "help": "Name of an entry of smtp_servers in connections.json"})
     to: list[str] = attrs.field(factory=list, metadata={
         "label": "To", "widget": "list", "help": "Recipients, one per line: a@b.example or "
                                                  "Name <a@b.example>"})

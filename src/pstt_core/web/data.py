@@ -68,7 +68,7 @@ def scheduler_view(pstt: Pstt) -> dict[str, Any]:
 def plugins_view(pstt: Pstt, extra_problems: list[str]) -> dict[str, Any]:
     sinks = []
     for name, sink in sorted(pstt.registry.sinks.items()):
-        sinks.append({**sink.describe(), "plugin": pstt.registry.plugin_of("sink type", name)})
+        sinks.append({**sink.describe(pstt), "plugin": pstt.registry.plugin_of("sink type", name)})
     formats = [{"name": f.name, "available": f.available, "unavailable_reason": f.unavailable_reason}
                for f in pstt.registry.formats.values()]
     return {"plugins": [p.to_dict() for p in pstt.plugins()], "sinks": sinks, "formats": formats,

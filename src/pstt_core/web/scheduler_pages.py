@@ -22,7 +22,7 @@ from .templating import render
 def form_context(pstt: Any) -> dict[str, Any]:
     """What the schedule form needs: sink types with their fields and databases. The mode
     preselected for a new schedule is the one most schedules use (else the first available)."""
-    sinks = [sink.describe() for _, sink in sorted(pstt.registry.sinks.items())]
+    sinks = [sink.describe(pstt) for _, sink in sorted(pstt.registry.sinks.items())]
     available = [s["name"] for s in sinks if s["available"]]
     used = Counter(s.sharing_mode for s in pstt.schedules.all().values()
                    if s.sharing_mode in available)
