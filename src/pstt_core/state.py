@@ -78,7 +78,8 @@ class JsonFile:
         self._cache: Any = None
         self._stamp: tuple[int, int] | None = None
 
-    def _file_stamp(self) -> tuple[int, int] | None:
+    def stamp(self) -> tuple[int, int] | None:
+        """(mtime in ns, size) of the file, or ``None`` when it does not exist."""
         try:
             st = self.path.stat()
         except FileNotFoundError:
@@ -87,7 +88,7 @@ class JsonFile:
 
     def load(self) -> Any:
         with self.lock:
-            stamp = self._file_stamp()
+            stamp = self.stamp()
             if stamp is None:
                 return json.loads(json.dumps(self.default))
             if stamp != self._stamp:
@@ -99,4 +100,4 @@ class JsonFile:
         with self.lock:
             atomic_write_json(self.path, data)
             self._cache = data
-            self._stamp = self._file_stamp()
+            self._stamp = self.stamp()
