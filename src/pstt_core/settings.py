@@ -37,33 +37,33 @@ class Setting:
     aliases: Mapping[str, str] = attrs.field(factory=dict)
 
     def parse(self, raw: str, source: str) -> Any:
+        """The typed value of ``raw``; ``source`` ("environment" or the .env path) is named
+        in the error together with the variable and what it accepts."""
         text = raw.strip()
-        where = f"{source}: {self.name}={raw!r}"
+
+        def bad(problem: str) -> ConfigError:
+            return ConfigError(f"{self.name}={raw!r} {problem}", file=source)
+
         if self.type == "choice":
             value = self.aliases.get(text.lower(), text.lower())
             if value not in self.choices:
-                raise ConfigError(f"{where} is not allowed; use one of: {', '.join(self.choices)}",
-                                  file=source, path=self.name)
+                raise bad(f"is not allowed; use one of: {', '.join(self.choices)}")
             return value
         if self.type is bool:
             if text.lower() in _TRUE:
                 return True
             if text.lower() in _FALSE:
                 return False
-            raise ConfigError(f"{where} is not a boolean; use true or false",
-                              file=source, path=self.name)
+            raise bad("is not a boolean; use true or false")
         if self.type in (int, float):
             try:
                 number = self.type(text)  # type: ignore[operator]
             except ValueError:
-                kind = "a whole number" if self.type is int else "a number"
-                raise ConfigError(f"{where} is not {kind}", file=source, path=self.name) from None
+                raise bad("is not " + ("a whole number" if self.type is int else "a number")) from None
             if self.minimum is not None and number < self.minimum:
-                raise ConfigError(f"{where} is below the minimum {self.minimum:g}",
-                                  file=source, path=self.name)
+                raise bad(f"is below the minimum {self.minimum:g}")
             if self.maximum is not None and number > self.maximum:
-                raise ConfigError(f"{where} is above the maximum {self.maximum:g}",
-                                  file=source, path=self.name)
+                raise bad(f"is above the maximum {self.maximum:g}")
             return number
         return text
 
@@ -135,7 +135,8 @@ class Settings(Mapping[str, Any]):
             else:
                 values[spec.name] = spec.default
                 continue
-            values[spec.name] = spec.parse(raw, source)
+            where = str(home / ".env") if source == ".env" and home else source
+            values[spec.name] = spec.parse(raw, where)
             sources[spec.name] = source
         return cls(specs, values, sources)
 
