@@ -43,7 +43,7 @@ def build_cli() -> click.Group:
     if _plugins_added:
         return cli
     _plugins_added = True
-    for impl in reversed(get_plugin_manager().hook.register_commands.get_hookimpls()):
+    for impl in get_plugin_manager().hook.register_commands.get_hookimpls():
         staging = click.Group()
         try:
             impl.function(cli=staging)
