@@ -37,11 +37,17 @@ _CORE_COMMANDS = frozenset(cli.commands)
 _plugins_added = False
 
 
-def build_cli() -> click.Group:
-    """Add plugin commands once; a clash with a core command or a broken hook is reported."""
+def build_cli(*, reload: bool = False) -> click.Group:
+    """Add plugin commands once; a clash with a core command or a broken hook is reported.
+
+    :param reload: drop the plugin commands added before and ask the plugins again (after
+        plugins were registered or unregistered at run time).
+    """
     global _plugins_added
-    if _plugins_added:
+    if _plugins_added and not reload:
         return cli
+    for name in set(cli.commands) - _CORE_COMMANDS:
+        del cli.commands[name]
     _plugins_added = True
     for impl in get_plugin_manager().hook.register_commands.get_hookimpls():
         staging = click.Group()
