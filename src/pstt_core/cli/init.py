@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from ..errors import ConfigError
 from ..home import Home
-from ..state import atomic_write_json
+from ..state import atomic_write_json, read_json
 
 
 def add_to(cli: click.Group) -> None:
@@ -64,10 +64,16 @@ def init_cmd(ctx: click.Context, demo: bool, force: bool) -> None:
 
 def _merge_missing(path: Path, data: dict[str, list[dict[str, object]]]) -> None:
     """Add demo entries whose name/id is not yet in an existing file; never drop anything."""
-    current = json.loads(path.read_text(encoding="utf-8-sig"))
+    current = read_json(path, {})
+    if not isinstance(current, dict):
+        raise ConfigError("the top level must be an object; not changing this file",
+                          file=str(path), path="$")
     changed = False
     for key, entries in data.items():
         existing = current.setdefault(key, [])
+        if not isinstance(existing, list):
+            raise ConfigError("must be a list; not changing this file", file=str(path),
+                              path=f"$.{key}")
         names = {e.get("id") or e.get("name") for e in existing if isinstance(e, dict)}
         for entry in entries:
             if (entry.get("id") or entry.get("name")) not in names:
