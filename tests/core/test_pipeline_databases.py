@@ -13,7 +13,6 @@ import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -117,11 +116,11 @@ def test_values_arrive_exactly(database: tuple[str, str, str], home: HomeBuilder
     assert got.closed and got.aborted is None
     direct = fetch_direct(home, table, pstt)
     assert got.rows == direct  # nothing lost or converted on the way
-    for received, original in zip(got.rows, ROWS):
+    for received, original in zip(got.rows, ROWS, strict=True):
         want = expected_python(backend, original)
-        assert dict(zip(got.columns, received)) == want
+        assert dict(zip(got.columns, received, strict=True)) == want
     if backend in ("postgresql", "mysql"):
-        first = dict(zip(got.columns, got.rows[0]))
+        first = dict(zip(got.columns, got.rows[0], strict=True))
         assert isinstance(first["amount"], Decimal) and str(first["amount"]) == "12345678901234.123456"
         assert isinstance(first["d"], date) and isinstance(first["raw"], bytes)
     if backend == "postgresql":
@@ -132,10 +131,10 @@ def test_values_arrive_exactly(database: tuple[str, str, str], home: HomeBuilder
     assert record.status == "success", record.error
     lines = (home.root / "exports" / "out.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 3
-    for line, row in zip(lines, direct):
+    for line, row in zip(lines, direct, strict=True):
         obj = json.loads(line)
         assert list(obj) == list(ROWS[0])
-        values = dict(zip(obj, row))
+        values = dict(zip(obj, row, strict=True))
         for col, value in values.items():
             text = obj[col]
             if value is None:
