@@ -53,7 +53,7 @@ class RecordingSink(Sink):
         if opts.delay:
             time.sleep(opts.delay)
         if opts.fail:
-            raise SinkError("recorder was told to fail")
+            raise SinkError("recorder was told to fail" + (f": {opts.label}" if opts.label else ""))
         self.got.batches.append([tuple(r) for r in rows])
 
     def close(self) -> SinkResult:
