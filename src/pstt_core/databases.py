@@ -120,8 +120,8 @@ class Databases:
 def describe_db_error(exc: BaseException) -> str:
     """A one-line message without SQLAlchemy's statement dump and doc links."""
     if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
-        text = str(exc.orig).strip().splitlines()
-        return f"{type(exc.orig).__name__}: {' '.join(line.strip() for line in text)}"
+        lines = str(exc.orig).strip().splitlines()
+        return f"{type(exc.orig).__name__}: {' '.join(line.strip() for line in lines)}"
     if isinstance(exc, sa.exc.SQLAlchemyError):
         text = str(exc).split("(Background on this error")[0].strip()
         return f"{type(exc).__name__}: {text}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,7 +75,7 @@ class Pstt:
         # Per-plugin state (producers, metrics services …) keyed by plugin name.
         self.state: dict[str, Any] = {}
 
-    def _lookup(self):  # type: ignore[no-untyped-def]
+    def _lookup(self) -> Callable[[str], str | None]:
         if self._environ is None:
             return lookup_env(self.home.root)
         dotenv = read_dotenv(self.home.root)

@@ -9,7 +9,7 @@ is a :class:`ConfigError` that names the variable and what it accepts.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ class Setting:
             raise bad("is not a boolean; use true or false")
         if self.type in (int, float):
             try:
-                number = self.type(text)  # type: ignore[operator]
+                number = self.type(text)
             except ValueError:
                 raise bad("is not " + ("a whole number" if self.type is int else "a number")) from None
             if self.minimum is not None and number < self.minimum:
@@ -99,7 +99,7 @@ class Settings(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return self._values[key]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter(self._values)
 
     def __len__(self) -> int:
