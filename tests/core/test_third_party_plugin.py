@@ -108,3 +108,7 @@ def test_installed_plugin_command_in_a_fresh_process(home: HomeBuilder, installe
     data = json.loads(blocked.stdout)
     assert "jsonfile" in {p["name"] for p in data["plugins"] if p["blocked"]}
     assert "example-hello" not in pstt("--help").stdout
+    del env["PSTT_DISABLED_PLUGINS"]
+    (home.root / ".env").write_text("PSTT_DISABLED_PLUGINS=jsonfile\n")
+    assert "example-hello" not in pstt("--help").stdout  # .env is read before commands are added
+    assert pstt("example-hello").returncode == 2

@@ -6,9 +6,14 @@ Exit codes: 0 success; 1 the job failed (run failed/partial, check found problem
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
-from ..plugins import get_plugin_manager
+from ..home import Home
+from ..plugins import disabled_from_env, get_plugin_manager
+from ..settings import read_dotenv
 from . import check, init, plugins, run, schedules, serve
 from .context import cli_errors
 
@@ -66,5 +71,26 @@ def build_cli(*, reload: bool = False) -> click.Group:
     return cli
 
 
+def _disabled_plugins(argv: list[str]) -> set[str]:
+    """``PSTT_DISABLED_PLUGINS`` from the environment, else from the home's ``.env``.
+
+    Read before the command line is parsed, so a blocked plugin never adds its commands.
+    """
+    if "PSTT_DISABLED_PLUGINS" in os.environ:
+        return disabled_from_env()
+    home = None
+    for i, arg in enumerate(argv):
+        if arg == "--home" and i + 1 < len(argv):
+            home = argv[i + 1]
+            break
+        if arg.startswith("--home="):
+            home = arg.split("=", 1)[1]
+            break
+    dotenv = read_dotenv(Home.resolve(home).root)
+    return disabled_from_env(dotenv.get("PSTT_DISABLED_PLUGINS") or "")
+
+
 def main(argv: list[str] | None = None) -> None:
-    build_cli().main(args=argv, prog_name="pstt")
+    args = sys.argv[1:] if argv is None else list(argv)
+    get_plugin_manager(_disabled_plugins(args))
+    build_cli().main(args=args, prog_name="pstt")
