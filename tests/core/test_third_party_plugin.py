@@ -112,3 +112,18 @@ def test_installed_plugin_command_in_a_fresh_process(home: HomeBuilder, installe
     (home.root / ".env").write_text("PSTT_DISABLED_PLUGINS=jsonfile\n")
     assert "example-hello" not in pstt("--help").stdout  # .env is read before commands are added
     assert pstt("example-hello").returncode == 2
+
+
+def test_docs_show_the_installed_example_verbatim() -> None:
+    docs = (SRC.parent / "docs" / "PLUGINS.md").read_text(encoding="utf-8")
+    for name in ("pyproject.toml", "src/pstt_example_plugin/__init__.py"):
+        assert (FIXTURE / name).read_text(encoding="utf-8") in docs, name
+
+
+def test_docs_testing_example_runs(tmp_path: Path, on_path: Path) -> None:
+    docs = (SRC.parent / "docs" / "PLUGINS.md").read_text(encoding="utf-8")
+    section = docs.split("## Testing a plugin", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "PLUGINS.md", "exec"), namespace)
+    namespace["test_jsonfile_sink"](tmp_path)  # type: ignore[operator]
