@@ -48,7 +48,7 @@ class Scheduler:
         self._aps = self._new_scheduler()
         self._fingerprints: dict[str, tuple[Any, ...]] = {}
         self._lock = threading.Lock()
-        self._file_stamp: tuple[int, int] | None = None
+        self._file_stamp: tuple[int, int, int] | None = None
 
     def _new_scheduler(self) -> BackgroundScheduler:
         workers = self.pstt.settings["PSTT_MAX_CONCURRENT_RUNS"]

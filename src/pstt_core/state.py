@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,26 +68,88 @@ def read_json(path: Path, default: Any) -> Any:
                           file=str(path)) from None
 
 
+class ProcessLock:
+    """Re-entrant lock held across threads *and* processes for one state file.
+
+    ``pstt serve`` and a ``pstt run`` started from cron both append to the same history: a
+    read-modify-write must not interleave, or one of them silently drops the other's
+    records. Threads share an ``RLock``; processes take ``flock`` on a hidden side file
+    (``.<name>.lock``; POSIX only — elsewhere the thread lock alone applies).
+    """
+
+    def __init__(self, path: Path):
+        self.path = path.parent / f".{path.name}.lock"
+        self._rlock = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+
+    def __enter__(self) -> ProcessLock:
+        self._rlock.acquire()
+        if self._depth == 0:
+            try:
+                self._fd = _lock_file(self.path)
+            except BaseException:
+                self._rlock.release()
+                raise
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
+        self._rlock.release()
+
+
+def _lock_file(path: Path) -> int | None:
+    try:
+        import fcntl
+    except ImportError:  # Windows: in-process locking only
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+# Temp files older than this were left by a killed writer (a live write takes far less).
+STALE_TEMP_SEC = 3600
+
+
 class JsonFile:
-    """A JSON document on disk with a lock and a cache keyed on the file's mtime."""
+    """A JSON document on disk with a cross-process lock and a cache keyed on its stamp.
+
+    Hold ``lock`` around a read-modify-write (``load`` … ``save``); ``load`` alone needs no
+    lock, since files are replaced atomically.
+    """
 
     def __init__(self, path: Path, default: Any):
         self.path = path
         self.default = default
-        self.lock = threading.RLock()
+        self.lock = ProcessLock(path)
+        self._cache_lock = threading.Lock()
         self._cache: Any = None
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
 
-    def stamp(self) -> tuple[int, int] | None:
-        """(mtime in ns, size) of the file, or ``None`` when it does not exist."""
+    def stamp(self) -> tuple[int, int, int] | None:
+        """(inode, mtime in ns, size) of the file, or ``None`` when it does not exist.
+
+        Every save renames a new file into place, so the inode changes even when two writes
+        land within one tick of the file-system clock with the same size.
+        """
         try:
             st = self.path.stat()
         except FileNotFoundError:
             return None
-        return (st.st_mtime_ns, st.st_size)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def load(self) -> Any:
-        with self.lock:
+        with self._cache_lock:
             stamp = self.stamp()
             if stamp is None:
                 return json.loads(json.dumps(self.default))
@@ -98,5 +161,15 @@ class JsonFile:
     def save(self, data: Any) -> None:
         with self.lock:
             atomic_write_json(self.path, data)
-            self._cache = data
-            self._stamp = self.stamp()
+            with self._cache_lock:
+                self._cache = data
+                self._stamp = self.stamp()
+            self._remove_stale_temps()
+
+    def _remove_stale_temps(self) -> None:
+        """Delete temp files a killed writer left beside this file (never a live one)."""
+        limit = time.time() - STALE_TEMP_SEC
+        for tmp in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                if tmp.stat().st_mtime < limit:
+                    tmp.unlink()
