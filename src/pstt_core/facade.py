@@ -144,16 +144,13 @@ class Pstt:
     def run_in_background(self, schedule_id: str) -> RunInfo:
         """Start a run in a thread and return its RunInfo (``export_id``) at once."""
         run = self.runner.prepare(schedule_id)
-        if self.runner.is_running(schedule_id):
-            from .errors import ConflictError
-
-            raise ConflictError(f"schedule {schedule_id!r} is already running")
+        self.runner.reserve(run)  # ConflictError now, not later inside the thread
 
         def target() -> None:
             try:
-                self.runner.run(run)
+                self.runner.run(run, reserved=True)
             except Exception:
-                log.exception("background run of %s failed to start", schedule_id)
+                log.exception("background run of %s failed", schedule_id)
             finally:
                 self._background.discard(threading.current_thread())
 

@@ -35,13 +35,21 @@ class Runner:
         last = self.pstt.scheduler_metrics.last_success(schedule_id)
         return RunInfo.new(schedule, last_success_at=last, trigger=trigger)
 
+    def reserve(self, run: RunInfo) -> None:
+        """Claim the schedule for ``run`` now (``ConflictError`` if busy); the claim is
+        released by ``run(..., reserved=True)``. Lets a background run refuse a second one
+        before its thread starts."""
+        if not self._lock(run.schedule.id).acquire(blocking=False):
+            raise ConflictError(f"schedule {run.schedule.id!r} is already running")
+        self.running[run.schedule.id] = run
+
     def run(self, run: RunInfo, *, progress: Progress | None = None,
-            skip_if_running: bool = False) -> RunRecord:
+            skip_if_running: bool = False, reserved: bool = False) -> RunRecord:
         """Execute ``run``; a second run of a schedule already running is refused
         (``ConflictError``) or, for scheduled fires, recorded as ``skipped``."""
         sid = run.schedule.id
         lock = self._lock(sid)
-        if not lock.acquire(blocking=False):
+        if not reserved and not lock.acquire(blocking=False):
             if not skip_if_running:
                 raise ConflictError(f"schedule {sid!r} is already running")
             record = RunRecord(export_id=run.export_id, schedule_id=sid,
