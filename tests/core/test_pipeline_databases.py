@@ -237,3 +237,35 @@ def test_metadata_reaches_the_sink(home: HomeBuilder, recorder: Recorder) -> Non
     assert record.extra["recorded_rows"] == 3
 
 
+
+
+def test_empty_result_still_opens_and_closes_the_sink(home: HomeBuilder, recorder: Recorder) -> None:
+    home.add_schedule(id="none", query="SELECT id, status FROM orders WHERE id < 0",
+                      sharing_mode="recorder")
+    record = home.pstt(logs=False, environ={}).run("none")
+    assert (record.status, record.rows) == ("success", 0)
+    got = recorder.last()
+    assert got.columns == ["id", "status"] and got.batches == [] and got.closed
+
+
+def test_a_statement_without_rows_fails_and_changes_nothing(home: HomeBuilder,
+                                                            recorder: Recorder) -> None:
+    home.add_schedule(id="oops", query="DELETE FROM orders", sharing_mode="recorder")
+    pstt = home.pstt(logs=False, environ={})
+    record = pstt.run("oops")
+    assert record.status == "failed"
+    assert record.error == "the query returned no result set (is it a SELECT?)"
+    with pstt.databases.engine("demo").connect() as conn:  # the DELETE was rolled back
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM orders")).scalar() == 500
+
+
+def test_run_timeout_fails_the_run_and_aborts_the_sink(home: HomeBuilder, recorder: Recorder) -> None:
+    home.add_schedule(id="slow", query="SELECT id FROM orders", batch_size=50, timeout_sec=0.3,
+                      sharing_mode="recorder", sink_options={"delay": 0.1})
+    record = home.pstt(logs=False, environ={}).run("slow")
+    assert record.status == "failed"
+    assert record.error is not None
+    assert record.error.startswith("run exceeded its timeout of 0.3 s after ")
+    assert 0 < record.rows < 500
+    got = recorder.last()
+    assert got.aborted is not None and not got.closed

@@ -192,3 +192,16 @@ def test_restart_after_stop(home: HomeBuilder, recorder: Recorder) -> None:
         assert wait_for(lambda: runs(pstt, "again"), timeout=8)[0]["status"] == "success"
     finally:
         pstt.stop()
+
+
+def test_background_runs_back_to_back_conflict_at_once(home: HomeBuilder, started: Any,
+                                                        recorder: Recorder) -> None:
+    home.add_schedule(id="bg", query="SELECT id FROM orders", batch_size=250,
+                      sharing_mode="recorder", sink_options={"delay": 0.1})
+    pstt = started()
+    first = pstt.run_in_background("bg")
+    with pytest.raises(ConflictError):  # no window between the check and the run
+        pstt.run_in_background("bg")
+    done = wait_for(lambda: pstt.history.get(first.export_id), timeout=10)
+    assert done["status"] == "success"
+    assert len(pstt.history.query(schedule_id="bg")[1]) == 1
