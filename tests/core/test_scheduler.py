@@ -205,3 +205,22 @@ def test_background_runs_back_to_back_conflict_at_once(home: HomeBuilder, starte
     done = wait_for(lambda: pstt.history.get(first.export_id), timeout=10)
     assert done["status"] == "success"
     assert len(pstt.history.query(schedule_id="bg")[1]) == 1
+
+
+def test_settings_give_the_defaults_a_schedule_does_not_set(home: HomeBuilder, started: Any,
+                                                            recorder: Recorder) -> None:
+    home.add_schedule(id="defaults", query="SELECT id FROM orders", sharing_mode="recorder")
+    home.add_schedule(id="own", query="SELECT id FROM orders", sharing_mode="recorder",
+                      batch_size=300, misfire_grace_sec=5, coalesce=False)
+    pstt = started({"PSTT_DEFAULT_BATCH_SIZE": "200", "PSTT_MISFIRE_GRACE_SEC": "42"})
+    jobs = {j.id: j for j in pstt.scheduler._aps.get_jobs()}
+    assert (jobs["defaults"].misfire_grace_time, jobs["defaults"].coalesce) == (42, True)
+    assert (jobs["own"].misfire_grace_time, jobs["own"].coalesce) == (5, False)
+    assert all(j.max_instances == 1 for j in jobs.values())
+    pstt.run("defaults")
+    assert [len(b) for b in recorder.last().batches] == [200, 200, 100]
+    pstt.run("own")
+    assert [len(b) for b in recorder.last().batches] == [300, 200]
+    stored = {s["id"]: s for s in
+              json.loads((home.root / "exports" / "schedules.json").read_text())["schedules"]}
+    assert "batch_size" not in stored["defaults"]  # hand-written files are not rewritten on read
