@@ -11,9 +11,7 @@ import sys
 
 import click
 
-from ..home import Home
-from ..plugins import disabled_from_env, get_plugin_manager
-from ..settings import read_dotenv
+from ..plugins import get_plugin_manager
 from . import check, init, plugins, run, schedules, serve
 from .context import cli_errors
 
@@ -76,6 +74,10 @@ def _disabled_plugins(argv: list[str]) -> set[str]:
 
     Read before the command line is parsed, so a blocked plugin never adds its commands.
     """
+    from ..home import Home
+    from ..plugins import disabled_from_env
+    from ..settings import read_dotenv
+
     if "PSTT_DISABLED_PLUGINS" in os.environ:
         return disabled_from_env()
     home = None
