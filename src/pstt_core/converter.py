@@ -103,8 +103,8 @@ def _format_exception(exc: BaseException, type_: Any) -> str:
         return str(exc)
     if isinstance(exc, cattrs.ForbiddenExtraKeysError):
         known = ", ".join(a.name for a in attrs.fields(exc.cl)) if attrs.has(exc.cl) else ""
-        return (f"unknown field(s) {', '.join(sorted(exc.extra_fields))}"
-                + (f"; known: {known}" if known else ""))
+        return (f"extra fields found ({', '.join(sorted(exc.extra_fields))})"
+                + (f"; known fields: {known}" if known else ""))
     if "not in literal" in str(exc):
         choices = ", ".join(str(c) for c in getattr(type_, "__args__", ()))
         value = str(exc).split(" not in literal")[0]

@@ -41,7 +41,7 @@ def sched_file(home: HomeBuilder) -> str:
      "unknown time zone 'Mars/Olympus' (use an IANA name like Europe/Rome)"),
     ({"sink_options": {"delay": "slow"}}, "sink_options.delay", "expected a number, got 'slow'"),
     ({"sink_options": {"colour": "red"}}, "sink_options",
-     "unknown field(s) colour; known: label, delay, fail, count"),
+     "extra fields found (colour); known fields: label, delay, fail, count"),
     ({"enabled": "no"}, "enabled", "expected true or false, got 'no'"),
     ({"batch_size": 0}, "batch_size", "must be at least 1"),
     ({"query": "  "}, "query", "must not be empty"),

@@ -201,7 +201,7 @@ def test_hook_register_config_sections(probed: Pstt, home: HomeBuilder) -> None:
     del home.connections["widgets"]
     assert home.pstt(logs=False, environ={}).config.section("widgets") == {}
     home.connections["widgets"] = [{"name": "w1", "colour": "red"}]
-    with pytest.raises(Exception, match=r"\$\.widgets\[0\]: unknown field\(s\) colour"):
+    with pytest.raises(Exception, match=r"\$\.widgets\[0\]: extra fields found \(colour\); known fields: name, token"):
         home.pstt(logs=False, environ={})
 
 
