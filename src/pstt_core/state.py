@@ -102,7 +102,12 @@ class ProcessLock:
         self._rlock.release()
 
 
-def _lock_file(path: Path) -> int | None:
+def _lock_file(path: Path, *, blocking: bool = True) -> int | None:
+    """An exclusive ``flock`` on ``path`` (created if needed); the descriptor holds it.
+
+    Returns ``None`` where ``fcntl`` does not exist (Windows). Without ``blocking`` a lock
+    held elsewhere raises ``BlockingIOError``.
+    """
     try:
         import fcntl
     except ImportError:  # Windows: in-process locking only
@@ -110,11 +115,19 @@ def _lock_file(path: Path) -> int | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BaseException:
         os.close(fd)
         raise
     return fd
+
+
+def try_lock_file(path: Path) -> tuple[bool, int | None]:
+    """Take the lock on ``path`` if free: ``(True, fd)``, or ``(False, None)`` if held."""
+    try:
+        return True, _lock_file(path, blocking=False)
+    except BlockingIOError:
+        return False, None
 
 
 # Temp files older than this were left by a killed writer (a live write takes far less).
