@@ -90,7 +90,7 @@ def test_demo_then_run_in_a_shell(tmp_path: Path) -> None:
 @pytest.fixture
 def shell_home(home: HomeBuilder) -> Path:
     home.add_schedule(id="good", query="SELECT id FROM orders WHERE id < 4",
-                      sink_options={"filename": "good.csv"})
+                      sink_options={"filename": "good.csv", "overwrite": True})
     home.add_schedule(id="broken-sql", query="SELECT nope FROM orders",
                       sink_options={"filename": "bad.csv"})
     home.add_schedule(id="invalid", connection="nowhere")
@@ -143,3 +143,19 @@ def test_plugins_command_lists_sinks(shell_home: Path) -> None:
     fs = next(s for s in data["sinks"] if s["name"] == "filesystem")
     assert fs == {"name": "filesystem", "plugin": "filesystem", "available": True, "reason": None}
     assert {"pstt_core", "filesystem"} <= {p["name"] for p in data["plugins"]}
+
+
+def test_run_refused_while_another_process_runs_the_schedule(shell_home: Path) -> None:
+    from pstt_core import Pstt
+
+    service = Pstt(shell_home, logs=False, environ={})
+    claimed = service.runner.prepare("good")
+    service.runner.reserve(claimed)  # as if `pstt serve` were running it right now
+    try:
+        busy = pstt(shell_home, "run", "good")
+        assert busy.returncode == 3
+        assert busy.stderr == "error: schedule 'good' is already running (in another process)\n"
+    finally:
+        record = service.runner.run(claimed, reserved=True)  # runs and releases the claim
+    assert record.status == "success"
+    assert pstt(shell_home, "run", "good").returncode == 0
