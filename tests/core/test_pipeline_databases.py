@@ -84,7 +84,8 @@ def database(request: pytest.FixtureRequest, home: HomeBuilder, unique_name: str
         engine.dispose()
 
 
-def fetch_direct(url_home: HomeBuilder, table: str, pstt: Any) -> list[tuple[Any, ...]]:
+def fetch_direct(table: str, pstt: Any) -> list[tuple[Any, ...]]:
+    """The rows as the driver returns them, without PSTT in between."""
     with pstt.databases.engine("db").connect() as conn:
         return [tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY id"))]
 
@@ -114,7 +115,7 @@ def test_values_arrive_exactly(database: tuple[str, str, str], home: HomeBuilder
     got = recorder.last()
     assert got.columns == list(ROWS[0])
     assert got.closed and got.aborted is None
-    direct = fetch_direct(home, table, pstt)
+    direct = fetch_direct(table, pstt)
     assert got.rows == direct  # nothing lost or converted on the way
     for received, original in zip(got.rows, ROWS, strict=True):
         want = expected_python(backend, original)
