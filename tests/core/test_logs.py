@@ -107,3 +107,15 @@ def test_logging_setup_is_idempotent(tmp_path: Path) -> None:
     finally:
         teardown_logging(tmp_path / "logs")
     assert first not in logging.getLogger("pstt").handlers
+
+
+def test_a_closed_handler_ignores_late_records(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    handler = setup_logging(tmp_path / "logs")
+    logging.getLogger("pstt.test").warning("before")
+    teardown_logging(tmp_path / "logs")
+    record = logging.LogRecord("pstt.test", logging.WARNING, __file__, 1, "after", None, None)
+    handler.handle(record)  # e.g. a producer thread that took the handler list earlier
+    text = next((tmp_path / "logs").glob("app_*.log")).read_text()
+    assert "before" in text and "after" not in text
+    assert "Logging error" not in capsys.readouterr().err
