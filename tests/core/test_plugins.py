@@ -38,6 +38,15 @@ def test_disabled_plugin_from_environment(home: HomeBuilder, fresh_plugins: None
     assert "unknown sharing mode 'filesystem'" in str(invalid["fs"])
 
 
+def test_a_plugin_disabled_earlier_comes_back(home: HomeBuilder, fresh_plugins: None) -> None:
+    home.write()
+    blocked = Pstt(home.root, logs=False, environ={"PSTT_DISABLED_PLUGINS": "filesystem"})
+    assert "filesystem" not in blocked.registry.sinks
+    again = Pstt(home.root, logs=False, environ={})
+    assert "filesystem" in again.registry.sinks
+    assert plugin_states(again)["filesystem"] == "loaded"
+
+
 def test_disabled_plugin_from_dotenv_and_cli_listing(home: HomeBuilder, fresh_plugins: None,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     home.write()
