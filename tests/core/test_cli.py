@@ -159,3 +159,12 @@ def test_run_refused_while_another_process_runs_the_schedule(shell_home: Path) -
         record = service.runner.run(claimed, reserved=True)  # runs and releases the claim
     assert record.status == "success"
     assert pstt(shell_home, "run", "good").returncode == 0
+
+
+def test_run_with_progress_and_quiet_output(shell_home: Path) -> None:
+    shown = cli(shell_home, "run", "good", "--progress")
+    assert shown.exit_code == 0, shown.output
+    assert "success: 3 rows in " in shown.stdout and "→ good.csv" in shown.stdout
+    quiet = pstt(shell_home, "run", "good")  # not a terminal: no progress bar
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert quiet.stdout.count("\n") == 1
