@@ -52,7 +52,6 @@ class DailyFileHandler(logging.Handler):
         self._day: date | None = None
         self._stream: object = None
         self._lock2 = threading.Lock()
-        self._closed = False
         directory.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, day: date) -> Path:
@@ -63,8 +62,6 @@ class DailyFileHandler(logging.Handler):
             text = self.format(record)
             today = datetime.now().date()
             with self._lock2:
-                if self._closed:  # a thread may still hold this handler after teardown
-                    return
                 if self._day != today:
                     self._close_stream()
                     self._stream = open(self.path_for(today), "a", encoding="utf-8")  # noqa: SIM115
@@ -80,10 +77,12 @@ class DailyFileHandler(logging.Handler):
         if self._stream is not None:
             self._stream.close()  # type: ignore[attr-defined]
             self._stream = None
+        # The next record reopens the file: logging.config.dictConfig (uvicorn runs it)
+        # closes every existing handler, including this one while it stays attached.
+        self._day = None
 
     def close(self) -> None:
         with self._lock2:
-            self._closed = True
             self._close_stream()
         super().close()
 

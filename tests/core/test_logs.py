@@ -109,13 +109,18 @@ def test_logging_setup_is_idempotent(tmp_path: Path) -> None:
     assert first not in logging.getLogger("pstt").handlers
 
 
-def test_a_closed_handler_ignores_late_records(tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
-    handler = setup_logging(tmp_path / "logs")
-    logging.getLogger("pstt.test").warning("before")
-    teardown_logging(tmp_path / "logs")
-    record = logging.LogRecord("pstt.test", logging.WARNING, __file__, 1, "after", None, None)
-    handler.handle(record)  # e.g. a producer thread that took the handler list earlier
-    text = next((tmp_path / "logs").glob("app_*.log")).read_text()
-    assert "before" in text and "after" not in text
+def test_a_closed_handler_that_stays_attached_reopens_its_file(
+        logged_home: HomeBuilder, recorder: Recorder, capsys: pytest.CaptureFixture[str]) -> None:
+    """uvicorn's logging.config.dictConfig closes every existing handler, ours included."""
+    logged_home.add_schedule(id="r", query="SELECT 1 AS one", sharing_mode="recorder")
+    pstt = logged_home.pstt(environ={})
+    logging.getLogger("pstt.test").warning("before the close")
+    handlers = [h for h in logging.getLogger("pstt").handlers
+                if getattr(h, "directory", None) == logged_home.root / "logs"]
+    assert len(handlers) == 1
+    handlers[0].close()
+    record = pstt.run("r")
+    text = today_log(logged_home).read_text(encoding="utf-8")
+    assert "before the close" in text
+    assert f"run {record.export_id} of schedule r finished: success" in text
     assert "Logging error" not in capsys.readouterr().err
