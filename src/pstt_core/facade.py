@@ -65,8 +65,10 @@ class Pstt:
                           self.settings["PSTT_LOG_RETENTION_DAYS"])
         self.databases = Databases(self.config.databases, self.home.root)
         self.schedules = ScheduleStore(self.home.schedules, self)
-        self.history = HistoryStore(self.home.history, self.settings["PSTT_HISTORY_MAX_RECORDS"])
-        self.scheduler_metrics = SchedulerMetricsStore(self.home.scheduler_metrics)
+        self.history = HistoryStore(self.home.history, self.settings["PSTT_HISTORY_MAX_RECORDS"],
+                                    lock_dir=self.home.locks)
+        self.scheduler_metrics = SchedulerMetricsStore(self.home.scheduler_metrics,
+                                                       lock_dir=self.home.locks)
         self.runner = Runner(self)
         self.scheduler = Scheduler(self)
         self.started = False

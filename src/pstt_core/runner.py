@@ -41,13 +41,13 @@ class Runner:
     def _claim(self, sid: str) -> str | None:
         """Take the schedule's run lock; ``None`` on success, else why it is busy.
 
-        The thread lock covers this process; an ``flock`` on ``exports/.locks/<id>.lock``
+        The thread lock covers this process; an ``flock`` on ``<home>/.locks/run-<id>.lock``
         covers others (``pstt serve`` and a ``pstt run`` from cron on the same home).
         """
         lock = self._lock(sid)
         if not lock.acquire(blocking=False):
             return "is already running"
-        taken, fd = try_lock_file(self.pstt.home.exports / ".locks" / f"{sid}.lock")
+        taken, fd = try_lock_file(self.pstt.home.locks / f"run-{sid}.lock")
         if not taken:
             lock.release()
             return "is already running (in another process)"

@@ -95,7 +95,7 @@ class ScheduleStore:
     """Schedules as stored; an invalid entry is kept on disk and reported, never dropped."""
 
     def __init__(self, path: Path, pstt: Pstt):
-        self.file = JsonFile(path, {"schedules": []})
+        self.file = JsonFile(path, {"schedules": []}, lock_dir=pstt.home.locks)
         self.pstt = pstt
 
     def _raw(self) -> list[dict[str, Any]]:

@@ -74,11 +74,13 @@ class ProcessLock:
     ``pstt serve`` and a ``pstt run`` started from cron both append to the same history: a
     read-modify-write must not interleave, or one of them silently drops the other's
     records. Threads share an ``RLock``; processes take ``flock`` on a hidden side file
-    (``.<name>.lock``; POSIX only — elsewhere the thread lock alone applies).
+    (POSIX only — elsewhere the thread lock alone applies).
+
+    :param path: the lock file itself (created when first taken).
     """
 
     def __init__(self, path: Path):
-        self.path = path.parent / f".{path.name}.lock"
+        self.path = path
         self._rlock = threading.RLock()
         self._depth = 0
         self._fd: int | None = None
@@ -139,12 +141,16 @@ class JsonFile:
 
     Hold ``lock`` around a read-modify-write (``load`` … ``save``); ``load`` alone needs no
     lock, since files are replaced atomically.
+
+    :param lock_dir: where the lock file ``<name>.lock`` lives (the home's ``.locks``);
+        default: a hidden ``.<name>.lock`` beside the file.
     """
 
-    def __init__(self, path: Path, default: Any):
+    def __init__(self, path: Path, default: Any, *, lock_dir: Path | None = None):
         self.path = path
         self.default = default
-        self.lock = ProcessLock(path)
+        self.lock = ProcessLock(lock_dir / f"{path.name}.lock" if lock_dir
+                                else path.parent / f".{path.name}.lock")
         self._cache_lock = threading.Lock()
         self._cache: Any = None
         self._stamp: tuple[int, int, int] | None = None

@@ -76,6 +76,8 @@ def test_demo_then_run_in_a_shell(tmp_path: Path) -> None:
     ok = pstt(tmp_path, "run", "demo-orders-csv")
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.startswith("success: 5,000 rows in ")
+    assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == [
+        "demo", "scheduler_history.json", "scheduler_metrics.json", "schedules.json"]  # no locks
     files = list((tmp_path / "exports" / "demo").glob("orders_*.csv"))
     assert len(files) == 1 and files[0].read_bytes().startswith(b"\xef\xbb\xbforder_id,")
     assert ok.stderr == ""
