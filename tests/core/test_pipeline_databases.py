@@ -270,3 +270,17 @@ def test_run_timeout_fails_the_run_and_aborts_the_sink(home: HomeBuilder, record
     assert 0 < record.rows < 500
     got = recorder.last()
     assert got.aborted is not None and not got.closed
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mariadb"])
+def test_one_row_results_on_a_streaming_cursor(kind: str, home: HomeBuilder, recorder: Recorder,
+                                               request: pytest.FixtureRequest) -> None:
+    """A result smaller than one batch ends the server-side cursor on its first fetch."""
+    url = {"sqlite": f"sqlite:///{home.root / 'one.db'}", "postgresql": "pg_url",
+           "mariadb": "mariadb_url"}[kind]
+    home.add_database("db", url if kind == "sqlite" else request.getfixturevalue(url))
+    home.add_schedule(id="one", connection="db", query="SELECT 1 AS one, 'x' AS letter",
+                      sharing_mode="recorder")
+    record = home.pstt(logs=False, environ={}).run("one")
+    assert record.status == "success", record.error
+    assert recorder.last().rows == [(1, "x")]
