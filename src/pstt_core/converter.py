@@ -20,10 +20,19 @@ T = TypeVar("T")
 converter = cattrs.Converter(forbid_extra_keys=True)
 
 
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
 def _strict_bool(value: Any, _cls: type) -> bool:
-    """JSON true/false only: cattrs' default ``bool("no")`` would silently mean True."""
+    """true/false, also spelled as files of other tools do ("yes", "off", 1, 0); anything
+    else is an error — cattrs' default ``bool("no")`` would silently mean True."""
     if isinstance(value, bool):
         return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
     raise ValueError(f"expected true or false, got {value!r}")
 
 
@@ -50,8 +59,11 @@ def _strict_float(value: Any, _cls: type) -> float:
 
 
 def _strict_str(value: Any, _cls: type) -> str:
+    """Text; a number is taken as its text (a numeric password), an object or list is not."""
     if isinstance(value, str):
         return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
     raise ValueError(f"expected a string, got {value!r}")
 
 

@@ -42,7 +42,7 @@ def sched_file(home: HomeBuilder) -> str:
     ({"sink_options": {"delay": "slow"}}, "sink_options.delay", "expected a number, got 'slow'"),
     ({"sink_options": {"colour": "red"}}, "sink_options",
      "extra fields found (colour); known fields: label, delay, fail, count"),
-    ({"enabled": "no"}, "enabled", "expected true or false, got 'no'"),
+    ({"enabled": "maybe"}, "enabled", "expected true or false, got 'maybe'"),
     ({"batch_size": 0}, "batch_size", "must be at least 1"),
     ({"query": "  "}, "query", "must not be empty"),
     ({"id": "../etc"}, "id", "must be 1-128 characters of letters, digits, '.', '_' or '-'"),
@@ -239,3 +239,23 @@ def test_bad_legacy_value_is_reported_under_sink_options(home: HomeBuilder, reco
     _valid, invalid = home.pstt(logs=False, environ={}).schedules.load()
     assert str(invalid["flat"]) == (f"{sched_file(home)} at $.schedules[0].sink_options.delay: "
                                     "expected a number, got 'later'")
+
+
+def test_boolean_spellings_of_other_tools_mean_what_they_say(home: HomeBuilder,
+                                                            recorder: Recorder) -> None:
+    for i, (value, expected) in enumerate([("no", False), ("YES", True), (0, False), ("off", False)]):
+        home.add_schedule(id=f"b{i}", sharing_mode="recorder", enabled=value)
+        home.schedules[-1]["expected"] = expected
+    valid, invalid = home.pstt(logs=False, environ={}).schedules.load()
+    assert invalid == {}
+    assert {sid: s.enabled for sid, s in valid.items()} == {
+        f"b{i}": s["expected"] for i, s in enumerate(home.schedules)}
+
+
+def test_text_fields_take_numbers_but_not_objects(home: HomeBuilder, recorder: Recorder) -> None:
+    home.connections["databases"].append({"name": "num", "url": "sqlite:///n.db", "password": 12345})
+    home.add_schedule(id="obj", sharing_mode="recorder", name={"text": "x"})
+    pstt = home.pstt(logs=False, environ={})
+    assert pstt.config.databases["num"].password == "12345"
+    assert str(pstt.schedules.load()[1]["obj"]).endswith(
+        "at $.schedules[0].name: expected a string, got {'text': 'x'}")
