@@ -69,6 +69,7 @@ def test_init_refuses_a_corrupt_file_with_one_line(tmp_path: Path) -> None:
     assert result.output.strip().splitlines() == [
         f"error: {tmp_path / 'connections.json'}: invalid JSON: Expecting value (line 1, column 16)"]
     assert (tmp_path / "connections.json").read_text() == '{"databases": ['
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["connections.json", "exports", "logs"]
 
 
 def test_demo_then_run_in_a_shell(tmp_path: Path) -> None:
