@@ -222,3 +222,16 @@ def test_settings_give_the_defaults_a_schedule_does_not_set(home: HomeBuilder, s
     stored = {s["id"]: s for s in
               json.loads((home.root / "exports" / "schedules.json").read_text())["schedules"]}
     assert "batch_size" not in stored["defaults"]  # hand-written files are not rewritten on read
+
+
+def test_invalid_schedule_does_not_stop_the_others_firing(home: HomeBuilder, started: Any,
+                                                          recorder: Recorder) -> None:
+    home.add_schedule(id="broken", trigger={"type": "cron", "expression": "every day"},
+                      sharing_mode="recorder")
+    home.add_schedule(id="fine", trigger={"type": "interval", "seconds": 1},
+                      query="SELECT 1 AS one", sharing_mode="recorder")
+    pstt = started()
+    assert [j["id"] for j in pstt.scheduler.jobs()] == ["fine"]
+    assert wait_for(lambda: runs(pstt, "fine"), timeout=8)[0]["status"] == "success"
+    health = next(c for c in pstt.health()["checks"] if c["name"] == "scheduler")
+    assert health["status"] == "degraded" and "broken" in health["detail"]
