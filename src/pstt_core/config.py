@@ -107,7 +107,7 @@ def _entries(items: Any, model: type, file: str, path: str) -> dict[str, Any]:
         raise ConfigError("must be a list", file=file, path=path)
     out: dict[str, Any] = {}
     for i, item in enumerate(items):
-        entry = structure(item, model, file=file, path=f"{path}[{i}]")
+        entry: Any = structure(item, model, file=file, path=f"{path}[{i}]")
         name = getattr(entry, "name", None)
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise ConfigError(f"name {name!r} must be 1-64 characters of letters, digits, '.', '_' or '-'",

@@ -20,6 +20,59 @@ T = TypeVar("T")
 converter = cattrs.Converter(forbid_extra_keys=True)
 
 
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def _strict_bool(value: Any, _cls: type) -> bool:
+    """true/false, also spelled as files of other tools do ("yes", "off", 1, 0); anything
+    else is an error — cattrs' default ``bool("no")`` would silently mean True."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _strict_int(value: Any, _cls: type) -> int:
+    """Whole numbers (also as digit strings); never silently truncate 2.5 or accept true."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise ValueError(f"expected a whole number, got {value!r}")
+
+
+def _strict_float(value: Any, _cls: type) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise ValueError(f"expected a number, got {value!r}")
+
+
+def _strict_str(value: Any, _cls: type) -> str:
+    """Text; a number is taken as its text (a numeric password), an object or list is not."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"expected a string, got {value!r}")
+
+
+converter.register_structure_hook(bool, _strict_bool)
+converter.register_structure_hook(int, _strict_int)
+converter.register_structure_hook(float, _strict_float)
+converter.register_structure_hook(str, _strict_str)
+
+
 def _structure_lenient(cls: type) -> Any:
     """Ignore unknown keys: files written by other versions may carry fields we do not know."""
     return make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=False)
@@ -56,10 +109,25 @@ converter.register_unstructure_hook(Schedule, _unstructure_schedule)
 converter.register_unstructure_hook(RunRecord, RunRecord.to_dict)
 
 
+def _format_exception(exc: BaseException, type_: Any) -> str:
+    """Our own hooks' messages say what was expected and what came; keep them."""
+    if isinstance(exc, ValueError) and str(exc).startswith("expected "):
+        return str(exc)
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        known = ", ".join(a.name for a in attrs.fields(exc.cl)) if attrs.has(exc.cl) else ""
+        return (f"extra fields found ({', '.join(sorted(exc.extra_fields))})"
+                + (f"; known fields: {known}" if known else ""))
+    if "not in literal" in str(exc):
+        choices = ", ".join(str(c) for c in getattr(type_, "__args__", ()))
+        value = str(exc).split(" not in literal")[0]
+        return f"{value!r} is not one of: {choices}"
+    return cattrs.v.format_exception(exc, type_)
+
+
 def _describe(exc: BaseException, path: str) -> list[tuple[str, str]]:
     """Flatten a cattrs exception group into (json path, message) pairs."""
     out: list[tuple[str, str]] = []
-    for message in cattrs.transform_error(exc, path=path):
+    for message in cattrs.transform_error(exc, path=path, format_exception=_format_exception):
         text, _, where = message.rpartition(" @ ")
         if not text:
             text, where = message, path

@@ -31,6 +31,11 @@ _DEFAULT_DBAPI = {"postgresql": ("psycopg2", "postgresql+psycopg", "psycopg"),
                   "mariadb": ("MySQLdb", "mariadb+pymysql", "pymysql"),
                   "oracle": ("cx_Oracle", "oracle+oracledb", "oracledb")}
 
+# How to install the driver modules SQLAlchemy's dialects import.
+_INSTALL_HINTS = {"psycopg": 'pip install "pstt[postgres]"', "psycopg2": 'pip install "pstt[postgres]"',
+                  "pymysql": 'pip install "pstt[mysql]"', "MySQLdb": 'pip install "pstt[mysql]"',
+                  "pyodbc": "pip install pyodbc", "oracledb": "pip install oracledb"}
+
 
 def build_url(db: Database, home: Path) -> URL:
     if db.url:
@@ -83,9 +88,13 @@ class Databases:
                 try:
                     self._engines[name] = sa.create_engine(url, **kwargs, **db.options)
                 except ModuleNotFoundError as exc:
-                    raise ConfigError(f"database {name!r}: driver module {exc.name!r} is not installed "
-                                      f"(for PostgreSQL: pip install \"pstt[postgres]\", MySQL/MariaDB: "
-                                      f"pip install \"pstt[mysql]\")") from None
+                    hint = _INSTALL_HINTS.get(exc.name or "", f"pip install {exc.name}")
+                    raise ConfigError(f"database {name!r}: driver module {exc.name!r} is not "
+                                      f"installed (install it with: {hint})") from None
+                except sa.exc.NoSuchModuleError:
+                    raise ConfigError(f"database {name!r}: unknown database dialect "
+                                      f"{url.drivername!r} in the url (e.g. postgresql+psycopg, "
+                                      "mysql+pymysql, sqlite)") from None
             return self._engines[name]
 
     def test(self, name: str) -> dict[str, Any]:
@@ -111,8 +120,8 @@ class Databases:
 def describe_db_error(exc: BaseException) -> str:
     """A one-line message without SQLAlchemy's statement dump and doc links."""
     if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
-        text = str(exc.orig).strip().splitlines()
-        return f"{type(exc.orig).__name__}: {' '.join(line.strip() for line in text)}"
+        lines = str(exc.orig).strip().splitlines()
+        return f"{type(exc.orig).__name__}: {' '.join(line.strip() for line in lines)}"
     if isinstance(exc, sa.exc.SQLAlchemyError):
         text = str(exc).split("(Background on this error")[0].strip()
         return f"{type(exc).__name__}: {text}"

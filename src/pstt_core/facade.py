@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,8 +65,10 @@ class Pstt:
                           self.settings["PSTT_LOG_RETENTION_DAYS"])
         self.databases = Databases(self.config.databases, self.home.root)
         self.schedules = ScheduleStore(self.home.schedules, self)
-        self.history = HistoryStore(self.home.history, self.settings["PSTT_HISTORY_MAX_RECORDS"])
-        self.scheduler_metrics = SchedulerMetricsStore(self.home.scheduler_metrics)
+        self.history = HistoryStore(self.home.history, self.settings["PSTT_HISTORY_MAX_RECORDS"],
+                                    lock_dir=self.home.locks)
+        self.scheduler_metrics = SchedulerMetricsStore(self.home.scheduler_metrics,
+                                                       lock_dir=self.home.locks)
         self.runner = Runner(self)
         self.scheduler = Scheduler(self)
         self.started = False
@@ -75,7 +77,7 @@ class Pstt:
         # Per-plugin state (producers, metrics services …) keyed by plugin name.
         self.state: dict[str, Any] = {}
 
-    def _lookup(self):  # type: ignore[no-untyped-def]
+    def _lookup(self) -> Callable[[str], str | None]:
         if self._environ is None:
             return lookup_env(self.home.root)
         dotenv = read_dotenv(self.home.root)
@@ -144,16 +146,13 @@ class Pstt:
     def run_in_background(self, schedule_id: str) -> RunInfo:
         """Start a run in a thread and return its RunInfo (``export_id``) at once."""
         run = self.runner.prepare(schedule_id)
-        if self.runner.is_running(schedule_id):
-            from .errors import ConflictError
-
-            raise ConflictError(f"schedule {schedule_id!r} is already running")
+        self.runner.reserve(run)  # ConflictError now, not later inside the thread
 
         def target() -> None:
             try:
-                self.runner.run(run)
+                self.runner.run(run, reserved=True)
             except Exception:
-                log.exception("background run of %s failed to start", schedule_id)
+                log.exception("background run of %s failed", schedule_id)
             finally:
                 self._background.discard(threading.current_thread())
 

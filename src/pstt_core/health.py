@@ -42,7 +42,7 @@ def run_checks(checks: list[HealthCheck], pstt: Pstt) -> dict[str, Any]:
         results.append({"name": hc.name, "status": res.status, "detail": res.detail,
                         "data": res.data,
                         "duration_ms": round((time.perf_counter() - t0) * 1000, 2)})
-    rank = {"healthy": 0, "not_configured": 0, "degraded": 1, "unhealthy": 2}
-    worst = max((rank.get(r["status"], 2) for r in results), default=0)
+    rank: dict[str, int] = {"healthy": 0, "not_configured": 0, "degraded": 1, "unhealthy": 2}
+    worst = max((rank.get(str(r["status"]), 2) for r in results), default=0)
     overall = {0: "healthy", 1: "degraded", 2: "unhealthy"}[worst]
     return {"status": overall, "checks": results}

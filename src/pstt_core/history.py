@@ -27,8 +27,8 @@ class HistoryStore:
     """Newest records last on disk; the shape of an existing file (array or {"runs": []})
     is kept so tools that read it keep working."""
 
-    def __init__(self, path: Path, max_records: int = 10_000):
-        self.file = JsonFile(path, [])
+    def __init__(self, path: Path, max_records: int = 10_000, *, lock_dir: Path | None = None):
+        self.file = JsonFile(path, [], lock_dir=lock_dir)
         self.max_records = max_records
 
     def _records(self) -> list[dict[str, Any]]:
@@ -92,8 +92,9 @@ _EMPTY_COUNTERS = {"runs": 0, "success": 0, "failed": 0, "partial": 0, "skipped"
 class SchedulerMetricsStore:
     """Counters per schedule and in total; ``last_success_at`` feeds the SQL parameter."""
 
-    def __init__(self, path: Path):
-        self.file = JsonFile(path, {"total": dict(_EMPTY_COUNTERS), "schedules": {}})
+    def __init__(self, path: Path, *, lock_dir: Path | None = None):
+        self.file = JsonFile(path, {"total": dict(_EMPTY_COUNTERS), "schedules": {}},
+                             lock_dir=lock_dir)
 
     def data(self) -> dict[str, Any]:
         data = self.file.load()

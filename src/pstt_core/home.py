@@ -45,3 +45,8 @@ class Home:
     @property
     def logs(self) -> Path:
         return self.root / "logs"
+
+    @property
+    def locks(self) -> Path:
+        """Lock files (state-file updates, running schedules); kept out of the export root."""
+        return self.root / ".locks"

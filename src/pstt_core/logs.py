@@ -77,6 +77,9 @@ class DailyFileHandler(logging.Handler):
         if self._stream is not None:
             self._stream.close()  # type: ignore[attr-defined]
             self._stream = None
+        # The next record reopens the file: logging.config.dictConfig (uvicorn runs it)
+        # closes every existing handler, including this one while it stays attached.
+        self._day = None
 
     def close(self) -> None:
         with self._lock2:

@@ -37,7 +37,7 @@ class RunTimeout(PsttError):
 def query_parameters(sql: str, run: RunInfo) -> tuple[sa.TextClause, dict[str, Any]]:
     """The statement and the parameters it references; unknown ``:names`` are an error."""
     stmt = sa.text(sql)
-    names = set(stmt._bindparams)  # noqa: SLF001 - the documented way to list text() binds
+    names = set(stmt._bindparams)
     unknown = names - set(PARAMETERS)
     if unknown:
         raise PsttError(f"the query uses parameter(s) {', '.join(':' + n for n in sorted(unknown))} "

@@ -31,16 +31,17 @@ def disabled_from_env(value: str | None = None) -> set[str]:
 def get_plugin_manager(disabled: Iterable[str] | None = None) -> pluggy.PluginManager:
     """Return the process-wide plugin manager, loading plugins on first use.
 
-    :param disabled: plugin names to block; default: ``$PSTT_DISABLED_PLUGINS``. Names blocked
-        on a later call are unregistered then.
+    :param disabled: plugin names to block. ``None`` keeps the current blocking (the first
+        call uses ``$PSTT_DISABLED_PLUGINS``). A set given later blocks (unregisters) the
+        names it adds and loads again the names blocked before but not listed any more: the
+        latest facade's setting wins.
     """
     global _pm
-    blocked = disabled_from_env() if disabled is None else set(disabled)
     with _lock:
         if _pm is None:
             pm = pluggy.PluginManager("pstt")
             pm.add_hookspecs(hookspecs)
-            for name in blocked:
+            for name in disabled_from_env() if disabled is None else set(disabled):
                 pm.set_blocked(name)
             from . import builtin
 
@@ -48,17 +49,23 @@ def get_plugin_manager(disabled: Iterable[str] | None = None) -> pluggy.PluginMa
             _load_entry_points(pm)
             pm.check_pending()
             _pm = pm
-        else:
+        elif disabled is not None:
+            blocked = set(disabled)
             for name in blocked - {"pstt_core"}:
                 if not _pm.is_blocked(name):
                     _pm.set_blocked(name)
+            for name in set(_blocked_names(_pm)) - blocked:
+                _pm.unblock(name)
+                _load_entry_points(_pm, only=name)
         return _pm
 
 
-def _load_entry_points(pm: pluggy.PluginManager) -> None:
+def _load_entry_points(pm: pluggy.PluginManager, only: str | None = None) -> None:
     """Load the group one name at a time, so one broken plugin cannot take the others down."""
     names = sorted({ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)})
     for name in names:
+        if only is not None and name != only:
+            continue
         try:
             pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=name)
         except Exception as exc:  # reported by `pstt plugins` and /settings, never fatal

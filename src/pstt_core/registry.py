@@ -22,9 +22,13 @@ from .sinks import SinkType
 
 def call_register_hook(pm: pluggy.PluginManager, hook_name: str,
                        accept: Callable[[str, Any], None], **kwargs: Any) -> None:
-    """Call every implementation of ``hook_name`` with ``register`` bound to its plugin."""
+    """Call every implementation of ``hook_name`` with ``register`` bound to its plugin.
+
+    Implementations are called in registration order (the core, then entry points by name,
+    then plugins registered at run time), so a late plugin cannot take over a name.
+    """
     caller = getattr(pm.hook, hook_name)
-    for impl in reversed(caller.get_hookimpls()):
+    for impl in caller.get_hookimpls():
         def register(*args: Any, _plugin: str = impl.plugin_name) -> None:
             accept(_plugin, args[0] if len(args) == 1 else args)
         impl.function(register=register, **{k: v for k, v in kwargs.items()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import TYPE_CHECKING
 
 from .errors import ConflictError
 from .models import RunInfo, RunRecord, iso, utcnow
 from .pipeline import Progress, execute
+from .state import try_lock_file
 
 if TYPE_CHECKING:
     from .facade import Pstt
@@ -21,6 +23,7 @@ class Runner:
         self.pstt = pstt
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._fds: dict[str, int | None] = {}
         self.running: dict[str, RunInfo] = {}
 
     def _lock(self, schedule_id: str) -> threading.Lock:
@@ -35,15 +38,46 @@ class Runner:
         last = self.pstt.scheduler_metrics.last_success(schedule_id)
         return RunInfo.new(schedule, last_success_at=last, trigger=trigger)
 
+    def _claim(self, sid: str) -> str | None:
+        """Take the schedule's run lock; ``None`` on success, else why it is busy.
+
+        The thread lock covers this process; an ``flock`` on ``<home>/.locks/run-<id>.lock``
+        covers others (``pstt serve`` and a ``pstt run`` from cron on the same home).
+        """
+        lock = self._lock(sid)
+        if not lock.acquire(blocking=False):
+            return "is already running"
+        taken, fd = try_lock_file(self.pstt.home.locks / f"run-{sid}.lock")
+        if not taken:
+            lock.release()
+            return "is already running (in another process)"
+        self._fds[sid] = fd
+        return None
+
+    def _release(self, sid: str) -> None:
+        fd = self._fds.pop(sid, None)
+        if fd is not None:
+            os.close(fd)  # releases the flock
+        self._lock(sid).release()
+
+    def reserve(self, run: RunInfo) -> None:
+        """Claim the schedule for ``run`` now (``ConflictError`` if busy); the claim is
+        released by ``run(..., reserved=True)``. Lets a background run refuse a second one
+        before its thread starts."""
+        busy = self._claim(run.schedule.id)
+        if busy:
+            raise ConflictError(f"schedule {run.schedule.id!r} {busy}")
+        self.running[run.schedule.id] = run
+
     def run(self, run: RunInfo, *, progress: Progress | None = None,
-            skip_if_running: bool = False) -> RunRecord:
+            skip_if_running: bool = False, reserved: bool = False) -> RunRecord:
         """Execute ``run``; a second run of a schedule already running is refused
         (``ConflictError``) or, for scheduled fires, recorded as ``skipped``."""
         sid = run.schedule.id
-        lock = self._lock(sid)
-        if not lock.acquire(blocking=False):
+        busy = None if reserved else self._claim(sid)
+        if busy:
             if not skip_if_running:
-                raise ConflictError(f"schedule {sid!r} is already running")
+                raise ConflictError(f"schedule {sid!r} {busy}")
             record = RunRecord(export_id=run.export_id, schedule_id=sid,
                                sharing_mode=run.schedule.sharing_mode, status="skipped",
                                started_at=iso(run.export_timestamp) or "",
@@ -58,7 +92,7 @@ class Runner:
             record = execute(self.pstt, run, progress=progress)
         finally:
             self.running.pop(sid, None)
-            lock.release()
+            self._release(sid)
         self._finish(record, run)
         log.info("run %s of schedule %s finished: %s, %d rows in %.3f s%s", record.export_id, sid,
                  record.status, record.rows, record.duration_sec or 0,

@@ -2,7 +2,9 @@
 
 Each enabled schedule is one job (id = schedule id) with ``max_instances=1`` (no overlap),
 ``coalesce`` and ``misfire_grace_time`` from the schedule. ``sync()`` reconciles the jobs
-with the store after every change, so edits take effect without a restart.
+with the store after every change made through the facade, and a light watcher job
+re-syncs when the file's modification stamp changes, so hand edits of ``schedules.json``
+take effect without a restart too.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pstt.scheduler")
 
+# ':' cannot appear in a schedule id, so this job never collides with one.
+WATCH_JOB_ID = "pstt:watch-schedules"
+
 
 def make_trigger(schedule: Schedule) -> Any:
     if schedule.trigger.type == "cron":
@@ -40,11 +45,15 @@ def _fingerprint(schedule: Schedule) -> tuple[Any, ...]:
 class Scheduler:
     def __init__(self, pstt: Pstt):
         self.pstt = pstt
-        workers = pstt.settings["PSTT_MAX_CONCURRENT_RUNS"]
-        self._aps = BackgroundScheduler(executors={"default": ThreadPoolExecutor(workers)},
-                                        job_defaults={"max_instances": 1})
+        self._aps = self._new_scheduler()
         self._fingerprints: dict[str, tuple[Any, ...]] = {}
         self._lock = threading.Lock()
+        self._file_stamp: tuple[int, int, int] | None = None
+
+    def _new_scheduler(self) -> BackgroundScheduler:
+        workers = self.pstt.settings["PSTT_MAX_CONCURRENT_RUNS"]
+        return BackgroundScheduler(executors={"default": ThreadPoolExecutor(workers)},
+                                   job_defaults={"max_instances": 1})
 
     @property
     def running(self) -> bool:
@@ -54,11 +63,19 @@ class Scheduler:
         if not self._aps.running:
             self._aps.start()
             log.info("scheduler started")
+            period = self.pstt.settings["PSTT_SCHEDULES_RELOAD_SEC"]
+            if period:
+                self._aps.add_job(self._watch, IntervalTrigger(seconds=period), id=WATCH_JOB_ID,
+                                  name="reload schedules.json when it changes",
+                                  replace_existing=True, coalesce=True, max_instances=1)
         self.sync()
 
     def stop(self, wait: bool = True) -> None:
         if self._aps.running:
             self._aps.shutdown(wait=wait)
+            # A shut-down APScheduler cannot restart its thread pool: the next start()
+            # gets a fresh one.
+            self._aps = self._new_scheduler()
             log.info("scheduler stopped")
         self._fingerprints.clear()
 
@@ -67,12 +84,13 @@ class Scheduler:
         if not self._aps.running:
             return
         with self._lock:
+            self._file_stamp = self.pstt.schedules.file.stamp()
             schedules, invalid = self.pstt.schedules.load()
             for key, err in invalid.items():
                 log.error("schedule %s is invalid and will not run: %s", key, err)
             wanted = {sid: s for sid, s in schedules.items() if s.enabled}
             for job in self._aps.get_jobs():
-                if job.id not in wanted:
+                if job.id not in wanted and job.id != WATCH_JOB_ID:
                     job.remove()
                     self._fingerprints.pop(job.id, None)
             for sid, sched in wanted.items():
@@ -84,6 +102,15 @@ class Scheduler:
                                   misfire_grace_time=sched.misfire_grace_sec,
                                   coalesce=sched.coalesce, max_instances=1)
                 self._fingerprints[sid] = fp
+
+    def _watch(self) -> None:
+        """Re-sync when schedules.json changed on disk (an editor, a deployment script)."""
+        try:
+            if self.pstt.schedules.file.stamp() != self._file_stamp:
+                log.info("schedules.json changed on disk; reloading schedules")
+                self.sync()
+        except Exception as exc:  # e.g. a half-typed file: keep the current jobs, try again
+            log.error("could not reload schedules.json: %s", exc)
 
     def _fire(self, schedule_id: str) -> None:
         try:
@@ -101,4 +128,4 @@ class Scheduler:
             return []
         return [{"id": j.id, "name": j.name,
                  "next_run_time": j.next_run_time.isoformat() if j.next_run_time else None}
-                for j in self._aps.get_jobs()]
+                for j in self._aps.get_jobs() if j.id != WATCH_JOB_ID]

@@ -39,6 +39,9 @@ def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
     data = dict(data)
     if not data.get("id") and data.get("name"):
         data["id"] = slugify(str(data["name"]))
+    # Settings supply the defaults a schedule does not set itself.
+    data.setdefault("batch_size", pstt.settings["PSTT_DEFAULT_BATCH_SIZE"])
+    data.setdefault("misfire_grace_sec", pstt.settings["PSTT_MISFIRE_GRACE_SEC"])
     sched = structure(data, Schedule, file=file, path=path)
 
     def fail(field: str, message: str) -> ConfigError:
@@ -92,7 +95,7 @@ class ScheduleStore:
     """Schedules as stored; an invalid entry is kept on disk and reported, never dropped."""
 
     def __init__(self, path: Path, pstt: Pstt):
-        self.file = JsonFile(path, {"schedules": []})
+        self.file = JsonFile(path, {"schedules": []}, lock_dir=pstt.home.locks)
         self.pstt = pstt
 
     def _raw(self) -> list[dict[str, Any]]:

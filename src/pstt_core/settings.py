@@ -9,7 +9,7 @@ is a :class:`ConfigError` that names the variable and what it accepts.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,33 +37,33 @@ class Setting:
     aliases: Mapping[str, str] = attrs.field(factory=dict)
 
     def parse(self, raw: str, source: str) -> Any:
+        """The typed value of ``raw``; ``source`` ("environment" or the .env path) is named
+        in the error together with the variable and what it accepts."""
         text = raw.strip()
-        where = f"{source}: {self.name}={raw!r}"
+
+        def bad(problem: str) -> ConfigError:
+            return ConfigError(f"{self.name}={raw!r} {problem}", file=source)
+
         if self.type == "choice":
             value = self.aliases.get(text.lower(), text.lower())
             if value not in self.choices:
-                raise ConfigError(f"{where} is not allowed; use one of: {', '.join(self.choices)}",
-                                  file=source, path=self.name)
+                raise bad(f"is not allowed; use one of: {', '.join(self.choices)}")
             return value
         if self.type is bool:
             if text.lower() in _TRUE:
                 return True
             if text.lower() in _FALSE:
                 return False
-            raise ConfigError(f"{where} is not a boolean; use true or false",
-                              file=source, path=self.name)
+            raise bad("is not a boolean; use true or false")
         if self.type in (int, float):
             try:
-                number = self.type(text)  # type: ignore[operator]
+                number = self.type(text)
             except ValueError:
-                kind = "a whole number" if self.type is int else "a number"
-                raise ConfigError(f"{where} is not {kind}", file=source, path=self.name) from None
+                raise bad("is not " + ("a whole number" if self.type is int else "a number")) from None
             if self.minimum is not None and number < self.minimum:
-                raise ConfigError(f"{where} is below the minimum {self.minimum:g}",
-                                  file=source, path=self.name)
+                raise bad(f"is below the minimum {self.minimum:g}")
             if self.maximum is not None and number > self.maximum:
-                raise ConfigError(f"{where} is above the maximum {self.maximum:g}",
-                                  file=source, path=self.name)
+                raise bad(f"is above the maximum {self.maximum:g}")
             return number
         return text
 
@@ -80,6 +80,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("PSTT_DEFAULT_BATCH_SIZE", int, 10000, "Rows fetched from the database per batch when a schedule sets none.", minimum=1, maximum=1_000_000),
     Setting("PSTT_RUN_TIMEOUT_SEC", float, 0.0, "Default run timeout in seconds; 0 disables it. A schedule's timeout_sec overrides it.", minimum=0),
     Setting("PSTT_MAX_CONCURRENT_RUNS", int, 4, "Runs executed at the same time (scheduler worker threads).", minimum=1, maximum=64),
+    Setting("PSTT_SCHEDULES_RELOAD_SEC", int, 5, "How often the scheduler checks exports/schedules.json for hand edits (seconds; 0 disables).", minimum=0, maximum=3600),
     Setting("PSTT_MISFIRE_GRACE_SEC", int, 300, "Default misfire grace time for schedules that set none.", minimum=1),
     Setting("PSTT_MAX_REQUEST_BYTES", int, 1_048_576, "Largest HTTP request body accepted.", minimum=1024),
     Setting("PSTT_DISABLED_PLUGINS", str, "", "Comma-separated plugin names not to load."),
@@ -98,7 +99,7 @@ class Settings(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return self._values[key]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter(self._values)
 
     def __len__(self) -> int:
@@ -134,7 +135,8 @@ class Settings(Mapping[str, Any]):
             else:
                 values[spec.name] = spec.default
                 continue
-            values[spec.name] = spec.parse(raw, source)
+            where = str(home / ".env") if source == ".env" and home else source
+            values[spec.name] = spec.parse(raw, where)
             sources[spec.name] = source
         return cls(specs, values, sources)
 

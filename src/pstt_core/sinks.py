@@ -96,7 +96,8 @@ def option_schema(cls: type, pstt: Pstt | None = None) -> list[dict[str, Any]]:
         required = a.default is attrs.NOTHING
         default = None
         if not required:
-            default = a.default.factory() if isinstance(a.default, attrs.Factory) else a.default  # type: ignore[call-arg]
+            factory = getattr(a.default, "factory", None)
+            default = factory() if factory is not None else a.default
         type_name = getattr(a.type, "__name__", str(a.type))
         widget = meta.get("widget") or _widget_for(str(a.type), meta)
         fields.append({

@@ -6,10 +6,12 @@ a truncated mix. Readers see only complete files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +28,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     fsync_dir(path.parent)
 
@@ -68,26 +68,108 @@ def read_json(path: Path, default: Any) -> Any:
                           file=str(path)) from None
 
 
-class JsonFile:
-    """A JSON document on disk with a lock and a cache keyed on the file's mtime."""
+class ProcessLock:
+    """Re-entrant lock held across threads *and* processes for one state file.
 
-    def __init__(self, path: Path, default: Any):
+    ``pstt serve`` and a ``pstt run`` started from cron both append to the same history: a
+    read-modify-write must not interleave, or one of them silently drops the other's
+    records. Threads share an ``RLock``; processes take ``flock`` on a hidden side file
+    (POSIX only — elsewhere the thread lock alone applies).
+
+    :param path: the lock file itself (created when first taken).
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._rlock = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+
+    def __enter__(self) -> ProcessLock:
+        self._rlock.acquire()
+        if self._depth == 0:
+            try:
+                self._fd = _lock_file(self.path)
+            except BaseException:
+                self._rlock.release()
+                raise
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
+        self._rlock.release()
+
+
+def _lock_file(path: Path, *, blocking: bool = True) -> int | None:
+    """An exclusive ``flock`` on ``path`` (created if needed); the descriptor holds it.
+
+    Returns ``None`` where ``fcntl`` does not exist (Windows). Without ``blocking`` a lock
+    held elsewhere raises ``BlockingIOError``.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: in-process locking only
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def try_lock_file(path: Path) -> tuple[bool, int | None]:
+    """Take the lock on ``path`` if free: ``(True, fd)``, or ``(False, None)`` if held."""
+    try:
+        return True, _lock_file(path, blocking=False)
+    except BlockingIOError:
+        return False, None
+
+
+# Temp files older than this were left by a killed writer (a live write takes far less).
+STALE_TEMP_SEC = 3600
+
+
+class JsonFile:
+    """A JSON document on disk with a cross-process lock and a cache keyed on its stamp.
+
+    Hold ``lock`` around a read-modify-write (``load`` … ``save``); ``load`` alone needs no
+    lock, since files are replaced atomically.
+
+    :param lock_dir: where the lock file ``<name>.lock`` lives (the home's ``.locks``);
+        default: a hidden ``.<name>.lock`` beside the file.
+    """
+
+    def __init__(self, path: Path, default: Any, *, lock_dir: Path | None = None):
         self.path = path
         self.default = default
-        self.lock = threading.RLock()
+        self.lock = ProcessLock(lock_dir / f"{path.name}.lock" if lock_dir
+                                else path.parent / f".{path.name}.lock")
+        self._cache_lock = threading.Lock()
         self._cache: Any = None
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
 
-    def _file_stamp(self) -> tuple[int, int] | None:
+    def stamp(self) -> tuple[int, int, int] | None:
+        """(inode, mtime in ns, size) of the file, or ``None`` when it does not exist.
+
+        Every save renames a new file into place, so the inode changes even when two writes
+        land within one tick of the file-system clock with the same size.
+        """
         try:
             st = self.path.stat()
         except FileNotFoundError:
             return None
-        return (st.st_mtime_ns, st.st_size)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def load(self) -> Any:
-        with self.lock:
-            stamp = self._file_stamp()
+        with self._cache_lock:
+            stamp = self.stamp()
             if stamp is None:
                 return json.loads(json.dumps(self.default))
             if stamp != self._stamp:
@@ -98,5 +180,15 @@ class JsonFile:
     def save(self, data: Any) -> None:
         with self.lock:
             atomic_write_json(self.path, data)
-            self._cache = data
-            self._stamp = self._file_stamp()
+            with self._cache_lock:
+                self._cache = data
+                self._stamp = self.stamp()
+            self._remove_stale_temps()
+
+    def _remove_stale_temps(self) -> None:
+        """Delete temp files a killed writer left beside this file (never a live one)."""
+        limit = time.time() - STALE_TEMP_SEC
+        for tmp in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                if tmp.stat().st_mtime < limit:
+                    tmp.unlink()

@@ -6,6 +6,9 @@ Exit codes: 0 success; 1 the job failed (run failed/partial, check found problem
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from ..plugins import get_plugin_manager
@@ -37,13 +40,19 @@ _CORE_COMMANDS = frozenset(cli.commands)
 _plugins_added = False
 
 
-def build_cli() -> click.Group:
-    """Add plugin commands once; a clash with a core command or a broken hook is reported."""
+def build_cli(*, reload: bool = False) -> click.Group:
+    """Add plugin commands once; a clash with a core command or a broken hook is reported.
+
+    :param reload: drop the plugin commands added before and ask the plugins again (after
+        plugins were registered or unregistered at run time).
+    """
     global _plugins_added
-    if _plugins_added:
+    if _plugins_added and not reload:
         return cli
+    for name in set(cli.commands) - _CORE_COMMANDS:
+        del cli.commands[name]
     _plugins_added = True
-    for impl in reversed(get_plugin_manager().hook.register_commands.get_hookimpls()):
+    for impl in get_plugin_manager().hook.register_commands.get_hookimpls():
         staging = click.Group()
         try:
             impl.function(cli=staging)
@@ -60,5 +69,30 @@ def build_cli() -> click.Group:
     return cli
 
 
+def _disabled_plugins(argv: list[str]) -> set[str]:
+    """``PSTT_DISABLED_PLUGINS`` from the environment, else from the home's ``.env``.
+
+    Read before the command line is parsed, so a blocked plugin never adds its commands.
+    """
+    from ..home import Home
+    from ..plugins import disabled_from_env
+    from ..settings import read_dotenv
+
+    if "PSTT_DISABLED_PLUGINS" in os.environ:
+        return disabled_from_env()
+    home = None
+    for i, arg in enumerate(argv):
+        if arg == "--home" and i + 1 < len(argv):
+            home = argv[i + 1]
+            break
+        if arg.startswith("--home="):
+            home = arg.split("=", 1)[1]
+            break
+    dotenv = read_dotenv(Home.resolve(home).root)
+    return disabled_from_env(dotenv.get("PSTT_DISABLED_PLUGINS") or "")
+
+
 def main(argv: list[str] | None = None) -> None:
-    build_cli().main(args=argv, prog_name="pstt")
+    args = sys.argv[1:] if argv is None else list(argv)
+    get_plugin_manager(_disabled_plugins(args))
+    build_cli().main(args=args, prog_name="pstt")

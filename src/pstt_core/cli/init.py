@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 import click
 
+from ..errors import ConfigError
 from ..home import Home
-from ..state import atomic_write_json
+from ..state import atomic_write_json, read_json
 
 
 def add_to(cli: click.Group) -> None:
@@ -36,22 +37,31 @@ def init_cmd(ctx: click.Context, demo: bool, force: bool) -> None:
     home.logs.mkdir(exist_ok=True)
     created = []
     if demo:
-        from ..demo import create_demo_database, demo_connections, demo_schedules
+        from ..demo import demo_connections, demo_schedules
 
-        db = home.root / "demo.db"
-        if force or not db.exists():
-            rows = create_demo_database(db)
-            created.append(f"demo.db ({rows:,} orders)")
         conns, scheds = demo_connections(), demo_schedules()
     else:
         conns = {"databases": []}
         scheds = {"schedules": []}
+    # Read every existing file before changing anything: a corrupt one stops init untouched.
+    writes = []
     for path, data in ((home.connections, conns), (home.schedules, scheds)):
         if path.exists() and not force:
-            _merge_missing(path, data)
+            merged = _merged(path, data)
+            if merged is not None:
+                writes.append((path, merged))
             continue
-        atomic_write_json(path, data)
+        writes.append((path, data))
         created.append(str(path.relative_to(home.root)))
+    if demo:
+        from ..demo import create_demo_database
+
+        db = home.root / "demo.db"
+        if force or not db.exists():
+            rows = create_demo_database(db)
+            created.insert(0, f"demo.db ({rows:,} orders)")
+    for path, data in writes:
+        atomic_write_json(path, data)
     if not home.dotenv.exists():
         home.dotenv.write_text(ENV_TEMPLATE, encoding="utf-8")
         created.append(".env")
@@ -62,16 +72,22 @@ def init_cmd(ctx: click.Context, demo: bool, force: bool) -> None:
         click.echo("next: pstt run demo-orders-csv   (or: pstt serve)")
 
 
-def _merge_missing(path: Path, data: dict[str, list[dict[str, object]]]) -> None:
-    """Add demo entries whose name/id is not yet in an existing file; never drop anything."""
-    current = json.loads(path.read_text(encoding="utf-8-sig"))
+def _merged(path: Path, data: dict[str, list[dict[str, object]]]) -> dict[str, Any] | None:
+    """The existing file plus the entries whose name/id it lacks (never dropping anything),
+    or ``None`` when nothing is missing."""
+    current = read_json(path, {})
+    if not isinstance(current, dict):
+        raise ConfigError("the top level must be an object; not changing this file",
+                          file=str(path), path="$")
     changed = False
     for key, entries in data.items():
         existing = current.setdefault(key, [])
+        if not isinstance(existing, list):
+            raise ConfigError("must be a list; not changing this file", file=str(path),
+                              path=f"$.{key}")
         names = {e.get("id") or e.get("name") for e in existing if isinstance(e, dict)}
         for entry in entries:
             if (entry.get("id") or entry.get("name")) not in names:
                 existing.append(entry)
                 changed = True
-    if changed:
-        atomic_write_json(path, current)
+    return current if changed else None

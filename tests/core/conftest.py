@@ -1,0 +1,118 @@
+"""Fixtures of the core tests: an inline recording sink plugin, registered and removed per test."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import attrs
+import pytest
+
+from pstt_core import Sink, SinkContext, SinkError, SinkResult, SinkType, hookimpl
+from pstt_core.plugins import get_plugin_manager
+
+
+@attrs.define
+class RecorderOptions:
+    label: str = attrs.field(default="", metadata={"help": "free text"})
+    delay: float = 0.0  # seconds to sleep in every write (a slow sink)
+    fail: bool = False  # raise SinkError in write
+    count: int = 1
+
+
+@attrs.define
+class Received:
+    export_id: str
+    options: Any
+    run: Any
+    columns: list[str] = attrs.field(factory=list)
+    batches: list[list[tuple[Any, ...]]] = attrs.field(factory=list)
+    closed: bool = False
+    aborted: BaseException | None = None
+
+    @property
+    def rows(self) -> list[tuple[Any, ...]]:
+        return [row for batch in self.batches for row in batch]
+
+
+class RecordingSink(Sink):
+    def __init__(self, ctx: SinkContext, recorder: Recorder):
+        super().__init__(ctx)
+        self.got = Received(ctx.run.export_id, ctx.options, ctx.run)
+        recorder.add(self.got)
+        recorder.started.set()
+
+    def open(self, columns: Sequence[str]) -> None:
+        super().open(columns)
+        self.got.columns = list(columns)
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> None:
+        opts: RecorderOptions = self.ctx.options
+        if opts.delay:
+            time.sleep(opts.delay)
+        if opts.fail:
+            raise SinkError("recorder was told to fail" + (f": {opts.label}" if opts.label else ""))
+        self.got.batches.append([tuple(r) for r in rows])
+
+    def close(self) -> SinkResult:
+        self.got.closed = True
+        return SinkResult(fields={"recorded_rows": len(self.got.rows)})
+
+    def abort(self, error: BaseException) -> None:
+        self.got.aborted = error
+
+
+class Recorder:
+    """An inline plugin: sink ``recorder`` that keeps everything it receives."""
+
+    name = "test-recorder"
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.finished: list[Any] = []
+        self.started = threading.Event()
+        self._lock = threading.Lock()
+        self.sink_type = SinkType(
+            name="recorder", label="Recorder", options=RecorderOptions,
+            factory=lambda ctx: RecordingSink(ctx, self),
+            legacy_keys={"rec_label": "label", "rec_delay": "delay"},
+            legacy_object="rec_config")
+
+    def add(self, got: Received) -> None:
+        with self._lock:
+            self.received.append(got)
+
+    def last(self) -> Received:
+        return self.received[-1]
+
+    @hookimpl
+    def register_sinks(self, register: Callable[[Any], None]) -> None:
+        register(self.sink_type)
+
+    @hookimpl
+    def run_finished(self, record: Any, schedule: Any, pstt: Any) -> None:
+        self.finished.append(record)
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    pm = get_plugin_manager()
+    plugin = Recorder()
+    pm.register(plugin, name=Recorder.name)
+    try:
+        yield plugin
+    finally:
+        pm.unregister(plugin)
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
