@@ -64,7 +64,9 @@ def batches(result: sa.CursorResult[Any], size: int) -> Iterator[Sequence[Sequen
         yield from result.partitions(size)
         return
     cursor = result.cursor
-    while True:
+    # A short fetch soft-closes the result (and its cursor): stop there instead of asking a
+    # closed server-side cursor for more, which psycopg refuses.
+    while not result._soft_closed:
         part = fetchmany(result, cursor, size)
         if not part:
             return
