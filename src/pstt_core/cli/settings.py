@@ -51,7 +51,7 @@ def settings_table(pstt: object) -> str:
 
 def _range(spec: object) -> str:
     kind = getattr(spec, "type", str)
-    name = {int: "integer", float: "number", bool: "true/false", str: "text"}.get(kind, str(kind))  # type: ignore[call-overload]
+    name = {int: "integer", float: "number", bool: "true/false", str: "text"}.get(kind, str(kind))
     lo, hi = getattr(spec, "minimum", None), getattr(spec, "maximum", None)
     if lo is not None and hi is not None:
         return f"{name} {lo:g}–{hi:g}"
