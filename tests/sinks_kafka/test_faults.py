@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 import sqlite3
+import time
 from typing import Any
 
 import pytest
