@@ -143,9 +143,10 @@ class ProducerHandle:
         return self._closed.is_set()
 
     def close(self, timeout: float = 30.0) -> int:
-        remaining = self.flush(timeout)
+        # Stop the poll thread first so that flush() is the only one serving callbacks.
         self._closed.set()
         self._thread.join(timeout=5)
+        remaining = self.flush(timeout)
         if remaining:
             log.warning("kafka connection %s closed with %d undelivered message(s)",
                         self.name, remaining)

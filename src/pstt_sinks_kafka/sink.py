@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from pstt_core import ConfigError, Sink, SinkContext, SinkResult
-from pstt_core.values import json_default
-
+from pstt_core.values import to_text
 from .encoding import encode_headers
 from .models import KafkaExportConfig
 from .publish import Publisher
+from .rowjson import encode_json
 from .runtime import get_service
 from .settings import setting
 
-# Same output as pstt_core.values.dumps; a local reference keeps the hot loop lean.
-_encode = json.JSONEncoder(ensure_ascii=False, default=json_default, separators=(",", ":")).encode
-_PLAIN_KEY = (str, int)
 
 
 def run_status(total: int, sent: int, threshold: float) -> str:
@@ -49,29 +45,23 @@ class KafkaSink(Sink):
                                   f"columns: {', '.join(self.columns)}", path="key_field")
             self.key_index = self.columns.index(key)
         if self.options.include_metadata:
-            meta = _encode(self.ctx.run.metadata()).encode("utf-8")
+            meta = encode_json(self.ctx.run.metadata())
             self._prefix, self._suffix = b'{"data":', b',"metadata":' + meta + b"}"
         self.pub = self.service.publisher(self.options.connection, self.options.topic,
                                           self.options.batch_size, self.options.compression_type)
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         assert self.pub is not None
-        cols = self.columns
-        prefix, suffix = self._prefix, self._suffix
-        ki = self.key_index
-        items: list[tuple[bytes, bytes | None]] = []
-        append = items.append
-        for row in rows:
-            value = _encode(dict(zip(cols, row, strict=False))).encode("utf-8")
-            if prefix:
-                value = prefix + value + suffix
-            key = None
-            if ki is not None:
-                k = row[ki]
-                if k is not None:
-                    key = (k if type(k) in _PLAIN_KEY else _key_text(k)).__str__().encode("utf-8")
-            append((value, key))
-        self.pub.add_many(items, self.headers)
+        cols, encode = self.columns, encode_json
+        values = [encode(dict(zip(cols, row, strict=False))) for row in rows]
+        if self._prefix:
+            prefix, suffix = self._prefix, self._suffix
+            values = [prefix + v + suffix for v in values]
+        keys = None
+        if self.key_index is not None:
+            ki = self.key_index
+            keys = [_key_bytes(row[ki]) for row in rows]
+        self.pub.add_many(values, keys, self.headers)
 
     def _finish(self) -> dict[str, Any]:
         pub = self.pub
@@ -124,7 +114,13 @@ class KafkaSink(Sink):
                           "kafka_duration_sec": 0.0}
 
 
-def _key_text(value: Any) -> str:
-    from pstt_core.values import to_text
-
-    return str(to_text(value))
+def _key_bytes(value: Any) -> bytes | None:
+    """A key as UTF-8 text: numbers and strings as written, other types as in the JSON value."""
+    if value is None:
+        return None
+    kind = type(value)
+    if kind is str:
+        return value.encode("utf-8")  # type: ignore[no-any-return]
+    if kind is int:
+        return str(value).encode("ascii")
+    return str(to_text(value)).encode("utf-8")

@@ -92,3 +92,24 @@ def test_percentile() -> None:
     assert percentile([], 0.5) is None
     assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
     assert percentile(list(map(float, range(101))), 0.99) == 99.0
+
+
+def test_fast_row_encoder_matches_the_reference() -> None:
+    """orjson (when present) gives the same JSON value as pstt_core.values.dumps."""
+    import json
+    import uuid
+    from datetime import date, time
+    from decimal import Decimal
+
+    from pstt_core.values import dumps
+    from pstt_sinks_kafka.rowjson import encode_json
+
+    row = {"id": 7, "big": 2**70, "amount": Decimal("12345678901234567890.123456789"),
+           "at": datetime(2026, 1, 21, 10, 0, 0, 123456, tzinfo=timezone(timedelta(hours=1))),
+           "naive": datetime(2026, 1, 21, 10, 0), "day": date(2026, 1, 21),
+           "t": time(12, 34, 56, 789000), "u": uuid.UUID("12345678-1234-5678-1234-567812345678"),
+           "b": b"\x00\xffbin", "f": 0.1, "none": None, "text": "città \"quoted\" 東京\n",
+           "nested": {"a": [1, 2.5, "x"]}, "flag": True}
+    assert json.loads(encode_json(row)) == json.loads(dumps(row))
+    assert json.loads(encode_json(row))["amount"] == "12345678901234567890.123456789"
+    assert json.loads(encode_json(row))["big"] == 2**70

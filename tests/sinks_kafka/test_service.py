@@ -124,7 +124,8 @@ def test_metrics_file_agrees_with_what_was_sent(home: HomeBuilder, kafka_broker:
     assert sum(c["messages"] for c in cells) == 240 == len(consume_all(
         kafka_broker.bootstrap, topic, expected=240))
     assert sum(c["failures"] for c in cells) == 0
-    assert cells[0]["connection"] == "local" and cells[0]["latency_count"] == 240
+    assert cells[0]["connection"] == "local"
+    assert 2 * 64 <= cells[0]["latency_count"] <= 240  # sampled: 64 per run, then 1 in 8
     assert cells[0]["bytes"] > 240 * 50
     summary = get_service(pstt).metrics.summary(24)
     assert summary["messages"] == 240 and summary["topics"] == 1
