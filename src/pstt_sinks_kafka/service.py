@@ -50,7 +50,7 @@ class KafkaService:
             retention_days=self.setting("KAFKA_METRICS_RETENTION_DAYS"),
             flush_interval=self.setting("KAFKA_METRICS_FLUSH_INTERVAL_SEC"),
             samples=self.setting("KAFKA_METRICS_LATENCY_SAMPLES"))
-        self._producers: dict[tuple[str, str | None], ProducerHandle] = {}
+        self._producers: dict[tuple[str, str | None, bool], ProducerHandle] = {}
         self._lock = threading.Lock()
         self.closed = False
 
@@ -71,14 +71,21 @@ class KafkaService:
     def masked_connections(self) -> list[dict[str, Any]]:
         return [mask(self.connections[n], SECRET_FIELDS) for n in self.connection_names()]
 
-    def producer(self, name: str, compression: str | None = None) -> ProducerHandle:
-        """The connection's producer (one per connection and compression), made on first use."""
+    def producer(self, name: str, compression: str | None = None,
+                 single: bool = False) -> ProducerHandle:
+        """The connection's producer, made on first use and reused: one for exports and batches
+        (per compression override) and one for single sends, which must not wait for a batch
+        to fill (``linger.ms`` 0)."""
         conn = self.connection(name)
-        key = (name, compression)
+        key = (name, compression, single)
         with self._lock:
             handle = self._producers.get(key)
             if handle is None or handle.closed:
-                overrides = {"compression.type": compression} if compression else None
+                overrides: dict[str, Any] = {}
+                if compression:
+                    overrides["compression.type"] = compression
+                if single:
+                    overrides["linger.ms"] = 0
                 handle = ProducerHandle(name, producer_config(conn, self.settings, overrides))
                 self._producers[key] = handle
             return handle
@@ -169,7 +176,7 @@ class KafkaService:
         validate_topic(topic)
         payload, raw_key = encode_value(value), encode_key(key)
         raw_headers = encode_headers(headers)
-        handle = await asyncio.to_thread(self.producer, connection)
+        handle = await asyncio.to_thread(self.producer, connection, None, True)
         loop = asyncio.get_running_loop()
         retries = self.setting("KAFKA_SEND_RETRIES")
         backoff = self.setting("KAFKA_SEND_BACKOFF_MS") / 1000.0

@@ -116,3 +116,23 @@ def test_broker_killed_mid_export_reports_no_more_than_the_topic_holds(
     # Nothing reported as sent that is not in the topic (acknowledged ⇒ stored).
     assert sent <= len(set(keys)) <= rows
     assert sent > 0
+
+
+def test_database_error_mid_run_reports_what_was_delivered(
+        home: HomeBuilder, kafka_broker: Any, topic: str, make_pstt: Any) -> None:
+    kafka_home(home, kafka_broker.bootstrap)
+    # Row 301 makes SQLite raise while the result is being streamed (batches of 100).
+    home.add_schedule(id="db", sharing_mode="kafka", batch_size=100, query=(
+        "SELECT id, CASE WHEN id > 300 THEN json_extract('not json', '$') ELSE status END AS s "
+        "FROM orders ORDER BY id"),
+        sink_options={"connection": "local", "topic": topic, "key_field": "id"})
+    record = make_pstt(home).run("db")
+    assert record.status == "failed"
+    assert record.error.startswith("SQL error")
+    assert record.extra["kafka_topic"] == topic
+    sent = record.extra["kafka_messages_sent"]
+    # Every row handed to the sink before the error was delivered and reported (the cursor
+    # may read ahead, so the error can surface before row 301 is reached).
+    assert 100 <= sent == record.rows <= 300 and record.extra["kafka_messages_failed"] == 0
+    keys = sorted(int(m.key()) for m in consume_all(kafka_broker.bootstrap, topic))
+    assert keys == list(range(1, sent + 1))
