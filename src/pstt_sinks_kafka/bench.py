@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from .metrics import percentile
-from .runtime import get_service
+from .runtime import close_service, get_service
 
 
 def _payload(size: int) -> str:
@@ -78,5 +78,5 @@ async def run_bench(pstt: Any, connection: str, topic: str, mode: str, n: int, s
             asyncio.to_thread(_batch, service, connection, topic, n - singles, size, batch_size))
         lines += _lines("mixed/single", single_res) + _lines("mixed/batch", batch_res)
         failed += single_res["failed"] + batch_res["failed"]
-    service.close()
+    close_service(pstt)
     return {"lines": lines, "failed": failed}

@@ -19,8 +19,6 @@ import pytest
 from pstt_core import Pstt
 from tests.conftest import HomeBuilder, free_port, need
 
-pytestmark = pytest.mark.kafka
-
 
 @pytest.fixture
 def topic() -> str:
