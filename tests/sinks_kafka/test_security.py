@@ -67,8 +67,9 @@ def test_missing_password_variable_is_a_startup_error(home: HomeBuilder) -> None
 
 
 @pytest.mark.xfail(strict=True, reason="tansu 0.6.0 (memory/S3 storage) accepts "
-                   "AlterUserScramCredentials but never stores the credential: every SCRAM login "
-                   "is 'unknown-user' (docs/KAFKA_TANSU_NOTES.md)")
+                   "AlterUserScramCredentials, but the credential is not there for SCRAM logins "
+                   "after the restart that turns --authentication on: every login is "
+                   "'unknown-user' (docs/KAFKA_TANSU_NOTES.md)")
 def test_scram_good_password_against_tansu(home: HomeBuilder, dedicated_broker: Any,
                                            s3_storage: dict[str, str], make_pstt: Any,
                                            tmp_path: Path) -> None:
