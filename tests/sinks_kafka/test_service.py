@@ -177,3 +177,19 @@ def test_cli_test_connections_and_bench(home: HomeBuilder, kafka_broker: Any, to
         assert bench.exit_code == 0, bench.output
         assert "p50" in bench.output and "p99" in bench.output and "msg/s" in bench.output
     assert len(consume_all(kafka_broker.bootstrap, topic, expected=150)) == 150
+
+
+async def test_shutdown_flushes_and_closes(home: HomeBuilder, kafka_broker: Any, topic: str,
+                                           make_pstt: Any) -> None:
+    kafka_home(home, kafka_broker.bootstrap)
+    pstt = make_pstt(home, PSTT_SCHEDULER_ENABLED="false")
+    pstt.start()
+    service = get_service(pstt)
+    assert (await service.send("local", topic, {"n": 1}))["success"]
+    handles = list(service._producers.values())
+    assert handles and not any(h.closed for h in handles)
+    pstt.stop()
+    assert "kafka" not in pstt.state
+    assert all(h.closed for h in handles)
+    data = json.loads((home.root / "exports" / "kafka_metrics.json").read_text())
+    assert data["totals"]["messages"] == 1
