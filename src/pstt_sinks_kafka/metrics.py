@@ -116,8 +116,11 @@ class KafkaMetricsService:
         except OSError:
             log.exception("could not write %s", self.path)
 
+    def flush_due(self) -> bool:
+        return self.dirty and time.monotonic() - self._last_flush >= self.flush_interval
+
     def maybe_flush(self) -> None:
-        if self.dirty and time.monotonic() - self._last_flush >= self.flush_interval:
+        if self.flush_due():
             self.flush()
 
     def close(self) -> None:
@@ -134,8 +137,9 @@ class KafkaMetricsService:
     def record(self, connection: str, topic: str, *, messages: int = 0, bytes: int = 0,
                failures: int = 0, latency_sum_ms: float = 0.0, latency_count: int = 0,
                samples: Iterable[float] = (), busy_sec: float = 0.0,
-               at: datetime | None = None) -> None:
-        """Add one run's (or one send's) figures to the current hour's cell."""
+               at: datetime | None = None, flush: bool = True) -> None:
+        """Add one run's (or one send's) figures to the current hour's cell; the file is
+        written when the flush interval has passed (unless ``flush`` is false)."""
         at = at or datetime.now(timezone.utc)
         key = (hour_of(at).isoformat(), topic, connection)
         with self.lock:
@@ -154,7 +158,8 @@ class KafkaMetricsService:
             total["bytes"] += bytes
             total["failures"] += failures
             self.dirty = True
-        self.maybe_flush()
+        if flush:
+            self.maybe_flush()
 
     def _merge_samples(self, reservoir: list[float], new: list[float], seen: int, count: int) -> None:
         """Keep a uniform-ish sample: new samples stand for ``count`` deliveries."""

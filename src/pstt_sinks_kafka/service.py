@@ -8,6 +8,7 @@ batch) run in worker threads.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -191,7 +192,8 @@ class KafkaService:
 
             def on_delivery(err: Any, msg: Any, fut: asyncio.Future[Any] = fut) -> None:
                 report = (err, msg.partition(), msg.offset(), msg.latency())
-                loop.call_soon_threadsafe(_resolve, fut, report)
+                with contextlib.suppress(RuntimeError):  # the caller's loop may be gone
+                    loop.call_soon_threadsafe(_resolve, fut, report)
 
             try:
                 handle.producer.produce(topic, payload, raw_key, on_delivery=on_delivery,
@@ -216,7 +218,8 @@ class KafkaService:
                                         bytes=len(payload) + len(raw_key or b""),
                                         latency_sum_ms=(latency or elapsed) * 1000,
                                         latency_count=1, samples=[(latency or elapsed) * 1000],
-                                        busy_sec=elapsed)
+                                        busy_sec=elapsed, flush=False)
+                    await self._flush_metrics_if_due()
                     return {"success": True, "topic": topic, "partition": partition,
                             "offset": offset, "latency_ms": round(elapsed * 1000, 3),
                             "error": None, "attempts": attempt + 1}
@@ -228,10 +231,16 @@ class KafkaService:
                 backoff *= 2
             else:
                 break
-        self.metrics.record(connection, topic, failures=1)
+        self.metrics.record(connection, topic, failures=1, flush=False)
+        await self._flush_metrics_if_due()
         return {"success": False, "topic": topic, "partition": None, "offset": None,
                 "latency_ms": round((time.perf_counter() - t0) * 1000, 3), "error": error,
                 "attempts": attempts}
+
+    async def _flush_metrics_if_due(self) -> None:
+        """The periodic metrics write, off the event loop (it fsyncs)."""
+        if self.metrics.flush_due():
+            await asyncio.to_thread(self.metrics.flush)
 
     def send_batch_sync(self, connection: str, topic: str, messages: list[dict[str, Any]],
                         batch_size: int | None = None) -> dict[str, Any]:
