@@ -121,22 +121,9 @@ class ProducerHandle:
             except Exception:  # a faulty callback must not stop delivery reports for others
                 log.exception("kafka delivery callback failed (%s)", self.name)
 
-    def produce(self, topic: str, value: bytes, key: bytes | None, headers: Any,
-                callback: Any) -> None:
-        """Queue one message; when the local queue is full, serve reports until there is room."""
-        while True:
-            try:
-                self.producer.produce(topic, value, key, on_delivery=callback, headers=headers)
-                return
-            except BufferError:
-                self.producer.poll(0.01)
-
     def flush(self, timeout: float) -> int:
         """Wait for outstanding messages; returns how many are still queued."""
         return int(self.producer.flush(timeout))
-
-    def list_topics(self, timeout: float) -> Any:
-        return self.producer.list_topics(timeout=timeout)
 
     @property
     def closed(self) -> bool:
