@@ -34,6 +34,24 @@ def connections(as_json: bool) -> None:
                    f"{','.join(row['bootstrap_servers'])}  {row.get('description') or ''}")
 
 
+@kafka.command("settings")
+@click.option("--markdown", is_flag=True, help="Print the documentation table.")
+def settings(markdown: bool) -> None:
+    """List the KAFKA_* settings: effective value, default, allowed values, meaning."""
+    from .settings import KAFKA_SETTINGS, allowed
+
+    values = get_pstt().settings
+    if markdown:
+        click.echo("| Variable | Default | Allowed | Description |")
+        click.echo("|---|---|---|---|")
+        for s in KAFKA_SETTINGS:
+            click.echo(f"| `{s.name}` | `{s.default}` | {allowed(s)} | {s.description} |")
+        return
+    for s in KAFKA_SETTINGS:
+        source = values.sources.get(s.name, "default")
+        click.echo(f"{s.name:<42} {values.get(s.name, s.default)!s:<18} ({source}; {allowed(s)})")
+
+
 @kafka.command("test")
 @click.argument("connection")
 @click.option("--timeout-ms", type=int, default=None, help="Default: KAFKA_TEST_TIMEOUT_MS.")

@@ -89,6 +89,23 @@ _PROPERTIES = {
 }
 
 
+def allowed(spec: Setting) -> str:
+    """The values a setting accepts, for help and docs."""
+    if spec.choices:
+        extra = [f"{alias} (= {value})" for alias, value in spec.aliases.items()]
+        return ", ".join([*spec.choices, *extra])
+    if spec.type is bool:
+        return "true, false"
+    kind = "whole number" if spec.type is int else "number" if spec.type is float else "text"
+    low = f"≥ {_number(spec.minimum)}" if spec.minimum is not None else ""
+    high = f"≤ {_number(spec.maximum)}" if spec.maximum is not None else ""
+    return " ".join(p for p in (kind, low, high) if p)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def setting(settings: Mapping[str, Any], name: str) -> Any:
     """A KAFKA_* value, falling back to its default (a facade built without this plugin)."""
     if name in settings:

@@ -151,3 +151,20 @@ def test_option_schema_for_forms() -> None:
                                            "kafka_messages_failed", "kafka_duration_sec"]
 
 
+
+
+def test_settings_command_prints_the_docs_table(home: HomeBuilder) -> None:
+    from click.testing import CliRunner
+
+    from pstt_core.cli import build_cli
+
+    root = home.write()
+    out = CliRunner().invoke(build_cli(), ["--home", str(root), "kafka", "settings", "--markdown"])
+    assert out.exit_code == 0, out.output
+    rows = [line for line in out.output.splitlines() if line.startswith("| `KAFKA_")]
+    assert len(rows) == 36
+    assert "| `KAFKA_ACKS` | `all` | all, 1, 0, -1 (= all) |" in out.output
+    assert "`KAFKA_SUCCESS_THRESHOLD` | `95.0` | number ≥ 0 ≤ 100 |" in out.output
+    plain = CliRunner().invoke(build_cli(), ["--home", str(root), "kafka", "settings"],
+                               env={"KAFKA_LINGER_MS": "20"})
+    assert plain.exit_code == 0 and "KAFKA_LINGER_MS" in plain.output
