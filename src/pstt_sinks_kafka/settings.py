@@ -16,7 +16,7 @@ def _s(name: str, type_: Any, default: Any, description: str, **kw: Any) -> Sett
 
 KAFKA_SETTINGS: tuple[Setting, ...] = (
     # The six named in the R20260121 release notes.
-    _s("KAFKA_TIMEOUT_MS", int, 30000, "Broker connection / metadata timeout (ms); also bounds `pstt kafka test`.", minimum=100, maximum=600000),
+    _s("KAFKA_TIMEOUT_MS", int, 30000, "Longest wait (ms) of a single send (retries included), of an API batch for its acknowledgements and of flushing producers at shutdown.", minimum=100, maximum=600000),
     _s("KAFKA_BATCH_SIZE", int, 100, "Messages per chunk (unit of accounting) when a schedule sets no batch_size.", minimum=1, maximum=1_000_000),
     _s("KAFKA_SUCCESS_THRESHOLD", float, 95.0, "Success rate (%) at or above which a run with failed messages is `partial`; below it the run is `failed`.", minimum=0, maximum=100),
     _s("KAFKA_COMPRESSION_TYPE", "choice", "snappy", "Message compression.", choices=COMPRESSIONS),
