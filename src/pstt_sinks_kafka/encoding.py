@@ -48,3 +48,17 @@ def encode_headers(headers: Any, path: str = "headers") -> Headers | None:
         raise ConfigError("headers must be an object of name → value or a list of "
                           "[name, value] pairs", path=path) from None
     return out
+
+
+def encode_messages(messages: Any) -> list[tuple[bytes, bytes | None, Any]]:
+    if not isinstance(messages, list) or not messages:
+        raise ConfigError("messages must be a non-empty list", path="messages")
+    out = []
+    for i, item in enumerate(messages):
+        if not isinstance(item, dict) or "value" not in item:
+            raise ConfigError("each message must be an object with a 'value'",
+                              path=f"messages[{i}]")
+        out.append((encode_value(item["value"], f"messages[{i}].value"),
+                    encode_key(item.get("key")),
+                    encode_headers(item.get("headers"), f"messages[{i}].headers")))
+    return out

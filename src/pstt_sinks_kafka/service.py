@@ -18,10 +18,11 @@ from typing import Any
 from pstt_core import NotFoundError
 from pstt_core.config import mask
 
-from .encoding import encode_headers, encode_key, encode_value
+from .encoding import encode_headers, encode_key, encode_messages, encode_value
 from .metrics import KafkaMetricsService
 from .models import SECRET_FIELDS, KafkaConnectionConfig, validate_topic
-from .producer import ErrorTracker, ProducerHandle, producer_config, security_properties
+from .probe import probe
+from .producer import ProducerHandle, producer_config
 from .publish import Publisher
 from .settings import setting
 
@@ -107,46 +108,8 @@ class KafkaService:
     # -- connection test and health ----------------------------------------------------
     def test_connection_sync(self, name: str, timeout_ms: int | None = None) -> dict[str, Any]:
         """Ask the cluster for metadata with a fresh client (so bad credentials show up)."""
-        from confluent_kafka import KafkaException, Producer
-
-        conn = self.connection(name)
         timeout = (timeout_ms or self.setting("KAFKA_TEST_TIMEOUT_MS")) / 1000.0
-        tracker = ErrorTracker(name)
-        conf = {**security_properties(conn), "error_cb": tracker, "log_level": 2,
-                "logger": logging.getLogger("pstt.kafka.librdkafka"),
-                "socket.connection.setup.timeout.ms": max(1000, int(timeout * 1000)),
-                "client.id": self.setting("KAFKA_CLIENT_ID")}
-        if conn.ssl_check_hostname is None and conn.security_protocol.endswith("SSL"):
-            conf["ssl.endpoint.identification.algorithm"] = self.setting(
-                "KAFKA_SSL_ENDPOINT_IDENTIFICATION")
-        t0 = time.perf_counter()
-        result: dict[str, Any] = {"connection": name, "success": False, "brokers": [],
-                                  "latency_ms": None, "error": None}
-        client = None
-        try:
-            client = Producer(conf)
-            meta = client.list_topics(timeout=timeout)
-            result["latency_ms"] = round((time.perf_counter() - t0) * 1000, 2)
-            result["brokers"] = sorted(f"{b.host}:{b.port}" for b in meta.brokers.values())
-            result["success"] = bool(result["brokers"])
-            if not result["success"]:
-                result["error"] = "the cluster reported no brokers"
-        except KafkaException as exc:
-            assert client is not None
-            err = exc.args[0] if exc.args else exc
-            text = err.str() if hasattr(err, "str") else str(err)
-            client.poll(0)  # serve queued error callbacks: they say *why* (TLS, SASL, refused)
-            detail = tracker.last
-            result["error"] = (f"{text} after {timeout:g} s" + (f"; {detail}" if detail else "")
-                               + f" (bootstrap servers {', '.join(conn.bootstrap_servers)})")
-        except Exception as exc:  # bad client configuration, e.g. unreadable certificate
-            result["error"] = f"{type(exc).__name__}: {exc}"
-        finally:
-            if client is not None:
-                client.flush(0)
-        if result["success"] and tracker.last and "auth" in tracker.last.lower():
-            result.update(success=False, error=tracker.last)
-        return result
+        return probe(self.connection(name), self.settings, timeout)
 
     async def test_connection(self, name: str) -> dict[str, Any]:
         self.connection(name)
@@ -286,22 +249,6 @@ class KafkaService:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def encode_messages(messages: Any) -> list[tuple[bytes, bytes | None, Any]]:
-    from pstt_core import ConfigError
-
-    if not isinstance(messages, list) or not messages:
-        raise ConfigError("messages must be a non-empty list", path="messages")
-    out = []
-    for i, item in enumerate(messages):
-        if not isinstance(item, dict) or "value" not in item:
-            raise ConfigError("each message must be an object with a 'value'",
-                              path=f"messages[{i}]")
-        out.append((encode_value(item["value"], f"messages[{i}].value"),
-                    encode_key(item.get("key")),
-                    encode_headers(item.get("headers"), f"messages[{i}].headers")))
-    return out
 
 
 def _resolve(fut: asyncio.Future[Any], report: Any) -> None:
