@@ -145,3 +145,19 @@ def test_ssl_files_must_exist(home: HomeBuilder, tmp_path: Path) -> None:
         home.pstt(environ={}, logs=False)
     assert "$.kafka_connections[0].ssl_cafile" in str(err.value)
     assert "does not exist" in str(err.value)
+
+
+def test_unusable_ca_file_is_reported_not_raised(home: HomeBuilder, tmp_path: Path,
+                                                 make_pstt: Any) -> None:
+    junk = tmp_path / "junk-ca.pem"
+    junk.write_text("this is not a certificate")
+    kafka_home(home, "127.0.0.1:9093", security_protocol="SSL", ssl_cafile=str(junk))
+    home.add_schedule(id="junk", sharing_mode="kafka", query="SELECT 1 AS one",
+                      sink_options={"connection": "local", "topic": "t"})
+    pstt = make_pstt(home, **fast_env())
+    result = get_service(pstt).test_connection_sync("local")
+    assert result["success"] is False
+    assert result["error"].startswith("client configuration refused:")
+    assert "ssl.ca.location" in result["error"]
+    record = pstt.run("junk")
+    assert record.status == "failed" and "ssl.ca.location" in record.error
