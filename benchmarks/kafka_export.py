@@ -28,7 +28,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
@@ -40,6 +40,7 @@ from pstt_core.values import dumps  # noqa: E402
 from pstt_sinks_kafka.metrics import percentile  # noqa: E402
 from pstt_sinks_kafka.rowjson import encode_json  # noqa: E402
 
+T = TypeVar("T")
 COLUMNS = "id, customer, city, amount, status, note, ordered_at"
 
 
@@ -205,7 +206,7 @@ def run_aiokafka(bootstrap: str, topic: str, compression: str, cols: list[str],
     return asyncio.run(main())
 
 
-def fresh_broker(work: Path, fn: Callable[[str], float]) -> float:
+def fresh_broker(work: Path, fn: Callable[[str], T]) -> T:
     broker = start_broker(work)
     try:
         return fn(broker.bootstrap)
