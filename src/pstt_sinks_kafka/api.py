@@ -161,9 +161,13 @@ class KafkaApi:
         return get_service(self.pstt)
 
     def _require(self, name: str) -> None:
-        if not configured(self.pstt):
+        names = self.pstt.config.section(SECTION)
+        if not names:
             raise NotFoundError(f"unknown Kafka connection {name!r}: connections.json has no "
                                 f"'{SECTION}' section")
+        if name not in names:
+            raise NotFoundError(f"unknown Kafka connection {name!r}; configured: "
+                                f"{', '.join(sorted(names))}")
 
     async def connections(self, request: Request) -> Response:
         if not configured(self.pstt):

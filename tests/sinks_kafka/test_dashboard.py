@@ -1,0 +1,117 @@
+"""The ``/kafka`` dashboard in real Chromium against a real uvicorn server and the real broker."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import HomeBuilder
+from tests.kafka_broker import consume_all
+from tests.sinks_kafka.webapp import FAST_ENV, kafka_home, live_server
+
+pytestmark = [pytest.mark.kafka, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def base_url(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    home = kafka_home(HomeBuilder(tmp_path_factory.mktemp("kafka-ui")), kafka_broker.bootstrap)
+    with live_server(home.pstt(environ=FAST_ENV, logs=False)) as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    outside: list[str] = []
+    pg.on("request", lambda r: outside.append(r.url)
+          if not r.url.startswith(("http://127.0.0.1", "data:")) else None)
+    yield pg
+    context.close()
+    assert not outside, f"the page fetched something off the server: {outside}"
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def chart_points(page: Any, chart: str, dataset: int = 0) -> float:
+    return float(page.evaluate(
+        "([c, i]) => psttKafka.charts[c].data.datasets[i].data.reduce((a, b) => a + (b || 0), 0)",
+        [chart, dataset]))
+
+
+def test_dashboard_renders_charts_tables_and_health(page: Any, base_url: str,
+                                                    unique_name: str, screenshots_dir: Path) -> None:
+    sent = httpx.post(f"{base_url}/api/kafka/batch", json={
+        "connection": "local", "topic": unique_name,
+        "messages": [{"key": str(i), "value": {"i": i}} for i in range(40)]}, timeout=30).json()
+    assert sent["sent"] == 40
+    page.goto(f"{base_url}/kafka")
+    assert page.title().startswith("Kafka")
+    assert page.locator("nav.menu a[href='/kafka']").count() == 1
+    # Both canvases carry a Chart.js instance, and the data came from the API.
+    page.wait_for_function("() => Chart.getChart('chart-throughput') && Chart.getChart('chart-latency')")
+    page.wait_for_function("() => psttKafka.charts.throughput.data.labels.length > 0")
+    assert chart_points(page, "throughput") >= 40
+    assert chart_points(page, "latency") > 0
+    page.wait_for_function("() => document.getElementById('card-messages').textContent !== '–'")
+    assert int(page.inner_text("#card-messages").replace(",", "").replace(".", "")) >= 40
+    assert page.locator(f"#topics-body td:text-is('{unique_name}')").count() == 1
+    page.wait_for_selector("tr[data-connection='local'] .health-dot.healthy")
+    page.wait_for_selector("tr[data-connection='down'] .health-dot.unhealthy", timeout=30000)
+    assert page.inner_text("#kafka-health-overall").strip() == "degraded"
+    page.screenshot(path=str(screenshots_dir / "kafka_dashboard.png"), full_page=True)
+
+
+def test_send_form_delivers_a_message(page: Any, base_url: str, kafka_broker: Any,
+                                      unique_name: str, screenshots_dir: Path) -> None:
+    page.goto(f"{base_url}/kafka")
+    page.select_option("#send-connection", "local")
+    page.fill("#send-topic", unique_name)
+    page.fill("#send-key", "ui-key")
+    page.fill("#send-value", '{"from": "dashboard", "n": 1}')
+    page.fill("#send-headers", '{"origin": "browser"}')
+    page.click("#send-submit")
+    page.wait_for_selector("#send-result.ok", timeout=20000)
+    assert json.loads(page.inner_text("#send-result"))["success"] is True
+    [msg] = consume_all(kafka_broker.bootstrap, unique_name, expected=1)
+    assert msg.key() == b"ui-key"
+    assert json.loads(msg.value()) == {"from": "dashboard", "n": 1}
+    assert dict(msg.headers() or []) == {"origin": b"browser"}
+    page.screenshot(path=str(screenshots_dir / "kafka_send_form.png"), full_page=True)
+
+
+def test_batch_form_delivers_and_bad_topic_is_reported(page: Any, base_url: str,
+                                                       kafka_broker: Any, unique_name: str) -> None:
+    page.goto(f"{base_url}/kafka")
+    page.fill("#batch-topic", unique_name)
+    page.fill("#batch-size", "2")
+    page.fill("#batch-messages", json.dumps([{"key": "a", "value": 1}, {"key": "b", "value": 2},
+                                             {"value": {"c": 3}}]))
+    page.click("#batch-submit")
+    page.wait_for_selector("#batch-result.ok", timeout=20000)
+    assert json.loads(page.inner_text("#batch-result"))["sent"] == 3
+    got = consume_all(kafka_broker.bootstrap, unique_name, expected=3)
+    assert sorted(json.dumps(json.loads(m.value())) for m in got) == ['1', '2', '{"c": 3}']
+    page.fill("#batch-messages", "[not json")
+    page.click("#batch-submit")
+    page.wait_for_selector("#batch-result.failed")
+    assert "not valid JSON" in page.inner_text("#batch-result")
+
+
+def test_connection_test_buttons_show_the_outcome(page: Any, base_url: str,
+                                                  screenshots_dir: Path) -> None:
+    page.goto(f"{base_url}/kafka")
+    page.click("tr[data-connection='local'] .test-btn")
+    ok = page.wait_for_selector("tr[data-connection='local'] .test-result.ok", timeout=20000)
+    assert ok.inner_text().startswith("OK")
+    page.click("tr[data-connection='down'] .test-btn")
+    bad = page.wait_for_selector("tr[data-connection='down'] .test-result.failed", timeout=30000)
+    assert bad.inner_text().startswith("Failed:")
+    page.locator("#connections-table").screenshot(path=str(screenshots_dir / "kafka_connections.png"))

@@ -1,0 +1,58 @@
+"""Helpers for the Kafka API and dashboard tests: a home wired to the test broker, and the
+app under a real uvicorn server on a free port."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pstt_core import Pstt
+from tests.conftest import HomeBuilder, free_port
+
+# Settings that keep a test with an unreachable broker short (health/test timeouts).
+FAST_ENV = {"PSTT_SCHEDULER_ENABLED": "false"}
+
+
+def kafka_home(home: HomeBuilder, bootstrap: str, *, down: bool = True,
+               secret: bool = False) -> HomeBuilder:
+    """``local`` points at the test broker; ``down`` at a closed port; ``secured`` carries a
+    ``${VAR}`` password that must never be shown."""
+    conns: list[dict[str, Any]] = [{"name": "local", "display_name": "Local broker",
+                                    "bootstrap_servers": [bootstrap],
+                                    "security_protocol": "PLAINTEXT",
+                                    "description": "tansu test broker"}]
+    if down:
+        conns.append({"name": "down", "bootstrap_servers": [f"127.0.0.1:{free_port()}"],
+                      "security_protocol": "PLAINTEXT"})
+    if secret:
+        conns.append({"name": "secured", "bootstrap_servers": ["127.0.0.1:1"],
+                      "security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
+                      "sasl_username": "pstt", "sasl_password": "${KAFKA_TEST_SECRET}"})
+    home.connections["kafka_connections"] = conns
+    return home
+
+
+@contextmanager
+def live_server(pstt: Pstt) -> Iterator[str]:
+    """Serve ``pstt.asgi_app()`` with uvicorn in a thread; yields the base URL."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(pstt.asgi_app(), host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
