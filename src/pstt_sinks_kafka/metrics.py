@@ -1,0 +1,249 @@
+"""Kafka metrics: hourly buckets × topic × connection, persisted to ``exports/kafka_metrics.json``.
+
+Writes are batched: ``record()`` updates memory and writes the file at most every
+``KAFKA_METRICS_FLUSH_INTERVAL_SEC`` (plus at run end and shutdown). Latency percentiles
+come from a bounded reservoir of samples per cell, so the file stays small.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from pstt_core.state import atomic_write_json, read_json
+
+log = logging.getLogger("pstt.kafka.metrics")
+_COUNTERS = ("messages", "bytes", "failures", "latency_sum_ms", "latency_count", "busy_sec")
+_FLOATS = ("latency_sum_ms", "busy_sec")
+
+
+def hour_of(at: datetime) -> datetime:
+    return at.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float | None:
+    if not sorted_values:
+        return None
+    k = (len(sorted_values) - 1) * q
+    lo = int(k)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return round(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo), 3)
+
+
+def _new_cell() -> dict[str, Any]:
+    return {**dict.fromkeys(_COUNTERS, 0), "samples": [], "last_message_at": None}
+
+
+class KafkaMetricsService:
+    def __init__(self, path: Path, *, retention_days: int = 30, flush_interval: float = 30.0,
+                 samples: int = 1000):
+        self.path = path
+        self.retention_days = retention_days
+        self.flush_interval = flush_interval
+        self.sample_size = samples
+        self.lock = threading.RLock()
+        self.cells: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.totals: dict[tuple[str, str], dict[str, Any]] = {}
+        self.dirty = False
+        self._last_flush = time.monotonic()
+        self._load()
+
+    # -- persistence -----------------------------------------------------------------
+    def _load(self) -> None:
+        """Read an existing file; shapes we do not know are skipped, never fatal."""
+        try:
+            data = read_json(self.path, {})
+        except Exception as exc:
+            log.warning("ignoring unreadable %s: %s", self.path, exc)
+            return
+        if not isinstance(data, dict):
+            return
+        for item in data.get("buckets", []) if isinstance(data.get("buckets"), list) else []:
+            try:
+                key = (str(item["hour"]), str(item["topic"]), str(item["connection"]))
+                cell = _new_cell()
+                for name in _COUNTERS:
+                    number = float(item.get(name) or 0)
+                    cell[name] = number if name in _FLOATS else int(number)
+                cell["samples"] = [float(x) for x in item.get("latency_samples_ms", [])][:self.sample_size]
+                cell["last_message_at"] = item.get("last_message_at")
+                self.cells[key] = cell
+            except (KeyError, TypeError, ValueError):
+                continue
+        totals = data.get("totals_by_topic")
+        for item in totals if isinstance(totals, list) else []:
+            try:
+                self.totals[(str(item["topic"]), str(item["connection"]))] = {
+                    "messages": int(item.get("messages", 0)), "bytes": int(item.get("bytes", 0)),
+                    "failures": int(item.get("failures", 0))}
+            except (KeyError, TypeError, ValueError):
+                continue
+        self._cleanup()
+
+    def _document(self) -> dict[str, Any]:
+        buckets = []
+        for (hour, topic, conn), cell in sorted(self.cells.items()):
+            buckets.append({"hour": hour, "topic": topic, "connection": conn,
+                            **{k: cell[k] for k in _COUNTERS},
+                            "latency_samples_ms": [round(x, 3) for x in cell["samples"]],
+                            "last_message_at": cell["last_message_at"]})
+        totals = [{"topic": t, "connection": c, **v} for (t, c), v in sorted(self.totals.items())]
+        return {"version": 1, "updated_at": datetime.now(timezone.utc).isoformat(),
+                "retention_days": self.retention_days, "totals": self._grand_totals(),
+                "totals_by_topic": totals, "buckets": buckets}
+
+    def _grand_totals(self) -> dict[str, int]:
+        out = {"messages": 0, "bytes": 0, "failures": 0}
+        for v in self.totals.values():
+            for k in out:
+                out[k] += v.get(k, 0)
+        return out
+
+    def flush(self) -> None:
+        with self.lock:
+            self._cleanup()
+            doc = self._document()
+            self.dirty = False
+            self._last_flush = time.monotonic()
+        try:
+            atomic_write_json(self.path, doc)
+        except OSError:
+            log.exception("could not write %s", self.path)
+
+    def maybe_flush(self) -> None:
+        if self.dirty and time.monotonic() - self._last_flush >= self.flush_interval:
+            self.flush()
+
+    def close(self) -> None:
+        if self.dirty:
+            self.flush()
+
+    def _cleanup(self) -> None:
+        limit = hour_of(datetime.now(timezone.utc) - timedelta(days=self.retention_days))
+        for key in [k for k in self.cells if _parse(k[0]) is None or _parse(k[0]) < limit]:  # type: ignore[operator]
+            del self.cells[key]
+            self.dirty = True
+
+    # -- recording -------------------------------------------------------------------
+    def record(self, connection: str, topic: str, *, messages: int = 0, bytes: int = 0,
+               failures: int = 0, latency_sum_ms: float = 0.0, latency_count: int = 0,
+               samples: Iterable[float] = (), busy_sec: float = 0.0,
+               at: datetime | None = None) -> None:
+        """Add one run's (or one send's) figures to the current hour's cell."""
+        at = at or datetime.now(timezone.utc)
+        key = (hour_of(at).isoformat(), topic, connection)
+        with self.lock:
+            cell = self.cells.setdefault(key, _new_cell())
+            seen = cell["latency_count"]
+            for name, value in (("messages", messages), ("bytes", bytes), ("failures", failures),
+                                ("latency_sum_ms", latency_sum_ms),
+                                ("latency_count", latency_count), ("busy_sec", busy_sec)):
+                cell[name] += value
+            self._merge_samples(cell["samples"], list(samples), seen, latency_count)
+            if messages:
+                cell["last_message_at"] = at.astimezone(timezone.utc).isoformat()
+            total = self.totals.setdefault((topic, connection),
+                                           {"messages": 0, "bytes": 0, "failures": 0})
+            total["messages"] += messages
+            total["bytes"] += bytes
+            total["failures"] += failures
+            self.dirty = True
+        self.maybe_flush()
+
+    def _merge_samples(self, reservoir: list[float], new: list[float], seen: int, count: int) -> None:
+        """Keep a uniform-ish sample: new samples stand for ``count`` deliveries."""
+        if not new:
+            return
+        room = self.sample_size - len(reservoir)
+        reservoir.extend(new[:room])
+        rest = new[room:] if room > 0 else new
+        if not rest:
+            return
+        weight = count / len(new) if new else 1.0
+        for i, value in enumerate(rest):
+            position = seen + (room + i) * weight
+            if random.random() * max(position, 1) < self.sample_size:
+                reservoir[random.randrange(self.sample_size)] = value
+
+    # -- queries ---------------------------------------------------------------------
+    def _window(self, hours: int) -> list[tuple[tuple[str, str, str], dict[str, Any]]]:
+        since = hour_of(datetime.now(timezone.utc) - timedelta(hours=max(hours, 1) - 1))
+        with self.lock:
+            return [(k, dict(v, samples=list(v["samples"]))) for k, v in self.cells.items()
+                    if (_parse(k[0]) or since) >= since]
+
+    @staticmethod
+    def _stats(cells: Iterable[dict[str, Any]]) -> dict[str, Any]:
+        agg = dict.fromkeys(_COUNTERS, 0)
+        samples: list[float] = []
+        for cell in cells:
+            for name in _COUNTERS:
+                agg[name] += cell[name]
+            samples.extend(cell["samples"])
+        samples.sort()
+        count = agg["latency_count"]
+        return {"messages": agg["messages"], "bytes": agg["bytes"], "failures": agg["failures"],
+                "latency_avg_ms": round(agg["latency_sum_ms"] / count, 3) if count else None,
+                "latency_p50_ms": percentile(samples, 0.50),
+                "latency_p95_ms": percentile(samples, 0.95),
+                "latency_p99_ms": percentile(samples, 0.99),
+                "throughput_msg_s": round(agg["messages"] / agg["busy_sec"], 1) if agg["busy_sec"] else 0.0}
+
+    def summary(self, hours: int = 24) -> dict[str, Any]:
+        window = self._window(hours)
+        stats = self._stats(c for _, c in window)
+        attempts = stats["messages"] + stats["failures"]
+        stats.update({
+            "hours": hours,
+            "success_rate": round(100.0 * stats["messages"] / attempts, 2) if attempts else None,
+            "topics": len({k[1] for k, _ in window}),
+            "connections": len({k[2] for k, _ in window}),
+            "all_time": self._grand_totals(),
+        })
+        return stats
+
+    def hourly(self, hours: int = 24) -> list[dict[str, Any]]:
+        """One entry per hour of the window, oldest first, empty hours included."""
+        now = hour_of(datetime.now(timezone.utc))
+        by_hour: dict[str, list[dict[str, Any]]] = {}
+        for (hour, _t, _c), cell in self._window(hours):
+            by_hour.setdefault(hour, []).append(cell)
+        out = []
+        for i in range(max(hours, 1) - 1, -1, -1):
+            hour = (now - timedelta(hours=i)).isoformat()
+            stats = self._stats(by_hour.get(hour, []))
+            out.append({"hour": hour, **{k: v for k, v in stats.items()}})
+        return out
+
+    def topics(self, hours: int = 24) -> list[dict[str, Any]]:
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for (_h, topic, conn), cell in self._window(hours):
+            groups.setdefault((topic, conn), []).append(cell)
+        out = []
+        for (topic, conn), cells in sorted(groups.items()):
+            stats = self._stats(cells)
+            last = max((c["last_message_at"] for c in cells if c["last_message_at"]), default=None)
+            out.append({"topic": topic, "connection": conn, "messages": stats["messages"],
+                        "bytes": stats["bytes"], "failures": stats["failures"],
+                        "latency_avg_ms": stats["latency_avg_ms"],
+                        "latency_p95_ms": stats["latency_p95_ms"],
+                        "throughput_msg_s": stats["throughput_msg_s"], "last_message_at": last})
+        return out
+
+    def all_time(self) -> dict[tuple[str, str], dict[str, Any]]:
+        with self.lock:
+            return {k: dict(v) for k, v in self.totals.items()}
+
+
+def _parse(text: str) -> datetime | None:
+    try:
+        dt = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)

@@ -1,0 +1,162 @@
+"""Batch publishing: produce everything without waiting, count every delivery report.
+
+Messages are grouped in chunks of ``chunk_size`` (``kafka_batch_size``). A chunk is the unit
+of accounting — each has its own delivery callback and counters — not a stop-and-wait: the
+producer's pipeline stays full and the caller waits only once, at the end.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from typing import Any
+
+from .models import BatchResult
+from .producer import ProducerHandle
+
+
+class Chunk:
+    """Delivery callback of one chunk of messages."""
+
+    __slots__ = ("index", "pub", "produced", "sent", "failed")
+
+    def __init__(self, index: int, pub: Publisher):
+        self.index = index
+        self.pub = pub
+        self.produced = 0
+        self.sent = 0
+        self.failed = 0
+
+    def __call__(self, err: Any, msg: Any) -> None:
+        pub = self.pub
+        with pub.lock:
+            if pub.frozen:  # counted as failed when the wait gave up; never turn into "sent"
+                return
+            if err is None:
+                self.sent += 1
+                pub.sent += 1
+                pub.record_latency(msg.latency())
+            else:
+                self.failed += 1
+                pub.failed += 1
+                value = msg.value()
+                pub.failed_bytes += len(value) if value else 0
+                text = err.str()
+                pub.errors[text] = pub.errors.get(text, 0) + 1
+                pub.failed_chunks.add(self.index)
+
+
+class Publisher:
+    """Produces one stream of messages to one topic and accounts for their reports."""
+
+    def __init__(self, handle: ProducerHandle, topic: str, chunk_size: int = 100,
+                 samples: int = 1000):
+        self.handle = handle
+        self.topic = topic
+        self.chunk_size = max(1, chunk_size)
+        self.lock = threading.Lock()
+        self.produced = self.sent = self.failed = 0
+        self.bytes = self.failed_bytes = 0
+        self.errors: dict[str, int] = {}
+        self.frozen = False
+        self.failed_chunks: set[int] = set()
+        self.chunks = 0
+        self.latency_sum_ms = 0.0
+        self.latency_count = 0
+        self.samples: list[float] = []
+        self.sample_size = samples
+        self.started = time.perf_counter()
+        self.finished: float | None = None
+        self.chunk = self._new_chunk()
+
+    def _new_chunk(self) -> Chunk:
+        self.chunks += 1
+        return Chunk(self.chunks, self)
+
+    def record_latency(self, seconds: float | None) -> None:
+        """Called under ``lock``: running sum plus a uniform reservoir of samples."""
+        if seconds is None:
+            return
+        ms = seconds * 1000.0
+        self.latency_sum_ms += ms
+        self.latency_count += 1
+        if len(self.samples) < self.sample_size:
+            self.samples.append(ms)
+        elif random.random() * self.latency_count < self.sample_size:
+            self.samples[random.randrange(self.sample_size)] = ms
+
+    def add(self, value: bytes, key: bytes | None = None, headers: Any = None) -> None:
+        chunk = self.chunk
+        if chunk.produced >= self.chunk_size:
+            chunk = self.chunk = self._new_chunk()
+        self.handle.produce(self.topic, value, key, headers, chunk)
+        chunk.produced += 1
+        self.produced += 1
+        self.bytes += len(value) + (len(key) if key else 0)
+
+    def add_many(self, items: list[tuple[bytes, bytes | None]], headers: Any = None) -> None:
+        """The hot path: a list of ``(value, key)`` produced in one tight loop."""
+        produce = self.handle.producer.produce
+        poll = self.handle.producer.poll
+        topic, size = self.topic, self.chunk_size
+        chunk = self.chunk
+        nbytes = 0
+        for value, key in items:
+            if chunk.produced >= size:
+                chunk = self.chunk = self._new_chunk()
+            while True:
+                try:
+                    produce(topic, value, key, on_delivery=chunk, headers=headers)
+                    break
+                except BufferError:
+                    poll(0.01)
+            chunk.produced += 1
+            nbytes += len(value)
+            if key:
+                nbytes += len(key)
+        self.produced += len(items)
+        self.bytes += nbytes
+
+    @property
+    def reported(self) -> int:
+        return self.sent + self.failed
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until every produced message has a delivery report.
+
+        Bounded by the producer's delivery timeout (librdkafka reports every message by then)
+        plus a margin; messages still unreported after that are counted as failed.
+        """
+        if timeout is None:
+            timeout = self.handle.delivery_timeout_ms / 1000.0 + 5.0
+        deadline = time.monotonic() + timeout
+        poll = self.handle.producer.poll
+        while self.reported < self.produced:
+            if time.monotonic() > deadline:
+                missing = self.produced - self.reported
+                with self.lock:
+                    self.failed += missing
+                    text = f"no delivery report within {timeout:g} s"
+                    self.errors[text] = self.errors.get(text, 0) + missing
+                    self.frozen = True
+                break
+            poll(0.05)
+        self.finished = time.perf_counter()
+        return self.failed == 0
+
+    @property
+    def duration_sec(self) -> float:
+        return (self.finished or time.perf_counter()) - self.started
+
+    @property
+    def sent_bytes(self) -> int:
+        return max(0, self.bytes - self.failed_bytes)
+
+    def error_texts(self, limit: int = 10) -> list[str]:
+        ordered = sorted(self.errors.items(), key=lambda kv: -kv[1])
+        return [f"{text} ({count} message(s))" for text, count in ordered[:limit]]
+
+    def result(self) -> BatchResult:
+        return BatchResult(total=self.produced, sent=self.sent, failed=self.failed,
+                           duration_sec=self.duration_sec, errors=self.error_texts())

@@ -1,0 +1,127 @@
+"""Sharing mode ``kafka``: every row becomes one message; every delivery report is counted."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from pstt_core import ConfigError, Sink, SinkContext, SinkResult
+from pstt_core.values import json_default
+
+from .encoding import encode_headers
+from .models import KafkaExportConfig
+from .publish import Publisher
+from .runtime import get_service
+from .settings import setting
+
+# Same output as pstt_core.values.dumps; a local reference keeps the hot loop lean.
+_encode = json.JSONEncoder(ensure_ascii=False, default=json_default, separators=(",", ":")).encode
+_PLAIN_KEY = (str, int)
+
+
+def run_status(total: int, sent: int, threshold: float) -> str:
+    """``success`` without failures; ``partial`` at or above the threshold; else ``failed``."""
+    if sent == total:
+        return "success"
+    rate = 100.0 * sent / total if total else 0.0
+    return "partial" if rate >= threshold else "failed"
+
+
+class KafkaSink(Sink):
+    def __init__(self, ctx: SinkContext):
+        super().__init__(ctx)
+        self.options: KafkaExportConfig = ctx.options
+        self.service = get_service(ctx.pstt)
+        self.service.connection(self.options.connection)
+        self.pub: Publisher | None = None
+        self.key_index: int | None = None
+        self.headers = encode_headers(self.options.headers, "headers")
+        self._prefix = self._suffix = b""
+        self._recorded = False
+
+    def open(self, columns: Sequence[str]) -> None:
+        super().open(columns)
+        key = self.options.key_field
+        if key:
+            if key not in self.columns:
+                raise ConfigError(f"key_field {key!r} is not a column of the query result; "
+                                  f"columns: {', '.join(self.columns)}", path="key_field")
+            self.key_index = self.columns.index(key)
+        if self.options.include_metadata:
+            meta = _encode(self.ctx.run.metadata()).encode("utf-8")
+            self._prefix, self._suffix = b'{"data":', b',"metadata":' + meta + b"}"
+        self.pub = self.service.publisher(self.options.connection, self.options.topic,
+                                          self.options.batch_size, self.options.compression_type)
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> None:
+        assert self.pub is not None
+        cols = self.columns
+        prefix, suffix = self._prefix, self._suffix
+        ki = self.key_index
+        items: list[tuple[bytes, bytes | None]] = []
+        append = items.append
+        for row in rows:
+            value = _encode(dict(zip(cols, row, strict=False))).encode("utf-8")
+            if prefix:
+                value = prefix + value + suffix
+            key = None
+            if ki is not None:
+                k = row[ki]
+                if k is not None:
+                    key = (k if type(k) in _PLAIN_KEY else _key_text(k)).__str__().encode("utf-8")
+            append((value, key))
+        self.pub.add_many(items, self.headers)
+
+    def _finish(self) -> dict[str, Any]:
+        pub = self.pub
+        assert pub is not None
+        pub.wait()
+        if not self._recorded:
+            self._recorded = True
+            self.service.record(self.options.connection, pub)
+            self.service.metrics.flush()
+        fields: dict[str, Any] = {
+            "kafka_topic": pub.topic, "kafka_connection": self.options.connection,
+            "kafka_messages_sent": pub.sent, "kafka_messages_failed": pub.failed,
+            "kafka_duration_sec": round(pub.duration_sec, 3), "kafka_chunks": pub.chunks,
+        }
+        if pub.failed_chunks:
+            fields["kafka_chunks_failed"] = len(pub.failed_chunks)
+        if pub.errors:
+            fields["kafka_error"] = pub.error_texts(1)[0]
+        return fields
+
+    def close(self) -> SinkResult:
+        fields = self._finish()
+        pub = self.pub
+        assert pub is not None
+        threshold = setting(self.ctx.pstt.settings, "KAFKA_SUCCESS_THRESHOLD")
+        status = run_status(pub.produced, pub.sent, threshold)
+        error = None
+        if status != "success":
+            rate = 100.0 * pub.sent / pub.produced if pub.produced else 0.0
+            error = (f"{pub.failed} of {pub.produced} message(s) not delivered to "
+                     f"{pub.topic!r} ({rate:.2f} % delivered, threshold {threshold:g} %): "
+                     + "; ".join(pub.error_texts(3)))
+        return SinkResult(status=status, error=error, fields=fields)
+
+    def abort(self, error: BaseException) -> None:
+        """The run failed elsewhere (e.g. the database): settle what was produced."""
+        if self.pub is not None:
+            self._abort_fields = self._finish()
+
+    def partial_fields(self) -> dict[str, Any]:
+        fields = getattr(self, "_abort_fields", None)
+        if fields is None and self.pub is not None:
+            fields = self._finish()
+        return fields or {"kafka_topic": self.options.topic,
+                          "kafka_connection": self.options.connection,
+                          "kafka_messages_sent": 0, "kafka_messages_failed": 0,
+                          "kafka_duration_sec": 0.0}
+
+
+def _key_text(value: Any) -> str:
+    from pstt_core.values import to_text
+
+    return str(to_text(value))
