@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from pstt_core import ConfigError, NotFoundError, SinkError
 from pstt_core.web.responses import error, json_body
 
+from .models import validate_topic
+
 if TYPE_CHECKING:
     from pstt_core import Pstt
 
@@ -33,7 +34,6 @@ INSTALL_HINT = 'pip install "pstt[kafka]"'
 # A batch is held in memory and answered in one response: cap it (and say so in the docs).
 MAX_BATCH_MESSAGES = 10_000
 MAX_HOURS = 720  # 30 days: the metrics retention
-TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -54,13 +54,6 @@ def _text(data: dict[str, Any], field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError("must be a non-empty string", path=field)
     return value
-
-
-def check_topic(topic: str, field: str = "topic") -> str:
-    if topic in (".", "..") or not TOPIC_RE.match(topic):
-        raise ConfigError(f"invalid Kafka topic {topic!r}: use 1-249 characters of letters, "
-                          "digits, '.', '_' or '-' (not '.' or '..')", path=field)
-    return topic
 
 
 def _key(value: Any, field: str) -> str | None:
@@ -183,7 +176,7 @@ class KafkaApi:
         data = await json_body(request)
         name = _text(data, "connection")
         message = parse_message(data, "")
-        topic = check_topic(_text(data, "topic"))
+        topic = validate_topic(_text(data, "topic"))
         self._require(name)
         result = await self.service().send(name, topic, message["value"], key=message["key"],
                                            headers=message["headers"])
@@ -193,7 +186,7 @@ class KafkaApi:
     async def batch(self, request: Request) -> Response:
         data = await json_body(request)
         name = _text(data, "connection")
-        topic = check_topic(_text(data, "topic"))
+        topic = validate_topic(_text(data, "topic"))
         messages = parse_batch(data)
         batch_size = None
         if data.get("batch_size") is not None:

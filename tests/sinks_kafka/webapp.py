@@ -13,7 +13,8 @@ from pstt_core import Pstt
 from tests.conftest import HomeBuilder, free_port
 
 # Settings that keep a test with an unreachable broker short (health/test timeouts).
-FAST_ENV = {"PSTT_SCHEDULER_ENABLED": "false"}
+FAST_ENV = {"PSTT_SCHEDULER_ENABLED": "false", "KAFKA_HEALTH_CHECK_TIMEOUT_MS": "1500",
+            "KAFKA_TEST_TIMEOUT_MS": "1500"}
 
 
 def kafka_home(home: HomeBuilder, bootstrap: str, *, down: bool = True,

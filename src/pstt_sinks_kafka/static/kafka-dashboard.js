@@ -45,8 +45,8 @@
 
   function hourLabel(h) {
     var d = new Date(h);
-    return isNaN(d) ? String(h) : d.toLocaleString(undefined,
-      { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+    return isNaN(d) ? String(h) : d.toLocaleTimeString(undefined,
+      { hour: "2-digit", minute: "2-digit" });
   }
 
   function lineChart(canvasId, datasets, yTitle) {
@@ -55,7 +55,9 @@
       data: { labels: [], datasets: datasets },
       options: { responsive: true, maintainAspectRatio: false, animation: false,
                  interaction: { mode: "index", intersect: false },
-                 scales: { y: { beginAtZero: true, title: { display: true, text: yTitle } } } }
+                 spanGaps: true,
+                 scales: { x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 12 } },
+                           y: { beginAtZero: true, title: { display: true, text: yTitle } } } }
     });
   }
 
