@@ -54,3 +54,11 @@ def _databases_health(pstt: Pstt) -> HealthResult:
 def register_health_checks(register: Callable[[Any], None]) -> None:
     register(HealthCheck("scheduler", _scheduler_health, "Scheduler state and schedule validity"))
     register(HealthCheck("databases", _databases_health, "Each database answers SELECT 1"))
+
+
+@hookimpl
+def run_finished(record: Any, schedule: Any, pstt: Pstt) -> None:
+    """Feed the web app's Prometheus metrics (if an app was built for this facade)."""
+    metrics = pstt.state.get("pstt_core.metrics")  # set by pstt_core.web.metrics
+    if metrics is not None:
+        metrics.observe(record)

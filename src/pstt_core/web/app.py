@@ -1,18 +1,29 @@
-"""Build the Starlette app for a facade. (Skeleton: pages and API arrive with the web issue.)"""
+"""Build the Starlette app for a facade: one ``routes`` list, middleware, lifespan.
+
+Core routes come first, plugin routes (checked for collisions in :mod:`.contrib`) after,
+static directories last. The lifespan starts and stops the facade; when the app is mounted
+inside another application, run its lifespan from the outer one (see docs/API.md).
+"""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from ..registry import call_register_hook
-from .nav import NavLink
+from . import api, auth, metrics, openapi, pages, scheduler_pages
+from .auth import session_secret
+from .contrib import collect
+from .errors import HANDLERS
+from .middleware import BodyLimit, Guard
 from .templating import make_templates
 
 if TYPE_CHECKING:
@@ -21,34 +32,38 @@ if TYPE_CHECKING:
 STATIC = Path(__file__).parent / "static"
 
 
+def core_routes() -> list[BaseRoute]:
+    return [*api.routes(), *openapi.routes, *metrics.routes, *auth.routes, *pages.routes,
+            *scheduler_pages.routes,
+            Mount("/static/pstt", app=StaticFiles(directory=STATIC), name="static")]
+
+
 def create_app(pstt: Pstt) -> Starlette:
-    routes: list[BaseRoute] = []
-    nav: list[NavLink] = []
-    template_dirs: list[Path] = []
-    static: list[BaseRoute] = [Mount("/static/pstt", app=StaticFiles(directory=STATIC), name="static")]
-
-    def add_route(plugin: str, route: Any) -> None:
-        routes.append(route)
-
-    def add_static(plugin: str, item: Any) -> None:
-        name, directory = item
-        static.append(Mount(f"/static/{name}", app=StaticFiles(directory=directory)))
-
-    call_register_hook(pstt.pm, "register_routes", add_route, pstt=pstt)
-    call_register_hook(pstt.pm, "register_nav_links", lambda p, link: nav.append(link))
-    call_register_hook(pstt.pm, "register_template_dirs", lambda p, d: template_dirs.append(Path(d)))
-    call_register_hook(pstt.pm, "register_static_dirs", add_static)
+    core = core_routes()
+    extra = collect(pstt.pm, pstt, core)
+    settings = pstt.settings
+    token = settings["PSTT_API_TOKEN"]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        pstt.start()
+        await run_in_threadpool(pstt.start)
         try:
             yield
         finally:
-            pstt.stop()
+            await run_in_threadpool(pstt.stop)
 
-    app = Starlette(routes=[*routes, *static], lifespan=lifespan)
+    middleware = [
+        Middleware(BodyLimit, limit=settings["PSTT_MAX_REQUEST_BYTES"]),
+        Middleware(SessionMiddleware, secret_key=session_secret(settings["PSTT_SECRET_KEY"], token),
+                   session_cookie="pstt_session", same_site="lax", max_age=12 * 3600),
+        Middleware(Guard, token=lambda: token),
+    ]
+    app = Starlette(routes=[*core, *extra.routes, *extra.static], middleware=middleware,
+                    exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.pstt = pstt
-    app.state.nav = sorted(nav, key=lambda n: n.order)
-    app.state.templates = make_templates(template_dirs)
+    app.state.nav = sorted([*pages.CORE_NAV, *extra.nav], key=lambda n: (n.order, n.label))
+    app.state.templates = make_templates(extra.template_dirs)
+    app.state.route_problems = extra.problems
+    app.state.metrics = metrics.build_registry(pstt, extra.problems)
+    app.state.plugin_routes = extra.routes
     return app

@@ -1,0 +1,70 @@
+"""Runs: run now (wait or background), one run's record, and the filtered history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ...errors import NotFoundError
+from ..data import redact
+from .params import bool_param, choice_param, int_param, text_param, time_param
+
+STATUSES = ("success", "failed", "partial", "skipped")
+
+
+async def run_schedule(request: Request) -> Response:
+    """Waits for the record, or with ``?background=true`` answers 202 at once."""
+    pstt = request.app.state.pstt
+    sid = request.path_params["id"]
+    if bool_param(request, "background"):
+        run = await run_in_threadpool(pstt.run_in_background, sid)
+        return JSONResponse({"export_id": run.export_id, "schedule_id": sid, "status": "running",
+                             "started_at": run.export_timestamp.isoformat(),
+                             "url": f"/api/runs/{run.export_id}"}, status_code=202)
+    record = await run_in_threadpool(pstt.run, sid)
+    return JSONResponse(redact(record.to_dict()))
+
+
+def _find_run(pstt: Any, export_id: str) -> dict[str, Any]:
+    for sid, run in list(pstt.runner.running.items()):
+        if run.export_id == export_id:
+            return {"export_id": export_id, "schedule_id": sid, "status": "running",
+                    "sharing_mode": run.schedule.sharing_mode,
+                    "started_at": run.export_timestamp.isoformat()}
+    record = pstt.history.get(export_id)
+    if record is None:
+        raise NotFoundError(f"no run with export_id {export_id!r}")
+    return dict(record)
+
+
+async def get_run(request: Request) -> Response:
+    pstt = request.app.state.pstt
+    record = await run_in_threadpool(_find_run, pstt, request.path_params["export_id"])
+    return JSONResponse(redact(record))
+
+
+async def history(request: Request) -> Response:
+    filters = {
+        "schedule_id": text_param(request, "schedule_id"),
+        "status": choice_param(request, "status", STATUSES),
+        "sharing_mode": text_param(request, "sharing_mode"),
+        "since": time_param(request, "since"),
+        "until": time_param(request, "until"),
+    }
+    limit = int_param(request, "limit", 100, minimum=1, maximum=1000)
+    offset = int_param(request, "offset", 0, minimum=0)
+    pstt = request.app.state.pstt
+    total, runs = await run_in_threadpool(lambda: pstt.history.query(**filters, limit=limit,
+                                                                     offset=offset))
+    return JSONResponse(redact({"total": total, "limit": limit, "offset": offset, "runs": runs}))
+
+
+routes = [
+    Route("/api/schedules/{id}/run", run_schedule, methods=["POST"]),
+    Route("/api/runs/{export_id}", get_run, methods=["GET"]),
+    Route("/api/history", history, methods=["GET"]),
+]

@@ -1,0 +1,82 @@
+"""``/api/schedules``: CRUD, enable/disable. Validation goes through the sink plugin."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..data import schedule_view, schedules_view
+from ..responses import json_body
+
+
+def _pstt(request: Request) -> Any:
+    return request.app.state.pstt
+
+
+async def list_schedules(request: Request) -> Response:
+    return JSONResponse(await run_in_threadpool(schedules_view, _pstt(request)))
+
+
+async def create_schedule(request: Request) -> Response:
+    body = await json_body(request)
+    pstt = _pstt(request)
+    sched = await run_in_threadpool(pstt.create_schedule, body)
+    return JSONResponse(await run_in_threadpool(schedule_view, pstt, sched.id), status_code=201)
+
+
+async def get_schedule(request: Request) -> Response:
+    sid = request.path_params["id"]
+    return JSONResponse(await run_in_threadpool(schedule_view, _pstt(request), sid))
+
+
+async def replace_schedule(request: Request) -> Response:
+    sid = request.path_params["id"]
+    body = await json_body(request)
+    pstt = _pstt(request)
+    await run_in_threadpool(pstt.update_schedule, sid, body)
+    return JSONResponse(await run_in_threadpool(schedule_view, pstt, sid))
+
+
+async def patch_schedule(request: Request) -> Response:
+    sid = request.path_params["id"]
+    body = await json_body(request)
+    pstt = _pstt(request)
+    await run_in_threadpool(pstt.patch_schedule, sid, body)
+    return JSONResponse(await run_in_threadpool(schedule_view, pstt, sid))
+
+
+async def delete_schedule(request: Request) -> Response:
+    await run_in_threadpool(_pstt(request).delete_schedule, request.path_params["id"])
+    return Response(status_code=204)
+
+
+async def _set_enabled(request: Request, enabled: bool) -> Response:
+    sid = request.path_params["id"]
+    pstt = _pstt(request)
+    await run_in_threadpool(partial(pstt.patch_schedule, sid, {"enabled": enabled}))
+    return JSONResponse(await run_in_threadpool(schedule_view, pstt, sid))
+
+
+async def enable_schedule(request: Request) -> Response:
+    return await _set_enabled(request, True)
+
+
+async def disable_schedule(request: Request) -> Response:
+    return await _set_enabled(request, False)
+
+
+routes = [
+    Route("/api/schedules", list_schedules, methods=["GET"]),
+    Route("/api/schedules", create_schedule, methods=["POST"]),
+    Route("/api/schedules/{id}", get_schedule, methods=["GET"]),
+    Route("/api/schedules/{id}", replace_schedule, methods=["PUT"]),
+    Route("/api/schedules/{id}", patch_schedule, methods=["PATCH"]),
+    Route("/api/schedules/{id}", delete_schedule, methods=["DELETE"]),
+    Route("/api/schedules/{id}/enable", enable_schedule, methods=["POST"]),
+    Route("/api/schedules/{id}/disable", disable_schedule, methods=["POST"]),
+]

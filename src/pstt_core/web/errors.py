@@ -1,0 +1,80 @@
+"""Exception handlers: every error leaves the app as JSON ``{"error": ...}``, never a traceback.
+
+Page requests (not ``/api``) that hit a 404/405 get a small HTML page instead, with the menu.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..errors import ConfigError, ConflictError, NotFoundError, PsttError
+from ..logs import redactor
+from .responses import UnsupportedMediaType, error
+
+log = logging.getLogger("pstt.web")
+
+
+def _respond(request: Request, status: int, message: str, **extra: Any) -> Response:
+    """JSON for the API (and anything not a page); a small HTML page for page requests."""
+    message = redactor.redact(message)
+    path = request.url.path[len(request.scope.get("root_path", "")):]
+    if request.method == "GET" and not path.startswith(("/api", "/metrics", "/static")):
+        from .templating import render
+
+        return render(request, "error.html", {"status": status, "message": message},
+                      status_code=status)
+    return error(status, message, **extra)
+
+
+async def config_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ConfigError)
+    # file paths are the server's business; the JSON path is what the client can fix
+    return _respond(request, 400, exc.message if exc.path else str(exc), path=exc.path)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return _respond(request, 404, str(exc))
+
+
+async def conflict(request: Request, exc: Exception) -> Response:
+    return _respond(request, 409, str(exc))
+
+
+async def unsupported(request: Request, exc: Exception) -> Response:
+    return error(415, str(exc))
+
+
+async def pstt_error(request: Request, exc: Exception) -> Response:
+    return _respond(request, 400, str(exc))
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=headers)
+    response = _respond(request, exc.status_code, str(exc.detail))
+    response.headers.update(headers)
+    return response
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s %s: %s: %s", request.method, request.url.path,
+              type(exc).__name__, exc, exc_info=exc)
+    return error(500, "internal server error; see the application log")
+
+
+HANDLERS: dict[Any, Any] = {
+    ConfigError: config_error,
+    NotFoundError: not_found,
+    ConflictError: conflict,
+    UnsupportedMediaType: unsupported,
+    PsttError: pstt_error,
+    HTTPException: http_error,
+    Exception: server_error,
+}

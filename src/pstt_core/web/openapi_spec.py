@@ -1,0 +1,183 @@
+"""The hand-written OpenAPI description of the core endpoints (see docs/API.md)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ..models import SCHEDULE_ID_RE
+
+J = "application/json"
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {J: {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {400: "Invalid input (the `path` names the field)", 401: "Missing or wrong token",
+            403: "Missing CSRF token (browser requests)", 404: "Not found",
+            409: "Conflict (exists / already running)", 413: "Body too large",
+            415: "Body is not JSON"}
+    return {str(c): _json(_ref("Error"), text[c]) for c in codes}
+
+
+def _op(summary: str, ok: dict[str, Any], *errors: int, body: str | None = None,
+        params: list[dict[str, Any]] | None = None, tag: str = "") -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "tags": [tag] if tag else [],
+                          "responses": {**ok, **_errors(401, *errors)}}
+    if body:
+        op["requestBody"] = {"required": True, "content": {J: {"schema": _ref(body)}}}
+        op["responses"].update(_errors(400, 413, 415))
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}
+
+
+OBJ: dict[str, Any] = {"type": "object", "additionalProperties": True}
+TRIGGER = {"type": "object", "required": ["type"], "properties": {
+    "type": {"type": "string", "enum": ["cron", "interval"]},
+    "expression": {"type": "string", "description": "5-field crontab (cron triggers)"},
+    "seconds": {"type": "integer", "minimum": 0}, "minutes": {"type": "integer", "minimum": 0},
+    "hours": {"type": "integer", "minimum": 0}, "days": {"type": "integer", "minimum": 0}}}
+SCHEDULE_PROPS: dict[str, Any] = {
+    "id": {"type": "string", "pattern": SCHEDULE_ID_RE.pattern,
+           "description": "default: derived from the name"},
+    "name": {"type": "string"}, "description": {"type": "string"},
+    "connection": {"type": "string", "description": "a database of connections.json"},
+    "query": {"type": "string"}, "trigger": _ref("Trigger"),
+    "timezone": {"type": "string", "default": "UTC"}, "enabled": {"type": "boolean"},
+    "sharing_mode": {"type": "string", "description": "an installed sink type"},
+    "sink_options": {**OBJ, "description": "options of the sharing mode (GET /api/plugins)"},
+    "batch_size": {"type": "integer", "minimum": 1},
+    "timeout_sec": {"type": ["number", "null"]}, "misfire_grace_sec": {"type": "integer"},
+    "coalesce": {"type": "boolean"},
+}
+RUN_PROPS: dict[str, Any] = {
+    "export_id": {"type": "string"}, "schedule_id": {"type": "string"},
+    "sharing_mode": {"type": "string"}, "status": {"type": "string"},
+    "started_at": {"type": "string"}, "finished_at": {"type": ["string", "null"]},
+    "duration_sec": {"type": ["number", "null"]}, "rows": {"type": "integer"},
+    "error": {"type": ["string", "null"]}}
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string"}, "path": {"type": ["string", "null"]}}},
+    "Trigger": TRIGGER,
+    "ScheduleInput": {"type": "object", "additionalProperties": True,
+                      "required": ["name", "connection", "query", "trigger", "sharing_mode"],
+                      "properties": SCHEDULE_PROPS},
+    "SchedulePatch": {"type": "object", "additionalProperties": True, "properties": SCHEDULE_PROPS},
+    "Schedule": {"type": "object", "required": ["id", "name", "sharing_mode", "sink_options"],
+                 "properties": {**SCHEDULE_PROPS, "next_run": {"type": ["string", "null"]},
+                                "last_run": {"type": ["object", "null"]},
+                                "running": {"type": "boolean"},
+                                "created_at": {"type": ["string", "null"]},
+                                "updated_at": {"type": ["string", "null"]}}},
+    "ScheduleList": {"type": "object", "required": ["schedules", "invalid"], "properties": {
+        "schedules": {"type": "array", "items": _ref("Schedule")},
+        "invalid": {"type": "array", "items": OBJ}}},
+    "RunRecord": {"type": "object", "required": ["export_id", "schedule_id", "status"],
+                  "properties": RUN_PROPS},
+    "RunStarted": {"type": "object", "required": ["export_id", "status"], "properties": {
+        "export_id": {"type": "string"}, "schedule_id": {"type": "string"},
+        "status": {"const": "running"}, "started_at": {"type": "string"}, "url": {"type": "string"}}},
+    "History": {"type": "object", "required": ["total", "limit", "offset", "runs"], "properties": {
+        "total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"},
+        "runs": {"type": "array", "items": _ref("RunRecord")}}},
+    "TestResult": {"type": "object", "required": ["success"], "properties": {
+        "name": {"type": "string"}, "success": {"type": "boolean"},
+        "latency_ms": {"type": ["number", "null"]}, "error": {"type": ["string", "null"]}}},
+}
+
+
+def _paths() -> dict[str, Any]:
+    sid = [_path("id")]
+    ok = lambda schema, text="OK": {"200": _json(schema, text)}  # noqa: E731
+    history_params = [
+        _query("schedule_id", {"type": "string"}), _query("sharing_mode", {"type": "string"}),
+        _query("status", {"type": "string", "enum": ["success", "failed", "partial", "skipped"]}),
+        _query("since", {"type": "string", "format": "date-time"}, "ISO 8601, inclusive"),
+        _query("until", {"type": "string", "format": "date-time"}, "ISO 8601, inclusive"),
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+        _query("offset", {"type": "integer", "minimum": 0, "maximum": 1000000, "default": 0})]
+    return {
+        "/api/schedules": {
+            "get": _op("List schedules (valid ones, and invalid ones with their error)",
+                       ok(_ref("ScheduleList")), tag="schedules"),
+            "post": _op("Create a schedule", {"201": _json(_ref("Schedule"), "Created")}, 409,
+                        body="ScheduleInput", tag="schedules")},
+        "/api/schedules/{id}": {
+            "get": _op("One schedule", ok(_ref("Schedule")), 400, 404, params=sid, tag="schedules"),
+            "put": _op("Replace a schedule", ok(_ref("Schedule")), 404, body="ScheduleInput",
+                       params=sid, tag="schedules"),
+            "patch": _op("Change some fields of a schedule", ok(_ref("Schedule")), 404,
+                         body="SchedulePatch", params=sid, tag="schedules"),
+            "delete": _op("Delete a schedule", {"204": {"description": "Deleted"}}, 404,
+                          params=sid, tag="schedules")},
+        "/api/schedules/{id}/enable": {"post": _op("Enable a schedule", ok(_ref("Schedule")), 400,
+                                                   404, params=sid, tag="schedules")},
+        "/api/schedules/{id}/disable": {"post": _op("Disable a schedule", ok(_ref("Schedule")),
+                                                    400, 404, params=sid, tag="schedules")},
+        "/api/schedules/{id}/run": {"post": _op(
+            "Run now: waits and returns the record, or 202 with ?background=true",
+            {**ok(_ref("RunRecord"), "The finished run (its status may be failed)"),
+             "202": _json(_ref("RunStarted"), "Started in the background")}, 400, 404, 409,
+            params=[*sid, _query("background", {"type": "boolean", "default": False})],
+            tag="runs")},
+        "/api/runs/{export_id}": {"get": _op("A run by export_id (status running while it runs)",
+                                             ok(_ref("RunRecord")), 404,
+                                             params=[_path("export_id")], tag="runs")},
+        "/api/history": {"get": _op("Run history, newest first", ok(_ref("History")), 400,
+                                    params=history_params, tag="runs")},
+        "/api/scheduler": {"get": _op("Scheduler state, jobs with next run, counters",
+                                      ok(OBJ), tag="system")},
+        "/api/health": {"get": {**_op("Scheduler state and every health check (no token needed)",
+                                      ok(OBJ), tag="system"), "security": []}},
+        "/api/plugins": {"get": _op("Plugins, sink types with option schemas, problems",
+                                    ok(OBJ), tag="system")},
+        "/api/settings": {"get": _op("Effective settings (secrets masked)", ok(OBJ), tag="system")},
+        "/api/connections": {"get": _op("Databases and plugin connection sections (masked)",
+                                        ok(OBJ), tag="connections")},
+        "/api/connections/databases/{name}/test": {"post": _op(
+            "Test a database (SELECT 1)", ok(_ref("TestResult")), 404, params=[_path("name")],
+            tag="connections")},
+        "/api/connections/{section}/{name}/test": {"post": _op(
+            "Test an entry of a plugin section", ok(_ref("TestResult")), 400, 404,
+            params=[_path("section"), _path("name")], tag="connections")},
+        "/api/logs": {"get": _op("Tail of today's log", ok(OBJ), 400, params=[
+            _query("tail", {"type": "integer", "minimum": 1, "maximum": 5000, "default": 200}),
+            _query("level", {"type": "string",
+                             "enum": ["debug", "info", "warning", "error", "critical"]}),
+            _query("search", {"type": "string", "maxLength": 200})], tag="system")},
+        "/metrics": {"get": {"summary": "Prometheus metrics (text format)", "tags": ["system"],
+                             "responses": {"200": {"description": "Prometheus text",
+                                                   "content": {"text/plain": {"schema": {"type": "string"}}}},
+                                           **_errors(401)}}},
+    }
+
+
+def core_document() -> dict[str, Any]:
+    """A fresh copy (callers add plugin paths to it)."""
+    return copy.deepcopy({
+        "openapi": "3.1.0",
+        "info": {"title": "PSTT API", "version": "1",
+                 "description": "Scheduled SQL exports. Errors are JSON {\"error\": ...}."},
+        "paths": _paths(),
+        "components": {"schemas": SCHEMAS, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "PSTT_API_TOKEN (only when one is configured)"}}},
+        "security": [{"bearer": []}],
+    })
