@@ -220,15 +220,17 @@ class KafkaApi:
 
 
 def api_mount(pstt: Pstt) -> Mount:
+    from .openapi import OPERATIONS
+
     api = KafkaApi(pstt)
-    routes: list[BaseRoute] = [
-        Route("/connections", guarded(api.connections), methods=["GET"]),
-        Route("/test", guarded(api.test), methods=["POST"]),
-        Route("/send", guarded(api.send), methods=["POST"]),
-        Route("/batch", guarded(api.batch), methods=["POST"]),
-        Route("/metrics/summary", guarded(api.metrics_summary), methods=["GET"]),
-        Route("/metrics/hourly", guarded(api.metrics_hourly), methods=["GET"]),
-        Route("/metrics/topics", guarded(api.metrics_topics), methods=["GET"]),
-        Route("/health", guarded(api.health), methods=["GET"]),
-    ]
+    table = [("/connections", "connections", "GET"), ("/test", "test", "POST"),
+             ("/send", "send", "POST"), ("/batch", "batch", "POST"),
+             ("/metrics/summary", "metrics_summary", "GET"),
+             ("/metrics/hourly", "metrics_hourly", "GET"),
+             ("/metrics/topics", "metrics_topics", "GET"), ("/health", "health", "GET")]
+    routes: list[BaseRoute] = []
+    for path, name, method in table:
+        endpoint = guarded(getattr(api, name))
+        endpoint.openapi = OPERATIONS[name]  # type: ignore[attr-defined]
+        routes.append(Route(path, endpoint, methods=[method], name=f"kafka_{name}"))
     return Mount("/api/kafka", routes=routes)

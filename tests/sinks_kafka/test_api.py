@@ -15,7 +15,7 @@ from pstt_core import Pstt
 from pstt_sinks_kafka.api import MAX_BATCH_MESSAGES
 from tests.conftest import HomeBuilder
 from tests.kafka_broker import consume_all
-from tests.sinks_kafka.webapp import FAST_ENV, kafka_home
+from tests.sinks_kafka.webapp import FAST_ENV, kafka_home, with_csrf
 
 pytestmark = pytest.mark.kafka
 
@@ -28,7 +28,7 @@ def client(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
                       secret=True)
     pstt = home.pstt(environ={**FAST_ENV, "KAFKA_TEST_SECRET": SECRET}, logs=False)
     with TestClient(pstt.asgi_app()) as c:
-        yield c
+        yield with_csrf(c)
 
 
 def headers_of(msg: Any) -> dict[str, bytes]:
@@ -218,6 +218,7 @@ def test_unknown_connection_is_404(client: TestClient, path: str, body: dict[str
 def test_without_kafka_connections_the_api_answers_sensibly(home: HomeBuilder) -> None:
     pstt = home.pstt(environ=FAST_ENV, logs=False)
     with TestClient(pstt.asgi_app()) as c:
+        with_csrf(c)
         assert c.get("/api/kafka/health").json() == {"status": "not_configured",
                                                      "connections": []}
         assert c.get("/api/kafka/connections").json() == []
@@ -231,6 +232,7 @@ def test_without_confluent_kafka_routes_answer_503_with_install_hint(
         home: HomeBuilder, monkeypatch: pytest.MonkeyPatch) -> None:
     pstt: Pstt = home.pstt(environ=FAST_ENV, logs=False)
     with TestClient(pstt.asgi_app()) as c:
+        with_csrf(c)
         # A None entry makes the import system (and find_spec) treat the module as absent.
         monkeypatch.setitem(sys.modules, "confluent_kafka", None)
         for method, path in [("GET", "/api/kafka/health"), ("GET", "/api/kafka/connections"),
@@ -238,3 +240,25 @@ def test_without_confluent_kafka_routes_answer_503_with_install_hint(
             resp = c.request(method, path, json={})
             assert resp.status_code == 503
             assert 'pip install "pstt[kafka]"' in resp.json()["error"]
+
+
+def test_openapi_document_describes_the_kafka_endpoints(client: TestClient) -> None:
+    paths = client.get("/api/openapi.json").json()["paths"]
+    expected = {"/api/kafka/connections": "get", "/api/kafka/test": "post",
+                "/api/kafka/send": "post", "/api/kafka/batch": "post",
+                "/api/kafka/metrics/summary": "get", "/api/kafka/metrics/hourly": "get",
+                "/api/kafka/metrics/topics": "get", "/api/kafka/health": "get"}
+    for path, method in expected.items():
+        op = paths[path][method]
+        assert op["tags"] == ["kafka"] and "200" in op["responses"], path
+    send = paths["/api/kafka/send"]["post"]
+    assert set(send["requestBody"]["content"]["application/json"]["schema"]["required"]) == {
+        "connection", "topic", "value"}
+    assert {"400", "404", "502", "503"} <= set(send["responses"])
+
+
+def test_cookie_client_without_csrf_token_is_refused(client: TestClient) -> None:
+    resp = client.post("/api/kafka/test", json={"connection": "local"},
+                       headers={"X-CSRF-Token": "forged"})
+    assert resp.status_code == 403
+    assert "CSRF" in resp.json()["error"]

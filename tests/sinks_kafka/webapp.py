@@ -3,6 +3,7 @@ app under a real uvicorn server on a free port."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -34,6 +35,17 @@ def kafka_home(home: HomeBuilder, bootstrap: str, *, down: bool = True,
                       "sasl_username": "pstt", "sasl_password": "${KAFKA_TEST_SECRET}"})
     home.connections["kafka_connections"] = conns
     return home
+
+
+def with_csrf(client: Any) -> Any:
+    """Act like the dashboard: load ``/kafka`` (which sets the session cookie) and send its
+    CSRF token with every request, as the middleware asks of cookie-carrying clients."""
+    page = client.get("/kafka")
+    assert page.status_code == 200, page.text
+    token = re.search(r'<meta name="csrf-token" content="([^"]*)"', page.text)
+    assert token and token.group(1), "the page carries no CSRF token"
+    client.headers["X-CSRF-Token"] = token.group(1)
+    return client
 
 
 @contextmanager

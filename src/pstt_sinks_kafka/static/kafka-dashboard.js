@@ -2,7 +2,8 @@
    Vanilla JS; Chart.js is the vendored copy in ./vendor. All text goes through textContent. */
 (function () {
   "use strict";
-  var API = "/api/kafka";
+  // The app may be mounted under a prefix: pstt.js exposes it (meta "pstt-root").
+  var API = ((window.pstt && window.pstt.root) || "") + "/api/kafka";
   var REFRESH_MS = 30000;
   var charts = { throughput: null, latency: null };
   window.psttKafka = { charts: charts, refresh: refresh };
