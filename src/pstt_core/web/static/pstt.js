@@ -127,7 +127,9 @@
       var items = raw.split(/[\n,]/).map(function (s) { return s.trim(); }).filter(Boolean);
       return items.length ? {value: items} : {skip: true};
     }
-    if (raw === "" && (el.hasAttribute("data-null") || widget === "number")) { return {skip: true}; }
+    if (raw === "" && (el.hasAttribute("data-null") || widget === "number" ||
+                       widget === "select" || widget === "json")) { return {skip: true}; }
+    if (widget === "json") { return {value: JSON.parse(raw)}; }
     if (widget === "number") { return {value: Number(raw)}; }
     return {value: raw};
   }
