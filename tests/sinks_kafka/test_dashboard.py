@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pstt_core.demo import create_demo_database
 from tests.conftest import HomeBuilder
 from tests.kafka_broker import consume_all
 from tests.sinks_kafka.webapp import FAST_ENV, kafka_home, live_server
@@ -19,7 +20,9 @@ pytestmark = [pytest.mark.kafka, pytest.mark.browser]
 
 @pytest.fixture(scope="module")
 def base_url(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = kafka_home(HomeBuilder(tmp_path_factory.mktemp("kafka-ui")), kafka_broker.bootstrap)
+    root = tmp_path_factory.mktemp("kafka-ui")
+    create_demo_database(root / "demo.db", orders=30)
+    home = kafka_home(HomeBuilder(root), kafka_broker.bootstrap)
     with live_server(home.pstt(environ=FAST_ENV, logs=False)) as url:
         yield url
 
@@ -119,3 +122,59 @@ def test_connection_test_buttons_show_the_outcome(page: Any, base_url: str,
     bad = page.wait_for_selector("tr[data-connection='down'] .test-result.failed", timeout=30000)
     assert bad.inner_text().startswith("Failed:")
     page.locator("#connections-table").screenshot(path=str(screenshots_dir / "kafka_connections.png"))
+
+
+def test_scheduler_form_shows_the_kafka_fields_only_for_kafka(page: Any, base_url: str,
+                                                              screenshots_dir: Path) -> None:
+    page.goto(f"{base_url}/scheduler")
+    kafka = page.locator("fieldset.sink-options[data-sink='kafka']")
+    assert kafka.is_hidden()
+    page.select_option("#sharing-mode", "kafka")
+    assert kafka.is_visible()
+    assert page.locator("fieldset.sink-options[data-sink='filesystem']").is_hidden()
+    labels = {"connection": "Kafka connection", "topic": "Topic", "key_field": "Key field",
+              "batch_size": "Batch size", "include_metadata": "Include metadata"}
+    for field, label in labels.items():
+        box = kafka.locator(f"[data-path='sink_options.{field}']")
+        assert box.locator(f"[data-option='{field}']").is_visible(), field
+        assert label in box.inner_text()
+    assert "KAFKA_BATCH_SIZE" in kafka.inner_text()  # the help names the default's setting
+    page.screenshot(path=str(screenshots_dir / "kafka_scheduler_form.png"), full_page=True)
+    page.select_option("#sharing-mode", "filesystem")
+    assert kafka.is_hidden()
+
+
+def test_scheduler_form_creates_a_kafka_schedule_that_exports(
+        page: Any, base_url: str, kafka_broker: Any, unique_name: str) -> None:
+    page.goto(f"{base_url}/scheduler")
+    page.select_option("#sharing-mode", "kafka")
+    page.fill("#f-name", unique_name)
+    page.fill("#f-query", "SELECT id, customer_id, amount FROM orders ORDER BY id LIMIT 5")
+    page.fill("#opt-kafka-connection", "local")
+    page.fill("#opt-kafka-topic", unique_name)
+    page.fill("#opt-kafka-key_field", "id")
+    page.fill("#opt-kafka-batch_size", "2")
+    page.check("#opt-kafka-include_metadata")
+    page.click("fieldset[data-sink='kafka'] details summary")
+    page.fill("#opt-kafka-headers", '{"origin": "scheduler-form"}')
+    with page.expect_response(lambda r: r.url.endswith("/api/schedules")) as saved:
+        page.click("#schedule-form button[type=submit]")
+    assert saved.value.status == 201, saved.value.text()
+    schedules = httpx.get(f"{base_url}/api/schedules", timeout=10).json()
+    [sched] = [s for s in schedules["schedules"] if s["name"] == unique_name]
+    assert sched["sharing_mode"] == "kafka"
+    opts = sched["sink_options"]
+    assert (opts["connection"], opts["topic"], opts["key_field"], opts["batch_size"],
+            opts["include_metadata"], opts["headers"]) == (
+        "local", unique_name, "id", 2, True, {"origin": "scheduler-form"})
+    record = httpx.post(f"{base_url}/api/schedules/{sched['id']}/run", timeout=60).json()
+    assert record["status"] == "success", json.dumps(record)
+    assert record["kafka_messages_sent"] == 5
+    got = consume_all(kafka_broker.bootstrap, unique_name, expected=5)
+    assert sorted(m.key() for m in got) == [b"1", b"2", b"3", b"4", b"5"]
+    first = json.loads(got[0].value())
+    assert set(first) == {"data", "metadata"} and first["metadata"]["export_id"]
+    assert dict(got[0].headers() or []) == {"origin": b"scheduler-form"}
+    # Editing shows the saved headers as JSON again.
+    page.goto(f"{base_url}/scheduler/{sched['id']}")
+    assert json.loads(page.input_value("#opt-kafka-headers")) == {"origin": "scheduler-form"}
