@@ -65,7 +65,7 @@ def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-c", "import sys; from pstt_core.cli import main; sys.exit(main())",
            "--home", str(home), "serve", "--port", str(port)]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=open(home / "server.log", "wb"), start_new_session=True)  # noqa: SIM115
+                            stderr=open(home / "server.log", "wb"), start_new_session=True)
 
 
 def wait_ready(client: object, url: str, timeout: float = 30) -> None:
