@@ -35,6 +35,8 @@ def _scheduler_health(pstt: Pstt) -> HealthResult:
             "jobs": len(pstt.scheduler.jobs())}
     if invalid:
         return HealthResult("degraded", f"{len(invalid)} invalid schedule(s): {', '.join(sorted(invalid))}", data)
+    if not pstt.settings["PSTT_SCHEDULER_ENABLED"]:
+        return HealthResult("healthy", "scheduler disabled (PSTT_SCHEDULER_ENABLED=false)", data)
     if not pstt.scheduler.running and pstt.started:
         return HealthResult("unhealthy", "scheduler is not running", data)
     return HealthResult("healthy", "scheduler running" if pstt.scheduler.running else "scheduler idle", data)

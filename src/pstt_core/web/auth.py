@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from .csrf import ensure_csrf
 from .templating import render
 
 PUBLIC_PREFIXES = ("/static/",)
@@ -61,17 +62,6 @@ def authenticated(bearer: str | None, session: MutableMapping[str, Any], token: 
     if bearer is not None:
         return hmac.compare_digest(bearer.encode(), token.encode())
     return hmac.compare_digest(str(session.get("auth", "")), fingerprint(token))
-
-
-def ensure_csrf(session: MutableMapping[str, Any]) -> str:
-    if not session.get("csrf"):
-        session["csrf"] = secrets.token_urlsafe(24)
-    return str(session["csrf"])
-
-
-def csrf_ok(session: MutableMapping[str, Any], supplied: str) -> bool:
-    expected = str(session.get("csrf", ""))
-    return bool(expected) and hmac.compare_digest(expected.encode(), supplied.encode())
 
 
 def _safe_next(value: str | None) -> str:

@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from .csrf import ensure_csrf
+
 CORE_TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -42,7 +44,8 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None,
     """Render a page with the menu, the CSRF token and the app's globals in the context."""
     app_state = request.app.state
     ctx = {"nav": app_state.nav, "pstt": app_state.pstt,
-           "csrf_token": getattr(request.state, "csrf_token", ""),
+           # created on the first page view, so API-only clients never get a cookie
+           "csrf_token": ensure_csrf(request.session),
            "root": request.scope.get("root_path", ""),
            "auth_enabled": bool(app_state.pstt.settings["PSTT_API_TOKEN"])}
     ctx.update(context or {})
