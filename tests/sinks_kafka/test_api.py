@@ -15,7 +15,7 @@ from pstt_core import Pstt
 from pstt_sinks_kafka.api import MAX_BATCH_MESSAGES
 from tests.conftest import HomeBuilder
 from tests.kafka_broker import consume_all
-from tests.sinks_kafka.webapp import FAST_ENV, kafka_home, with_csrf
+from tests.sinks_kafka.webapp import FAST_ENV, dashboard_home, with_csrf
 
 pytestmark = pytest.mark.kafka
 
@@ -24,7 +24,7 @@ SECRET = "s3cret-never-shown"
 
 @pytest.fixture(scope="module")
 def client(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    home = kafka_home(HomeBuilder(tmp_path_factory.mktemp("kafka-api")), kafka_broker.bootstrap,
+    home = dashboard_home(HomeBuilder(tmp_path_factory.mktemp("kafka-api")), kafka_broker.bootstrap,
                       secret=True)
     pstt = home.pstt(environ={**FAST_ENV, "KAFKA_TEST_SECRET": SECRET}, logs=False)
     with TestClient(pstt.asgi_app()) as c:

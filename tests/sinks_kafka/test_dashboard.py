@@ -13,7 +13,7 @@ import pytest
 from pstt_core.demo import create_demo_database
 from tests.conftest import HomeBuilder
 from tests.kafka_broker import consume_all
-from tests.sinks_kafka.webapp import FAST_ENV, kafka_home, live_server
+from tests.sinks_kafka.webapp import FAST_ENV, dashboard_home, live_server
 
 pytestmark = [pytest.mark.kafka, pytest.mark.browser]
 
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.browser]
 def base_url(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("kafka-ui")
     create_demo_database(root / "demo.db", orders=30)
-    home = kafka_home(HomeBuilder(root), kafka_broker.bootstrap)
+    home = dashboard_home(HomeBuilder(root), kafka_broker.bootstrap)
     with live_server(home.pstt(environ=FAST_ENV, logs=False)) as url:
         yield url
 

@@ -12,20 +12,19 @@ from typing import Any
 
 from pstt_core import Pstt
 from tests.conftest import HomeBuilder, free_port
+from tests.sinks_kafka.conftest import kafka_home
 
 # Settings that keep a test with an unreachable broker short (health/test timeouts).
 FAST_ENV = {"PSTT_SCHEDULER_ENABLED": "false", "KAFKA_HEALTH_CHECK_TIMEOUT_MS": "1500",
             "KAFKA_TEST_TIMEOUT_MS": "1500"}
 
 
-def kafka_home(home: HomeBuilder, bootstrap: str, *, down: bool = True,
-               secret: bool = False) -> HomeBuilder:
+def dashboard_home(home: HomeBuilder, bootstrap: str, *, down: bool = True,
+                   secret: bool = False) -> HomeBuilder:
     """``local`` points at the test broker; ``down`` at a closed port; ``secured`` carries a
     ``${VAR}`` password that must never be shown."""
-    conns: list[dict[str, Any]] = [{"name": "local", "display_name": "Local broker",
-                                    "bootstrap_servers": [bootstrap],
-                                    "security_protocol": "PLAINTEXT",
-                                    "description": "tansu test broker"}]
+    kafka_home(home, bootstrap, display_name="Local broker", description="tansu test broker")
+    conns = home.connections["kafka_connections"]
     if down:
         conns.append({"name": "down", "bootstrap_servers": [f"127.0.0.1:{free_port()}"],
                       "security_protocol": "PLAINTEXT"})
@@ -33,7 +32,6 @@ def kafka_home(home: HomeBuilder, bootstrap: str, *, down: bool = True,
         conns.append({"name": "secured", "bootstrap_servers": ["127.0.0.1:1"],
                       "security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
                       "sasl_username": "pstt", "sasl_password": "${KAFKA_TEST_SECRET}"})
-    home.connections["kafka_connections"] = conns
     return home
 
 
