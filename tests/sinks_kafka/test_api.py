@@ -91,6 +91,24 @@ def test_send_without_key_or_headers(client: TestClient, kafka_broker: Any,
     assert json.loads(msg.value()) == [1, 2, 3]
 
 
+def test_send_to_an_unreachable_broker_is_502_with_the_reason(client: TestClient) -> None:
+    resp = client.post("/api/kafka/send", json={"connection": "down", "topic": "orders",
+                                                "value": {"id": 1}})
+    assert resp.status_code == 502
+    body = resp.json()
+    assert body["success"] is False and body["error"]
+    assert body["partition"] is None and body["offset"] is None
+
+
+def test_batch_to_an_unreachable_broker_counts_every_message_failed(client: TestClient) -> None:
+    resp = client.post("/api/kafka/batch", json={"connection": "down", "topic": "orders",
+                                                 "messages": [{"value": i} for i in range(7)]})
+    assert resp.status_code == 200
+    body = resp.json()
+    assert (body["total"], body["sent"], body["failed"]) == (7, 0, 7)
+    assert body["success_rate"] == 0 and body["errors"]
+
+
 def test_batch_lands_every_message_in_order(client: TestClient, kafka_broker: Any,
                                             unique_name: str) -> None:
     messages = [{"key": f"k{i}", "value": {"n": i}, "headers": {"seq": str(i)}} for i in range(23)]

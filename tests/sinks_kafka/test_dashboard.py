@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -178,3 +179,28 @@ def test_scheduler_form_creates_a_kafka_schedule_that_exports(
     # Editing shows the saved headers as JSON again.
     page.goto(f"{base_url}/scheduler/{sched['id']}")
     assert json.loads(page.input_value("#opt-kafka-headers")) == {"origin": "scheduler-form"}
+
+
+def test_dashboard_without_kafka_connections_says_how_to_add_them(home: HomeBuilder) -> None:
+    from starlette.testclient import TestClient
+
+    pstt = home.pstt(environ=FAST_ENV, logs=False)
+    with TestClient(pstt.asgi_app()) as c:
+        page = c.get("/kafka")
+    assert page.status_code == 200
+    assert "No Kafka connection is configured" in page.text
+    assert "kafka_connections" in page.text
+    assert 'href="/kafka"' in page.text  # the menu link
+
+
+def test_dashboard_without_confluent_kafka_shows_the_install_hint(
+        home: HomeBuilder, monkeypatch: pytest.MonkeyPatch) -> None:
+    from starlette.testclient import TestClient
+
+    pstt = home.pstt(environ=FAST_ENV, logs=False)
+    with TestClient(pstt.asgi_app()) as c:
+        monkeypatch.setitem(sys.modules, "confluent_kafka", None)
+        page = c.get("/kafka")
+    assert page.status_code == 200
+    assert "Kafka support is not installed" in page.text
+    assert "pip install &#34;pstt[kafka]&#34;" in page.text

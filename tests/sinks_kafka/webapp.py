@@ -16,7 +16,8 @@ from tests.sinks_kafka.conftest import kafka_home
 
 # Settings that keep a test with an unreachable broker short (health/test timeouts).
 FAST_ENV = {"PSTT_SCHEDULER_ENABLED": "false", "KAFKA_HEALTH_CHECK_TIMEOUT_MS": "1500",
-            "KAFKA_TEST_TIMEOUT_MS": "1500"}
+            "KAFKA_TEST_TIMEOUT_MS": "1500", "KAFKA_TIMEOUT_MS": "3000",
+            "KAFKA_DELIVERY_TIMEOUT_MS": "2000", "KAFKA_REQUEST_TIMEOUT_MS": "1500"}
 
 
 def dashboard_home(home: HomeBuilder, bootstrap: str, *, down: bool = True,
