@@ -50,9 +50,9 @@ def validate_topic(topic: Any, path: str = "topic") -> str:
 
 
 def _servers(value: Any) -> list[str]:
-    if isinstance(value, str):
-        value = value.split(",")
-    return [str(v).strip() for v in value if str(v).strip()]
+    """A list of host:port, from a list or a comma-separated string (or both)."""
+    items = [value] if isinstance(value, str) else list(value)
+    return [part.strip() for item in items for part in str(item).split(",") if part.strip()]
 
 
 @attrs.define
@@ -210,3 +210,23 @@ class KafkaMetrics:
     latency_count: int = 0
     latencies_ms: list[float] = attrs.field(factory=list)
     last_message_at: str | None = None
+
+
+def _register_structure_hooks() -> None:
+    """``bootstrap_servers`` may be a list or one comma-separated string: split the string
+    before cattrs would read it as a list of characters."""
+    from cattrs.gen import make_dict_structure_fn
+
+    from pstt_core.converter import converter
+
+    base = make_dict_structure_fn(KafkaConnectionConfig, converter)
+
+    def structure(data: Any, cls: type) -> KafkaConnectionConfig:
+        if isinstance(data, dict) and isinstance(data.get("bootstrap_servers"), str):
+            data = {**data, "bootstrap_servers": _servers(data["bootstrap_servers"])}
+        return base(data, cls)
+
+    converter.register_structure_hook(KafkaConnectionConfig, structure)
+
+
+_register_structure_hooks()

@@ -85,9 +85,11 @@ class ErrorTracker:
         self.at = 0.0
 
     def __call__(self, err: Any) -> None:
-        self.last = err.str() if hasattr(err, "str") else str(err)
+        text = err.str() if hasattr(err, "str") else str(err)
+        if text != self.last:
+            rdlog.warning("kafka connection %s: %s", self.name, text)
+        self.last = text
         self.at = time.monotonic()
-        rdlog.warning("kafka connection %s: %s", self.name, self.last)
 
 
 class ProducerHandle:
@@ -102,6 +104,9 @@ class ProducerHandle:
         conf = dict(config)
         conf.setdefault("error_cb", self.errors)
         conf.setdefault("logger", rdlog)
+        # Client errors arrive through error_cb (logged once per change); librdkafka's own
+        # log would repeat each of them at every reconnect attempt.
+        conf.setdefault("log_level", 2)
         self.producer = Producer(conf)
         self.delivery_timeout_ms = int(config.get("delivery.timeout.ms", 120000))
         self._closed = threading.Event()

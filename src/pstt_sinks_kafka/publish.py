@@ -92,7 +92,7 @@ class Publisher:
     def refused(self, chunk: Chunk, exc: Exception, value: bytes) -> None:
         """``produce()`` refused one message at once (e.g. larger than message.max.bytes):
         it counts as produced and failed; the others go on."""
-        err = exc.args[0] if exc.args else None
+        err: Any = exc.args[0] if exc.args else None
         text = err.str() if hasattr(err, "str") else f"{type(exc).__name__}: {exc}"
         with self.lock:
             chunk.failed += 1

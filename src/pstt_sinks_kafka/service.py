@@ -104,7 +104,7 @@ class KafkaService:
         conn = self.connection(name)
         timeout = (timeout_ms or self.setting("KAFKA_TEST_TIMEOUT_MS")) / 1000.0
         tracker = ErrorTracker(name)
-        conf = {**security_properties(conn), "error_cb": tracker,
+        conf = {**security_properties(conn), "error_cb": tracker, "log_level": 2,
                 "logger": logging.getLogger("pstt.kafka.librdkafka"),
                 "socket.connection.setup.timeout.ms": max(1000, int(timeout * 1000)),
                 "client.id": self.setting("KAFKA_CLIENT_ID")}
@@ -124,8 +124,10 @@ class KafkaService:
             if not result["success"]:
                 result["error"] = "the cluster reported no brokers"
         except KafkaException as exc:
+            assert client is not None
             err = exc.args[0] if exc.args else exc
             text = err.str() if hasattr(err, "str") else str(err)
+            client.poll(0)  # serve queued error callbacks: they say *why* (TLS, SASL, refused)
             detail = tracker.last
             result["error"] = (f"{text} after {timeout:g} s" + (f"; {detail}" if detail else "")
                                + f" (bootstrap servers {', '.join(conn.bootstrap_servers)})")

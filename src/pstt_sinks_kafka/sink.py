@@ -104,6 +104,9 @@ class KafkaSink(Sink):
             error = (f"{pub.failed} of {pub.produced} message(s) not delivered to "
                      f"{pub.topic!r} ({rate:.2f} % delivered, threshold {threshold:g} %): "
                      + "; ".join(pub.error_texts(3)))
+            last = pub.handle.errors.last
+            if last:
+                error += f"; last client error: {last}"
         return SinkResult(status=status, error=error, fields=fields)
 
     def abort(self, error: BaseException) -> None:

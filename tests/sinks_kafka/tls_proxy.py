@@ -4,6 +4,7 @@ TLS with a certificate from a test CA and forwards bytes to the broker unchanged
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -22,6 +23,7 @@ class TlsProxy:
         self.port = port
         self.closed = False
         self.handshake_errors: list[str] = []
+        self.sockets: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -44,12 +46,16 @@ class TlsProxy:
         except OSError:
             client.close()
             return
+        self.sockets += [client, upstream]
         threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
         _pipe(client, upstream)
 
     def close(self) -> None:
         self.closed = True
         self.sock.close()
+        for s in self.sockets:
+            with contextlib.suppress(OSError):
+                s.close()
 
 
 def _pipe(src: socket.socket, dst: socket.socket) -> None:
@@ -63,7 +69,5 @@ def _pipe(src: socket.socket, dst: socket.socket) -> None:
         pass
     finally:
         for s in (src, dst):
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass

@@ -1,0 +1,94 @@
+"""The metrics service: hourly buckets, percentiles, retention, persistence, old files."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from pstt_sinks_kafka.metrics import KafkaMetricsService, hour_of, percentile
+
+
+def test_buckets_by_hour_topic_connection(tmp_path: Path) -> None:
+    path = tmp_path / "exports" / "kafka_metrics.json"
+    m = KafkaMetricsService(path, flush_interval=3600)
+    now = datetime.now(timezone.utc)
+    m.record("dev", "orders", messages=100, bytes=10_000, latency_sum_ms=500, latency_count=100,
+             samples=[float(i) for i in range(1, 101)], busy_sec=0.5, at=now)
+    m.record("dev", "orders", failures=3, at=now)
+    m.record("prod", "orders", messages=10, bytes=1000, latency_sum_ms=20, latency_count=10,
+             samples=[2.0] * 10, busy_sec=0.1, at=now - timedelta(hours=2))
+    m.record("dev", "old", messages=5, at=now - timedelta(hours=30))
+    assert not path.exists()  # not written on every message
+
+    s = m.summary(24)
+    assert (s["messages"], s["bytes"], s["failures"], s["topics"], s["connections"]) == (
+        110, 11_000, 3, 1, 2)
+    assert s["latency_avg_ms"] == round(520 / 110, 3)
+    assert s["latency_p50_ms"] is not None and s["latency_p99_ms"] >= s["latency_p95_ms"]
+    assert s["throughput_msg_s"] == round(110 / 0.6, 1)
+    assert s["all_time"]["messages"] == 115
+
+    hourly = m.hourly(24)
+    assert len(hourly) == 24 and hourly[-1]["hour"] == hour_of(now).isoformat()
+    assert hourly[-1]["messages"] == 100 and hourly[-1]["failures"] == 3
+    assert hourly[-3]["messages"] == 10 and hourly[-2]["messages"] == 0
+    assert set(hourly[0]) == {"hour", "messages", "bytes", "failures", "latency_avg_ms",
+                              "latency_p50_ms", "latency_p95_ms", "latency_p99_ms",
+                              "throughput_msg_s"}
+
+    topics = {(t["topic"], t["connection"]): t for t in m.topics(48)}
+    assert topics[("orders", "dev")]["messages"] == 100
+    assert topics[("old", "dev")]["messages"] == 5
+    assert topics[("orders", "prod")]["last_message_at"] is not None
+
+    m.close()
+    data = json.loads(path.read_text())
+    assert data["totals"] == {"messages": 115, "bytes": 11_000, "failures": 3}
+    again = KafkaMetricsService(path)
+    assert again.summary(48)["messages"] == 115
+    assert again.topics(24) == m.topics(24)
+
+
+def test_retention_removes_old_buckets(tmp_path: Path) -> None:
+    path = tmp_path / "kafka_metrics.json"
+    m = KafkaMetricsService(path, retention_days=30)
+    now = datetime.now(timezone.utc)
+    m.record("dev", "t", messages=1, at=now - timedelta(days=31))
+    m.record("dev", "t", messages=2, at=now - timedelta(days=29))
+    m.flush()
+    hours = [b["hour"] for b in json.loads(path.read_text())["buckets"]]
+    assert hours == [hour_of(now - timedelta(days=29)).isoformat()]
+
+
+def test_tolerates_foreign_and_older_files(tmp_path: Path) -> None:
+    path = tmp_path / "kafka_metrics.json"
+    hour = hour_of(datetime.now(timezone.utc)).isoformat()
+    path.write_text(json.dumps({
+        "total_messages": 7,  # a shape we never wrote
+        "buckets": [{"hour": hour, "topic": "t", "connection": "c", "messages": "4",
+                     "latency_samples_ms": [1, 2]},
+                    {"hour": "not a time", "topic": "t", "connection": "c"},
+                    {"topic": "missing hour"}, "garbage"]}))
+    m = KafkaMetricsService(path)
+    assert m.summary()["messages"] == 4
+    (tmp_path / "list.json").write_text("[1, 2, 3]")
+    assert KafkaMetricsService(tmp_path / "list.json").summary()["messages"] == 0
+    (tmp_path / "broken.json").write_text("{not json")
+    assert KafkaMetricsService(tmp_path / "broken.json").summary()["messages"] == 0
+
+
+def test_reservoir_stays_bounded(tmp_path: Path) -> None:
+    m = KafkaMetricsService(tmp_path / "m.json", samples=50)
+    for i in range(20):
+        m.record("c", "t", messages=100, latency_sum_ms=100.0 * i, latency_count=100,
+                 samples=[float(i)] * 100)
+    cell = next(iter(m.cells.values()))
+    assert len(cell["samples"]) == 50
+    assert max(cell["samples"]) > 0  # later samples do replace earlier ones
+
+
+def test_percentile() -> None:
+    assert percentile([], 0.5) is None
+    assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
+    assert percentile(list(map(float, range(101))), 0.99) == 99.0
