@@ -27,6 +27,7 @@ class HookOptions:
     retries: int = attrs.field(default=3, metadata={"help": "Attempts per batch"})
     notes: str = attrs.field(default="", metadata={"widget": "textarea"})
     headers: list[str] = attrs.field(factory=list, metadata={"help": "One 'Name: value' per line"})
+    timeout: float | None = attrs.field(default=30.0, metadata={"help": "Seconds; empty: none"})
     verbose: bool = attrs.field(default=False, metadata={"advanced": True})
 
 

@@ -84,6 +84,7 @@ def test_form_shows_the_api_error_next_to_the_field(site: Any, page: Any,
     page.goto(site.url + "/scheduler")
     page.fill("#f-name", "Bad delimiter")
     page.fill("#f-query", "SELECT 1")
+    page.select_option("#sharing-mode", "filesystem")
     page.click("fieldset[data-sink=filesystem] summary")
     page.fill("#opt-filesystem-delimiter", ";;")
     page.click("#schedule-form button[type=submit]")
@@ -104,7 +105,9 @@ def test_sharing_mode_dropdown_shows_each_plugins_fields(site: Any, page: Any,
     assert {"filesystem", "webhook-test"} <= set(modes)
     fs = page.locator("fieldset[data-sink=filesystem]")
     hook = page.locator('fieldset[data-sink="webhook-test"]')
+    page.select_option("#sharing-mode", "filesystem")
     assert fs.is_visible() and not hook.is_visible()
+    assert page.locator("fieldset.sink-options:visible").count() == 1
     page.select_option("#sharing-mode", "webhook-test")
     assert hook.is_visible() and not fs.is_visible()
     # each widget of the plugin's option schema is rendered
@@ -119,14 +122,17 @@ def test_sharing_mode_dropdown_shows_each_plugins_fields(site: Any, page: Any,
     page.fill("#opt-webhook-test-url", "http://127.0.0.1:9/x")
     page.select_option("#opt-webhook-test-method", "PUT")
     page.fill("#opt-webhook-test-retries", "5")
+    assert page.input_value("#opt-webhook-test-headers") == ""  # empty list default
+    assert page.input_value("#opt-webhook-test-timeout") == "30.0"
     page.fill("#opt-webhook-test-headers", "X-A: 1\nX-B: 2")
+    page.fill("#opt-webhook-test-timeout", "")  # optional: empty means null
     page.click('fieldset[data-sink="webhook-test"] summary')
     page.check("#opt-webhook-test-verbose")
     page.click("#schedule-form button[type=submit]")
     page.wait_for_url(re.compile(r"/scheduler/hook-schedule$"))
     options = site.pstt.schedules.get("hook-schedule").sink_options
     assert options == {"url": "http://127.0.0.1:9/x", "method": "PUT", "retries": 5, "notes": "",
-                       "headers": ["X-A: 1", "X-B: 2"], "verbose": True}
+                       "headers": ["X-A: 1", "X-B: 2"], "timeout": None, "verbose": True}
     # the edit form is filled from the stored options
     assert page.input_value("#opt-webhook-test-retries") == "5"
     assert page.is_checked("#opt-webhook-test-verbose")

@@ -128,8 +128,13 @@
       var items = raw.split(/[\n,]/).map(function (s) { return s.trim(); }).filter(Boolean);
       return items.length ? {value: items} : {skip: true};
     }
-    if (raw === "" && (el.hasAttribute("data-null") || widget === "number" ||
-                       widget === "select" || widget === "json")) { return {skip: true}; }
+    // empty: the API names a missing required option; null where the option allows it
+    // (e.g. "empty: never"); otherwise the default applies
+    if (raw === "" && el.hasAttribute("data-required")) { return {skip: true}; }
+    if (raw === "" && el.hasAttribute("data-null")) { return {value: null}; }
+    if (raw === "" && (widget === "number" || widget === "select" || widget === "json")) {
+      return {skip: true};
+    }
     // not JSON: send the text, so the server's 400 names the field
     if (widget === "json") { try { return {value: JSON.parse(raw)}; } catch (e) { return {value: raw}; } }
     if (widget === "number") { return {value: Number(raw)}; }

@@ -1,0 +1,95 @@
+"""``pstt serve`` as a real process on the demo home: every page in Chromium, the demo
+schedule run from the page, and unauthenticated requests refused."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from pstt_core.cli import cli
+from tests.conftest import free_port
+from tests.web.conftest import TOKEN
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    home = tmp_path_factory.mktemp("served")
+    result = CliRunner().invoke(cli, ["--home", str(home), "init", "--demo"])
+    assert result.exit_code == 0, result.output
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PSTT_", "KAFKA_"))}
+    env.update(PSTT_API_TOKEN=TOKEN, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen([sys.executable, "-c", "from pstt_core.cli import main; main()",
+                             "--home", str(home), "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url + "/api/health", timeout=1)
+            break
+        except httpx.HTTPError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"pstt serve did not start: {proc.stdout.read().decode() if proc.stdout else ''}")
+            time.sleep(0.1)
+    yield url, home
+    proc.send_signal(signal.SIGTERM)
+    # uvicorn shuts down gracefully, then re-raises the signal (exit status -15)
+    assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
+    logs = "".join(p.read_text() for p in (home / "logs").glob("app_*.log"))
+    assert "PSTT stopped" in logs and TOKEN not in logs
+
+
+def test_unauthenticated_requests_are_refused(served: tuple[str, Path]) -> None:
+    url, _ = served
+    assert httpx.get(url + "/api/schedules").status_code == 401
+    assert httpx.post(url + "/api/schedules/demo-orders-csv/run").status_code == 401
+    assert httpx.get(url + "/scheduler").status_code == 303
+    ok = httpx.get(url + "/api/schedules", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert {s["id"] for s in ok.json()["schedules"]} == {"demo-orders-csv", "demo-revenue-by-city"}
+
+
+def test_every_page_works_in_the_browser(served: tuple[str, Path], browser: Any,
+                                         screenshots_dir: Path) -> None:
+    url, home = served
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("requestfailed", lambda r: problems.append(f"{r.url} {r.failure}"))
+    page.on("request", lambda r: None if r.url.startswith(url) else problems.append(r.url))
+    page.goto(url + "/")
+    page.fill("#token", TOKEN)
+    page.click("#login-form button")
+    page.wait_for_url(url + "/")
+    labels = page.locator("nav.menu a:not(.brand)").all_inner_texts()
+    assert labels[:3] == ["Status", "Scheduler", "History"]
+    for label in labels:
+        page.click(f"nav.menu >> text={label}")
+        page.wait_for_load_state()
+        assert page.locator("main h1").count() >= 1, label
+        assert "Error" not in page.title(), label
+        page.screenshot(path=str(screenshots_dir / f"serve_{label.lower()}.png"), full_page=True)
+    page.goto(url + "/scheduler/demo-orders-csv")
+    page.click("button[data-action=run]")
+    page.wait_for_selector("#flash.flash-success >> text=5000 rows")
+    page.goto(url + "/history")
+    assert re.search(r"success\s+filesystem", page.inner_text("#history"))
+    assert list((home / "exports" / "demo").glob("orders_*.csv"))
+    assert problems == []
+    context.close()
