@@ -178,3 +178,43 @@ def test_loopback_detection() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
     assert not is_loopback("example.com")
+
+
+class StaticPlugin:
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    @hookimpl
+    def register_static_dirs(self, register: Callable[..., None]) -> None:
+        register("hookstatic", self.directory)
+        register("pstt", self.directory)              # the core's name
+        register("hookstatic", self.directory)        # twice
+        register("bad/name", self.directory)
+        register("missing", self.directory / "nope")
+
+    @hookimpl
+    def register_nav_links(self, register: Callable[[Any], None]) -> None:
+        register({"label": "not a NavLink"})
+
+    @hookimpl
+    def register_template_dirs(self, register: Callable[[Any], None]) -> None:
+        register(self.directory / "no-templates-here")
+
+
+def test_plugin_static_dirs_and_bad_contributions(home: HomeBuilder, tmp_path: Path,
+                                                  make_client: Callable[..., TestClient]) -> None:
+    (tmp_path / "app.js").write_text("console.log('hook');")
+    pm = get_plugin_manager()
+    pm.register(StaticPlugin(tmp_path), name="static-test")
+    try:
+        client = make_client()
+        assert client.get("/static/hookstatic/app.js").text == "console.log('hook');"
+        assert "nav.menu" in client.get("/static/pstt/pstt.css").text  # still the core's
+        problems = [p for p in client.get("/api/plugins").json()["problems"] if "static-test" in p]
+        assert len(problems) == 6, problems
+        assert any("'pstt' is taken by the core" in p for p in problems)
+        assert any("expected pstt_core.web.nav.NavLink" in p for p in problems)
+        assert any("template directory" in p for p in problems)
+        assert client.get("/").status_code == 200
+    finally:
+        pm.unregister(name="static-test")

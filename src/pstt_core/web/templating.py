@@ -2,7 +2,8 @@
 
 Autoescaping is on for every template. ``render`` adds to the context: ``nav`` (menu),
 ``pstt`` (the facade), ``csrf_token``, ``root`` (the prefix the app is mounted under; put it
-before every absolute link: ``{{ root }}/scheduler``) and ``auth_enabled``.
+before every absolute link: ``{{ root }}/scheduler``), ``auth_enabled`` and ``sink_fields``
+(sharing mode → the history fields its plugin declares).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None,
            # created on the first page view, so API-only clients never get a cookie
            "csrf_token": ensure_csrf(request.session),
            "root": request.scope.get("root_path", ""),
-           "auth_enabled": bool(app_state.pstt.settings["PSTT_API_TOKEN"])}
+           "auth_enabled": bool(app_state.pstt.settings["PSTT_API_TOKEN"]),
+           "sink_fields": {name: list(st.history_fields)
+                           for name, st in app_state.pstt.registry.sinks.items()}}
     ctx.update(context or {})
     return app_state.templates.TemplateResponse(request, name, ctx, status_code=status_code)

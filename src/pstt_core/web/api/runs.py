@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -21,12 +22,27 @@ async def run_schedule(request: Request) -> Response:
     pstt = request.app.state.pstt
     sid = request.path_params["id"]
     if bool_param(request, "background"):
-        run = await run_in_threadpool(pstt.run_in_background, sid)
+        run = await run_in_threadpool(_start_in_background, pstt, sid)
         return JSONResponse({"export_id": run.export_id, "schedule_id": sid, "status": "running",
                              "started_at": run.export_timestamp.isoformat(),
                              "url": f"/api/runs/{run.export_id}"}, status_code=202)
     record = await run_in_threadpool(pstt.run, sid)
     return JSONResponse(redact(record.to_dict()))
+
+
+def _visible(pstt: Any, export_id: str) -> bool:
+    running = any(r.export_id == export_id for r in list(pstt.runner.running.values()))
+    return running or pstt.history.get(export_id) is not None
+
+
+def _start_in_background(pstt: Any, sid: str) -> Any:
+    """Start the run and wait (briefly) until its thread has registered it, so that an
+    immediate ``GET /api/runs/{export_id}`` or a second run request sees it."""
+    run = pstt.run_in_background(sid)
+    deadline = time.monotonic() + 2.0
+    while not _visible(pstt, run.export_id) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return run
 
 
 def _find_run(pstt: Any, export_id: str) -> dict[str, Any]:

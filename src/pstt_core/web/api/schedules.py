@@ -34,20 +34,22 @@ async def get_schedule(request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(schedule_view, _pstt(request), sid))
 
 
-async def replace_schedule(request: Request) -> Response:
+async def _change(request: Request, patch: bool) -> Response:
     sid = request.path_params["id"]
     body = await json_body(request)
     pstt = _pstt(request)
-    await run_in_threadpool(pstt.update_schedule, sid, body)
+    await run_in_threadpool(pstt.patch_schedule if patch else pstt.update_schedule, sid, body)
     return JSONResponse(await run_in_threadpool(schedule_view, pstt, sid))
+
+
+async def replace_schedule(request: Request) -> Response:
+    """PUT: the body is the whole new definition."""
+    return await _change(request, patch=False)
 
 
 async def patch_schedule(request: Request) -> Response:
-    sid = request.path_params["id"]
-    body = await json_body(request)
-    pstt = _pstt(request)
-    await run_in_threadpool(pstt.patch_schedule, sid, body)
-    return JSONResponse(await run_in_threadpool(schedule_view, pstt, sid))
+    """PATCH: the body's top-level fields replace the stored ones."""
+    return await _change(request, patch=True)
 
 
 async def delete_schedule(request: Request) -> Response:

@@ -28,7 +28,7 @@
       });
     });
   }
-  window.pstt = {api: api, root: ROOT};
+  window.pstt = {api: api, root: ROOT};  // extended below with flash and reloadWith
 
   function flash(text, kind) {
     var el = document.getElementById("flash");
@@ -49,6 +49,19 @@
     if (target) { location.href = target; } else { location.reload(); }
   }
 
+  function waitForRun(exportId) {
+    return new Promise(function (resolve, reject) {
+      (function poll() {
+        api("GET", ROOT + "/api/runs/" + encodeURIComponent(exportId)).then(function (rec) {
+          if (rec.status === "running") { setTimeout(poll, 400); } else { resolve(rec); }
+        }).catch(reject);
+      })();
+    });
+  }
+
+  window.pstt.flash = flash;
+  window.pstt.reloadWith = reloadWith;
+
   /* ---- action buttons (run now, enable, disable, delete) ---- */
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest("button[data-action]");
@@ -63,7 +76,10 @@
       });
     } else if (action === "run") {
       flash("Running " + id + "…", "info");
-      call = api("POST", base + "/run").then(function (rec) {
+      // start in the background and poll, so a long export never hits a proxy timeout
+      call = api("POST", base + "/run?background=true").then(function (started) {
+        return waitForRun(started.export_id);
+      }).then(function (rec) {
         var text = "Run of " + id + " finished: " + rec.status + ", " + rec.rows + " rows" +
                    (rec.error ? " — " + rec.error : "");
         reloadWith(text, rec.status === "success" ? "success" : "error");
@@ -90,139 +106,5 @@
     }).catch(function (err) {
       out.textContent = "failed: " + err.message; out.className = "test-result error-text";
     }).then(function () { btn.disabled = false; });
-  });
-
-  /* ---- the schedule form ---- */
-  var form = document.getElementById("schedule-form");
-  if (!form) { return; }
-  var modeSelect = form.querySelector("#sharing-mode");
-  var triggerSelect = form.querySelector("#f-trigger-type");
-
-  function showMode() {
-    form.querySelectorAll("fieldset.sink-options").forEach(function (fs) {
-      fs.hidden = fs.getAttribute("data-sink") !== modeSelect.value;
-    });
-  }
-  function showTrigger() {
-    form.querySelectorAll("[data-trigger]").forEach(function (el) {
-      el.hidden = el.getAttribute("data-trigger") !== triggerSelect.value;
-    });
-  }
-  modeSelect.addEventListener("change", showMode);
-  triggerSelect.addEventListener("change", showTrigger);
-
-  function activeFieldset() {
-    return form.querySelector('fieldset.sink-options[data-sink="' + modeSelect.value + '"]');
-  }
-  function setOption(el, value) {
-    var widget = el.getAttribute("data-widget");
-    if (widget === "checkbox") { el.checked = !!value; }
-    else if (widget === "list") { el.value = Array.isArray(value) ? value.join("\n") : (value || ""); }
-    else if (widget === "json") { el.value = value && Object.keys(value).length ? JSON.stringify(value) : ""; }
-    else { el.value = value === null || value === undefined ? "" : String(value); }
-  }
-  function readOption(el) {
-    var widget = el.getAttribute("data-widget"), raw = el.value;
-    if (widget === "checkbox") { return {value: el.checked}; }
-    if (widget === "list") {
-      var items = raw.split(/[\n,]/).map(function (s) { return s.trim(); }).filter(Boolean);
-      return items.length ? {value: items} : {skip: true};
-    }
-    // empty: the API names a missing required option; null where the option allows it
-    // (e.g. "empty: never"); otherwise the default applies
-    if (raw === "" && el.hasAttribute("data-required")) { return {skip: true}; }
-    if (raw === "" && el.hasAttribute("data-null")) { return {value: null}; }
-    if (raw === "" && (widget === "number" || widget === "select" || widget === "json")) {
-      return {skip: true};
-    }
-    // not JSON: send the text, so the server's 400 names the field
-    if (widget === "json") { try { return {value: JSON.parse(raw)}; } catch (e) { return {value: raw}; } }
-    if (widget === "number") { return {value: Number(raw)}; }
-    return {value: raw};
-  }
-
-  // fill the form when editing
-  var dataEl = document.getElementById("schedule-data");
-  if (dataEl) {
-    var s = JSON.parse(dataEl.textContent);
-    ["name", "description", "timezone", "query", "connection"].forEach(function (k) {
-      var el = form.elements[k];
-      if (el && s[k] !== undefined && s[k] !== null) { el.value = s[k]; }
-    });
-    form.elements.enabled.checked = !!s.enabled;
-    var t = s.trigger || {};
-    triggerSelect.value = t.type || "cron";
-    if (t.type === "cron") { form.elements.trigger_expression.value = t.expression || ""; }
-    else {
-      form.elements.trigger_seconds.value = (t.seconds || 0) + 60 * (t.minutes || 0) +
-        3600 * (t.hours || 0) + 86400 * (t.days || 0);
-    }
-    modeSelect.value = s.sharing_mode;
-    var fs = activeFieldset();
-    if (fs) {
-      fs.querySelectorAll("[data-option]").forEach(function (el) {
-        var key = el.getAttribute("data-option");
-        if (s.sink_options && key in s.sink_options) { setOption(el, s.sink_options[key]); }
-      });
-    }
-  }
-  showMode();
-  showTrigger();
-
-  function clearErrors() {
-    var box = form.querySelector(".form-error");
-    box.hidden = true; box.textContent = "";
-    form.querySelectorAll(".field-error").forEach(function (el) { el.hidden = true; el.textContent = ""; });
-    form.querySelectorAll(".field.invalid").forEach(function (el) { el.classList.remove("invalid"); });
-  }
-  function showError(err) {
-    var box = form.querySelector(".form-error");
-    box.textContent = (err.path ? err.path + ": " : "") + err.message;
-    box.hidden = false;
-    if (!err.path) { return; }
-    // "$.sink_options.delimiter" → the field with data-path="sink_options.delimiter"
-    var path = err.path.replace(/^\$\.?/, "");
-    var scope = path.indexOf("sink_options") === 0 ? activeFieldset() : form;
-    var field = null;
-    while (path && !field) {
-      field = scope && scope.querySelector('.field[data-path="' + path + '"]');
-      path = path.indexOf(".") > 0 ? path.slice(0, path.lastIndexOf(".")) : "";
-    }
-    if (field) {
-      field.classList.add("invalid");
-      var small = field.querySelector(".field-error");
-      small.textContent = err.message; small.hidden = false;
-    }
-  }
-
-  form.addEventListener("submit", function (ev) {
-    ev.preventDefault();
-    clearErrors();
-    var body = {
-      name: form.elements.name.value, description: form.elements.description.value,
-      connection: form.elements.connection.value, query: form.elements.query.value,
-      timezone: form.elements.timezone.value, enabled: form.elements.enabled.checked,
-      sharing_mode: modeSelect.value, sink_options: {}
-    };
-    if (form.elements.id && form.elements.id.value) { body.id = form.elements.id.value; }
-    if (triggerSelect.value === "cron") {
-      body.trigger = {type: "cron", expression: form.elements.trigger_expression.value};
-    } else {
-      body.trigger = {type: "interval", seconds: Number(form.elements.trigger_seconds.value || 0)};
-    }
-    var fs = activeFieldset();
-    if (fs) {
-      fs.querySelectorAll("[data-option]").forEach(function (el) {
-        var got = readOption(el);
-        if (!got.skip) { body.sink_options[el.getAttribute("data-option")] = got.value; }
-      });
-    }
-    var submit = form.querySelector("button[type=submit]");
-    submit.disabled = true;
-    api(form.getAttribute("data-method"), form.getAttribute("data-url"), body).then(function (saved) {
-      var done = form.getAttribute("data-method") === "POST"
-        ? ROOT + "/scheduler/" + encodeURIComponent(saved.id) : form.getAttribute("data-done");
-      reloadWith("Schedule " + saved.id + " saved.", "success", done);
-    }).catch(showError).then(function () { submit.disabled = false; });
   });
 })();
