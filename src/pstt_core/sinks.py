@@ -79,10 +79,11 @@ def option_schema(cls: type, pstt: Pstt | None = None) -> list[dict[str, Any]]:
     """Describe an attrs options class for forms and the API.
 
     Field metadata understood: ``label``, ``help``, ``choices``, ``widget`` (``text``,
-    ``textarea``, ``number``, ``checkbox``, ``select``, ``list``), ``secret``, ``advanced``,
-    and ``choices_from``: the name of a ``connections.json`` section (``"databases"`` or a
-    plugin section such as ``"kafka_connections"``) whose entry names become the choices —
-    given ``pstt``, so a form offers the configured connections as a drop-down.
+    ``textarea``, ``number``, ``checkbox``, ``select``, ``list``, ``json`` — the default for
+    mapping fields: a JSON object typed into a textarea), ``secret``, ``advanced``, and
+    ``choices_from``: the name of a ``connections.json`` section (``"databases"`` or a plugin
+    section such as ``"kafka_connections"``) whose entry names become the choices — given
+    ``pstt``, so a form offers the configured connections as a drop-down.
     """
     fields = []
     for a in attrs.fields(cls):
@@ -118,6 +119,8 @@ def option_schema(cls: type, pstt: Pstt | None = None) -> list[dict[str, Any]]:
 def _widget_for(type_text: str, meta: Mapping[str, Any]) -> str:
     if meta.get("choices"):
         return "select"
+    if "dict" in type_text or "Mapping" in type_text:
+        return "json"
     if "bool" in type_text:
         return "checkbox"
     if "int" in type_text or "float" in type_text:

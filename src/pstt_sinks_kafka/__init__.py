@@ -19,6 +19,12 @@ from .models import (
     validate_topic,
 )
 from .settings import KAFKA_SETTINGS
+from .web_hooks import (  # noqa: F401
+    register_nav_links,
+    register_routes,
+    register_static_dirs,
+    register_template_dirs,
+)
 
 SECTION = "kafka_connections"
 

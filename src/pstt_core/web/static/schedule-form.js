@@ -29,6 +29,7 @@
     var widget = el.getAttribute("data-widget");
     if (widget === "checkbox") { el.checked = !!value; }
     else if (widget === "list") { el.value = Array.isArray(value) ? value.join("\n") : (value || ""); }
+    else if (widget === "json") { el.value = value && Object.keys(value).length ? JSON.stringify(value) : ""; }
     else { el.value = value === null || value === undefined ? "" : String(value); }
   }
   function readOption(el) {
@@ -42,7 +43,11 @@
     // (e.g. "empty: never"); otherwise the default applies
     if (raw === "" && el.hasAttribute("data-required")) { return {skip: true}; }
     if (raw === "" && el.hasAttribute("data-null")) { return {value: null}; }
-    if (raw === "" && widget === "number") { return {skip: true}; }
+    if (raw === "" && (widget === "number" || widget === "select" || widget === "json")) {
+      return {skip: true};
+    }
+    // not JSON: send the text, so the server's 400 names the field
+    if (widget === "json") { try { return {value: JSON.parse(raw)}; } catch (e) { return {value: raw}; } }
     if (widget === "number") { return {value: Number(raw)}; }
     return {value: raw};
   }
