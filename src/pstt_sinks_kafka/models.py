@@ -149,7 +149,7 @@ def validate_connection(conn: KafkaConnectionConfig, file: str, path: str) -> No
 class KafkaExportConfig:
     """``sink_options`` of sharing mode ``kafka`` (legacy: ``kafka_*`` / ``kafka_config``)."""
 
-    connection: str = attrs.field(metadata={"label": "Kafka connection",
+    connection: str = attrs.field(metadata={"label": "Kafka connection", "choices_from": "kafka_connections",
                                             "help": "A name from kafka_connections"})
     topic: str = attrs.field(metadata={"label": "Topic",
                                        "help": "1-249 characters of letters, digits, '.', '_', '-'"})

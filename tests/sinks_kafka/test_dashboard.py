@@ -151,7 +151,7 @@ def test_scheduler_form_creates_a_kafka_schedule_that_exports(
     page.select_option("#sharing-mode", "kafka")
     page.fill("#f-name", unique_name)
     page.fill("#f-query", "SELECT id, customer_id, amount FROM orders ORDER BY id LIMIT 5")
-    page.fill("#opt-kafka-connection", "local")
+    page.select_option("#opt-kafka-connection", "local")
     page.fill("#opt-kafka-topic", unique_name)
     page.fill("#opt-kafka-key_field", "id")
     page.fill("#opt-kafka-batch_size", "2")
