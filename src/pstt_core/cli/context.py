@@ -31,18 +31,17 @@ def cli_errors() -> Iterator[None]:
     """Print PSTT errors as one line on stderr with a meaningful exit code, no traceback."""
     try:
         yield
-    except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_CONFIG)
-    except NotFoundError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_CONFIG)
-    except ConflictError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_CONFLICT)
     except PsttError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_FAILED)
+        sys.exit(_exit_code(exc))
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+
+
+def _exit_code(exc: PsttError) -> int:
+    if isinstance(exc, (ConfigError, NotFoundError)):
+        return EXIT_CONFIG
+    if isinstance(exc, ConflictError):
+        return EXIT_CONFLICT
+    return EXIT_FAILED
