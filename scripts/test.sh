@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up a virtual environment with every extra and run the whole test suite.
-# Usage: bash scripts/test.sh [pytest args]
+# Usage: bash scripts/test.sh [pytest args]     (--setup-only: install, do not run)
 # On Debian as root it installs Chromium for the browser tests if it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,4 +11,5 @@ fi
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q -e ".[dev]"
+[ "${1:-}" = "--setup-only" ] && exit 0
 "$VENV/bin/python" -m pytest "$@"
