@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +48,6 @@ class Pstt:
                  environ: Mapping[str, str] | None = None,
                  plugin_manager: pluggy.PluginManager | None = None, logs: bool = True):
         self.home = Home.resolve(home)
-        self._environ = environ
         dotenv = read_dotenv(self.home.root)
         env = os.environ if environ is None else environ
         disabled = env.get("PSTT_DISABLED_PLUGINS", dotenv.get("PSTT_DISABLED_PLUGINS") or "")
@@ -57,7 +56,7 @@ class Pstt:
         self.settings = Settings.load(self.registry.settings.values(), self.home.root,
                                       environ=environ, dotenv=dotenv)
         self.config: Config = load_config(self.home.connections, self.registry.sections,
-                                          self._lookup())
+                                          lookup_env(dotenv, environ))
         redactor.add(self.config.secrets | {self.settings["PSTT_API_TOKEN"],
                                             self.settings["PSTT_SECRET_KEY"]})
         if logs:
@@ -76,13 +75,6 @@ class Pstt:
         self._background: set[threading.Thread] = set()
         # Per-plugin state (producers, metrics services …) keyed by plugin name.
         self.state: dict[str, Any] = {}
-
-    def _lookup(self) -> Callable[[str], str | None]:
-        if self._environ is None:
-            return lookup_env(self.home.root)
-        dotenv = read_dotenv(self.home.root)
-        env = self._environ
-        return lambda name: env.get(name, dotenv.get(name))
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self, *, scheduler: bool = True) -> None:

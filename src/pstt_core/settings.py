@@ -146,13 +146,15 @@ def read_dotenv(home: Path) -> dict[str, str | None]:
     return dict(dotenv_values(path)) if path.is_file() else {}
 
 
-def lookup_env(home: Path | None) -> Callable[[str], str | None]:
-    """Variable lookup for ``${VAR}``: the environment first, then ``.env``."""
-    dotenv = read_dotenv(home) if home else {}
+def lookup_env(dotenv: Mapping[str, str | None],
+               environ: Mapping[str, str] | None = None) -> Callable[[str], str | None]:
+    """Variable lookup for ``${VAR}``: the environment (default ``os.environ``) first, then
+    the already-read ``.env`` values."""
+    env = os.environ if environ is None else environ
 
     def get(name: str) -> str | None:
-        if name in os.environ:
-            return os.environ[name]
+        if name in env:
+            return env[name]
         return dotenv.get(name)
 
     return get
