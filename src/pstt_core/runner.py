@@ -90,19 +90,25 @@ class Runner:
             self.running[sid] = run
             log.info("run %s of schedule %s started (%s)", run.export_id, sid, run.trigger)
             record = execute(self.pstt, run, progress=progress)
+            # recorded before the run leaves ``running``: a client polling
+            # GET /api/runs/{export_id} must always find it in one place or the other
+            self._record(record)
         finally:
             self.running.pop(sid, None)
             self._release(sid)
-        self._finish(record, run)
+        self.pstt.observe_run(record, run)
         log.info("run %s of schedule %s finished: %s, %d rows in %.3f s%s", record.export_id, sid,
                  record.status, record.rows, record.duration_sec or 0,
                  f" — {record.error}" if record.error else "")
         return record
 
     def _finish(self, record: RunRecord, run: RunInfo) -> None:
+        self._record(record)
+        self.pstt.observe_run(record, run)
+
+    def _record(self, record: RunRecord) -> None:
         try:
             self.pstt.history.append(record)
             self.pstt.scheduler_metrics.record(record)
         except Exception:  # a full disk must not kill the scheduler thread
             log.exception("could not write history for run %s", record.export_id)
-        self.pstt.observe_run(record, run)

@@ -109,3 +109,31 @@ def test_history_filters_and_paging(home: HomeBuilder, make_client: Callable[...
         resp = client.get(f"/api/history?{bad}")
         assert resp.status_code == 400, bad
         assert resp.json()["path"] == bad.split("=")[0]
+
+
+def test_a_polled_run_is_never_missing(home: HomeBuilder, make_client: Callable[..., TestClient],
+                                       monkeypatch: Any) -> None:
+    """The pages poll ``GET /api/runs/{id}`` after a background start: between leaving the
+    running table and reaching the history the run must not be a 404, however slow the
+    history disk is."""
+    csv_schedule(home)
+    client = make_client()
+    pstt = client.app.state.pstt  # type: ignore[attr-defined]
+    slow_append = pstt.history.append
+
+    def append_on_a_slow_disk(record: Any) -> None:
+        time.sleep(0.5)
+        slow_append(record)
+
+    monkeypatch.setattr(pstt.history, "append", append_on_a_slow_disk)
+    export_id = client.post("/api/schedules/orders/run?background=true").json()["export_id"]
+    seen = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        resp = client.get(f"/api/runs/{export_id}")
+        seen.append(resp.status_code)
+        if resp.status_code != 200 or resp.json()["status"] != "running":
+            break
+        time.sleep(0.02)
+    assert set(seen) == {200}, seen
+    assert resp.json()["status"] == "success" and resp.json()["rows"] == 500

@@ -64,7 +64,8 @@ def test_create_schedule_in_form_run_it_and_see_it_in_history(site: Any, page: A
     assert saved.sink_options["filename"] == "browser_{export_id}.csv"
 
     page.click("button[data-action=run]")
-    page.wait_for_selector("#flash.flash-success >> text=finished: success, 25 rows")
+    page.wait_for_selector("#flash.flash-success, #flash.flash-error")
+    assert "finished: success, 25 rows" in page.inner_text("#flash"), page.inner_text("#flash")
     row = page.locator("#recent-runs tbody tr").first
     assert "success" in row.inner_text() and "25" in row.inner_text()
     page.screenshot(path=str(screenshots_dir / "web_schedule_after_run.png"), full_page=True)
@@ -217,7 +218,8 @@ def test_login_flow_with_a_token(locked_site: Any, page: Any, screenshots_dir: P
     assert "locked-orders" in page.inner_text("#schedules")
     # the page's script calls the API with the session and the CSRF token
     page.click("button[data-action=run]")
-    page.wait_for_selector("#flash.flash-success")
+    page.wait_for_selector("#flash.flash-success, #flash.flash-error")
+    assert "finished: success" in page.inner_text("#flash"), page.inner_text("#flash")
     assert TOKEN not in page.content()
     page.click("nav.menu button:has-text('Log out')")
     page.wait_for_url(re.compile(r"/login$"))

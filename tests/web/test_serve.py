@@ -87,7 +87,10 @@ def test_every_page_works_in_the_browser(served: tuple[str, Path], browser: Any,
         page.screenshot(path=str(screenshots_dir / f"serve_{label.lower()}.png"), full_page=True)
     page.goto(url + "/scheduler/demo-orders-csv")
     page.click("button[data-action=run]")
-    page.wait_for_selector("#flash.flash-success >> text=5000 rows")
+    # the run's outcome (success or error) replaces the "Running…" message after a reload
+    page.wait_for_selector("#flash.flash-success, #flash.flash-error")
+    flash = page.inner_text("#flash")
+    assert "finished: success, 5000 rows" in flash, flash
     page.goto(url + "/history")
     assert re.search(r"success\s+filesystem", page.inner_text("#history"))
     assert list((home / "exports" / "demo").glob("orders_*.csv"))
