@@ -16,7 +16,7 @@ from .databases import Databases
 from .health import run_checks
 from .history import HistoryStore, SchedulerMetricsStore
 from .home import Home
-from .logs import redactor, setup_logging
+from .logs import logging_to, redactor, release_logging, setup_logging
 from .models import RunInfo, RunRecord, Schedule
 from .pipeline import Progress
 from .plugins import PluginInfo, disabled_from_env, get_plugin_manager, list_plugins
@@ -59,9 +59,9 @@ class Pstt:
                                           lookup_env(dotenv, environ))
         redactor.add(self.config.secrets | {self.settings["PSTT_API_TOKEN"],
                                             self.settings["PSTT_SECRET_KEY"]})
-        if logs:
-            setup_logging(self.home.logs, self.settings["PSTT_LOG_LEVEL"],
-                          self.settings["PSTT_LOG_RETENTION_DAYS"])
+        self._logs = logs
+        self._logs_attached = False
+        self._attach_logs()
         self.databases = Databases(self.config.databases, self.home.root)
         self.schedules = ScheduleStore(self.home.schedules, self)
         self.history = HistoryStore(self.home.history, self.settings["PSTT_HISTORY_MAX_RECORDS"],
@@ -81,12 +81,14 @@ class Pstt:
         """Call the plugins' ``pstt_startup`` and start the scheduler."""
         if self.started:
             return
+        self._attach_logs()  # again after close()
         self.home.exports.mkdir(parents=True, exist_ok=True)
-        self.pm.hook.pstt_startup(pstt=self)
-        if scheduler and self.settings["PSTT_SCHEDULER_ENABLED"]:
-            self.scheduler.start()
-        self.started = True
-        log.info("PSTT started on %s", self.home.root)
+        with logging_to(self.home.logs):
+            self.pm.hook.pstt_startup(pstt=self)
+            if scheduler and self.settings["PSTT_SCHEDULER_ENABLED"]:
+                self.scheduler.start()
+            self.started = True
+            log.info("PSTT started on %s", self.home.root)
 
     def stop(self) -> None:
         """Stop the scheduler (waiting for running jobs), then ``pstt_shutdown``."""
@@ -95,19 +97,34 @@ class Pstt:
         self.scheduler.stop(wait=True)
         for thread in list(self._background):
             thread.join(timeout=60)
-        try:
-            self.pm.hook.pstt_shutdown(pstt=self)
-        finally:
-            self.databases.dispose()
-            self.started = False
-            log.info("PSTT stopped")
+        with logging_to(self.home.logs):
+            try:
+                self.pm.hook.pstt_shutdown(pstt=self)
+            finally:
+                self.databases.dispose()
+                self.started = False
+                log.info("PSTT stopped")
+
+    def close(self) -> None:
+        """``stop()``, then detach this home's log file handler (the last user of a home's
+        handler closes it), so that a process can open and close many homes."""
+        self.stop()
+        if self._logs_attached:
+            release_logging(self.home.logs)
+            self._logs_attached = False
+
+    def _attach_logs(self) -> None:
+        if self._logs and not self._logs_attached:
+            setup_logging(self.home.logs, self.settings["PSTT_LOG_LEVEL"],
+                          self.settings["PSTT_LOG_RETENTION_DAYS"])
+            self._logs_attached = True
 
     def __enter__(self) -> Pstt:
         self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.close()
 
     # -- schedules -------------------------------------------------------------------
     def create_schedule(self, data: dict[str, Any]) -> Schedule:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+# The log directory of the home whose work is being logged (set around runs): with several
+# homes in one process, a run's lines go to its own home's log only.
+_current_dir: ContextVar[str | None] = ContextVar("pstt_log_dir", default=None)
 _FILE_RE = re.compile(r"^app_(\d{8})\.log$")
 
 
@@ -48,7 +53,9 @@ class DailyFileHandler(logging.Handler):
     def __init__(self, directory: Path, retention_days: int = 30):
         super().__init__()
         self.directory = directory
+        self.key = str(directory.resolve())
         self.retention_days = retention_days
+        self.users = 0  # Pstt instances sharing this handler (detached at zero)
         self._day: date | None = None
         self._stream: object = None
         self._lock2 = threading.Lock()
@@ -56,6 +63,10 @@ class DailyFileHandler(logging.Handler):
 
     def path_for(self, day: date) -> Path:
         return self.directory / f"app_{day:%Y%m%d}.log"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        owner = _current_dir.get()
+        return (owner is None or owner == self.key) and bool(super().filter(record))
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -135,27 +146,61 @@ def tail(directory: Path, *, lines: int = 200, level: str | None = None,
 
 
 _configured: dict[str, DailyFileHandler] = {}
+_configured_lock = threading.Lock()
 redactor = Redactor()
 
 
 def setup_logging(directory: Path, level: str = "info", retention_days: int = 30) -> DailyFileHandler:
-    """Attach one daily handler per log directory to the ``pstt`` logger (idempotent)."""
+    """Attach one daily handler per log directory to the ``pstt`` logger; each call is one
+    more user of it, to be matched by :func:`release_logging`."""
     logger = logging.getLogger("pstt")
     logger.setLevel(getattr(logging, level.upper(), logging.INFO))
     key = str(directory.resolve())
-    handler = _configured.get(key)
-    if handler is None:
-        handler = DailyFileHandler(directory, retention_days)
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        handler.addFilter(redactor)
-        logger.addHandler(handler)
-        _configured[key] = handler
-    handler.retention_days = retention_days
+    with _configured_lock:
+        handler = _configured.get(key)
+        if handler is None:
+            handler = DailyFileHandler(directory, retention_days)
+            handler.setFormatter(logging.Formatter(LOG_FORMAT))
+            handler.addFilter(redactor)
+            logger.addHandler(handler)
+            _configured[key] = handler
+        handler.retention_days = retention_days
+        handler.users += 1
     return handler
 
 
+def release_logging(directory: Path) -> None:
+    """One user fewer of the directory's handler; the last one detaches and closes it."""
+    key = str(directory.resolve())
+    with _configured_lock:
+        handler = _configured.get(key)
+        if handler is None:
+            return
+        handler.users -= 1
+        if handler.users > 0:
+            return
+        del _configured[key]
+    _detach(handler)
+
+
 def teardown_logging(directory: Path) -> None:
-    handler = _configured.pop(str(directory.resolve()), None)
+    """Detach and close the directory's handler whatever its users (tests, shutdown)."""
+    with _configured_lock:
+        handler = _configured.pop(str(directory.resolve()), None)
     if handler is not None:
-        logging.getLogger("pstt").removeHandler(handler)
-        handler.close()
+        _detach(handler)
+
+
+def _detach(handler: DailyFileHandler) -> None:
+    logging.getLogger("pstt").removeHandler(handler)
+    handler.close()
+
+
+@contextmanager
+def logging_to(directory: Path) -> Iterator[None]:
+    """Within the block (in this thread), ``pstt`` records go to ``directory``'s log only."""
+    token = _current_dir.set(str(directory.resolve()))
+    try:
+        yield
+    finally:
+        _current_dir.reset(token)

@@ -8,6 +8,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from .errors import ConflictError
+from .logs import logging_to
 from .models import RunInfo, RunRecord, iso, utcnow
 from .pipeline import Progress, execute
 from .state import try_lock_file
@@ -73,6 +74,11 @@ class Runner:
             skip_if_running: bool = False, reserved: bool = False) -> RunRecord:
         """Execute ``run``; a second run of a schedule already running is refused
         (``ConflictError``) or, for scheduled fires, recorded as ``skipped``."""
+        with logging_to(self.pstt.home.logs):
+            return self._run(run, progress, skip_if_running, reserved)
+
+    def _run(self, run: RunInfo, progress: Progress | None, skip_if_running: bool,
+             reserved: bool) -> RunRecord:
         sid = run.schedule.id
         busy = None if reserved else self._claim(sid)
         if busy:

@@ -124,3 +124,34 @@ def test_a_closed_handler_that_stays_attached_reopens_its_file(
     assert "before the close" in text
     assert f"run {record.export_id} of schedule r finished: success" in text
     assert "Logging error" not in capsys.readouterr().err
+
+
+def _pstt_handlers() -> list[logging.Handler]:
+    return [h for h in logging.getLogger("pstt").handlers if h.__class__.__name__ == "DailyFileHandler"]
+
+
+def test_homes_in_one_process_keep_their_own_logs_and_close_them(tmp_path: Path,
+                                                                 recorder: Recorder) -> None:
+    """An embedding application may open many homes: each run is logged to its own home,
+    and ``close()`` detaches the handler once the home's last instance is closed."""
+    before = len(_pstt_handlers())
+    homes = [HomeBuilder(tmp_path / name) for name in ("a", "b")]
+    for h in homes:
+        h.add_schedule(id="only", query="SELECT 1 AS one", sharing_mode="recorder")
+    a, b = (h.pstt(environ={}) for h in homes)
+    a_again = homes[0].pstt(environ={})  # a second instance shares home a's handler
+    assert len(_pstt_handlers()) == before + 2
+    run_a, run_b = a.run("only"), b.run("only")
+    text_a, text_b = today_log(homes[0]).read_text(), today_log(homes[1]).read_text()
+    assert run_a.export_id in text_a and run_a.export_id not in text_b
+    assert run_b.export_id in text_b and run_b.export_id not in text_a
+    a.close()
+    assert len(_pstt_handlers()) == before + 2  # a_again still logs to home a
+    a_again.run("only")
+    a_again.close()
+    b.close()
+    assert len(_pstt_handlers()) == before
+    with a_again:  # a closed instance may start again: its handler comes back
+        assert len(_pstt_handlers()) == before + 1
+    assert len(_pstt_handlers()) == before
+    assert "PSTT stopped" in today_log(homes[0]).read_text()
