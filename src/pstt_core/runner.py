@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pstt.runner")
 
+SKIP_BUSY = "previous run still in progress"
+
 
 class Runner:
     def __init__(self, pstt: Pstt):
@@ -84,14 +86,7 @@ class Runner:
         if busy:
             if not skip_if_running:
                 raise ConflictError(f"schedule {sid!r} {busy}")
-            record = RunRecord(export_id=run.export_id, schedule_id=sid,
-                               sharing_mode=run.schedule.sharing_mode, status="skipped",
-                               started_at=iso(run.export_timestamp) or "",
-                               finished_at=iso(utcnow()), duration_sec=0.0,
-                               error="previous run still in progress", schedule_name=run.schedule.name,
-                               trigger=run.trigger)
-            self._finish(record, run)
-            return record
+            return self.skip(run, SKIP_BUSY)
         try:
             self.running[sid] = run
             log.info("run %s of schedule %s started (%s)", run.export_id, sid, run.trigger)
@@ -107,6 +102,18 @@ class Runner:
                  record.status, record.rows, record.duration_sec or 0,
                  f" — {record.error}" if record.error else "")
         return record
+
+    def skip(self, run: RunInfo, reason: str) -> RunRecord:
+        """Record ``run`` as ``skipped`` (it never started) with ``reason`` as its error."""
+        with logging_to(self.pstt.home.logs):
+            record = RunRecord(export_id=run.export_id, schedule_id=run.schedule.id,
+                               sharing_mode=run.schedule.sharing_mode, status="skipped",
+                               started_at=iso(run.export_timestamp) or "",
+                               finished_at=iso(utcnow()), duration_sec=0.0, error=reason,
+                               schedule_name=run.schedule.name, trigger=run.trigger)
+            log.warning("run %s of schedule %s skipped: %s", run.export_id, run.schedule.id, reason)
+            self._finish(record, run)
+            return record
 
     def _finish(self, record: RunRecord, run: RunInfo) -> None:
         self._record(record)

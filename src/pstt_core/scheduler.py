@@ -14,11 +14,13 @@ import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .models import Schedule
+from .runner import SKIP_BUSY
 from .schedules import cron_trigger
 
 if TYPE_CHECKING:
@@ -52,8 +54,10 @@ class Scheduler:
 
     def _new_scheduler(self) -> BackgroundScheduler:
         workers = self.pstt.settings["PSTT_MAX_CONCURRENT_RUNS"]
-        return BackgroundScheduler(executors={"default": ThreadPoolExecutor(workers)},
-                                   job_defaults={"max_instances": 1})
+        aps = BackgroundScheduler(executors={"default": ThreadPoolExecutor(workers)},
+                                  job_defaults={"max_instances": 1})
+        aps.add_listener(self._not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        return aps
 
     @property
     def running(self) -> bool:
@@ -118,6 +122,25 @@ class Scheduler:
             self.pstt.runner.run(run, skip_if_running=True)
         except Exception:  # the scheduler thread must survive anything a run does
             log.exception("scheduled run of %s could not start", schedule_id)
+
+    def _not_run(self, event: JobEvent) -> None:
+        """A fire APScheduler dropped before ``_fire``: too late (later than the schedule's
+        ``misfire_grace_sec``, e.g. after the machine slept) or the previous run still going.
+        Recorded as ``skipped`` so the history shows every fire that did not run."""
+        if event.job_id == WATCH_JOB_ID:
+            return
+        try:
+            run = self.pstt.runner.prepare(event.job_id, trigger="schedule")
+            if event.code == EVENT_JOB_MISSED:
+                due = event.scheduled_run_time
+                late = (datetime.now(due.tzinfo) - due).total_seconds()
+                reason = (f"missed: due at {due.isoformat(timespec='seconds')}, {late:.0f} s late "
+                          f"(misfire_grace_sec={run.schedule.misfire_grace_sec})")
+            else:
+                reason = SKIP_BUSY
+            self.pstt.runner.skip(run, reason)
+        except Exception:  # a listener error must never reach the scheduler thread
+            log.exception("could not record the skipped fire of %s", event.job_id)
 
     def next_run_time(self, schedule_id: str) -> datetime | None:
         job = self._aps.get_job(schedule_id) if self._aps.running else None

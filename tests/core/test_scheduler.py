@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timezone
 from typing import Any
 
+import httpx
 import pytest
 
 from pstt_core import ConflictError, Pstt
-from tests.conftest import HomeBuilder
+from tests.conftest import HomeBuilder, free_port
 from tests.core.conftest import Recorder, wait_for
 
 FAST = {"PSTT_SCHEDULES_RELOAD_SEC": "1"}
@@ -235,3 +241,62 @@ def test_invalid_schedule_does_not_stop_the_others_firing(home: HomeBuilder, sta
     assert wait_for(lambda: runs(pstt, "fine"), timeout=8)[0]["status"] == "success"
     health = next(c for c in pstt.health()["checks"] if c["name"] == "scheduler")
     assert health["status"] == "degraded" and "broken" in health["detail"]
+
+
+def test_a_fire_while_the_previous_scheduled_run_goes_on_is_recorded(
+        home: HomeBuilder, started: Any, recorder: Recorder) -> None:
+    # every run takes ~2.4 s (3 batches × 0.8 s) on a 1 s interval: APScheduler itself
+    # refuses the overlapping fires, and each one is in the history as skipped
+    home.add_schedule(id="slow", query="SELECT id FROM orders WHERE id <= 3", batch_size=1,
+                      trigger={"type": "interval", "seconds": 1}, sharing_mode="recorder",
+                      sink_options={"delay": 0.8})
+    pstt = started()
+    skipped = wait_for(lambda: runs(pstt, "slow", status="skipped"), timeout=10)[0]
+    assert skipped["error"] == "previous run still in progress"
+    assert skipped["trigger"] == "schedule"
+    assert wait_for(lambda: runs(pstt, "slow", status="success"), timeout=10)[0]["rows"] == 3
+
+
+def test_fires_missed_while_the_process_was_suspended_are_recorded(tmp_path: Any) -> None:
+    """A laptop asleep or a paused VM: ``pstt serve`` frozen with SIGSTOP past several fires
+    and the grace time; after SIGCONT the late fires are history records, not silence."""
+    home = HomeBuilder(tmp_path / "home")
+    home.add_schedule(id="tick", query="SELECT 1 AS one", trigger={"type": "interval", "seconds": 1},
+                      misfire_grace_sec=1, coalesce=False,
+                      sink_options={"format": "csv", "filename": "tick_{export_id}.csv"})
+    home.write()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PSTT_", "KAFKA_"))}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    proc = subprocess.Popen([sys.executable, "-c", "from pstt_core.cli import main; main()",
+                             "--home", str(home.root), "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    history = home.root / "exports" / "scheduler_history.json"
+
+    def records() -> list[dict[str, Any]]:
+        try:
+            data = json.loads(history.read_text())
+        except (OSError, ValueError):
+            return []
+        return data["runs"] if isinstance(data, dict) else data
+
+    try:
+        wait_for(lambda: [r for r in records() if r["status"] == "success"], timeout=30)
+        proc.send_signal(signal.SIGSTOP)
+        time.sleep(5)
+        proc.send_signal(signal.SIGCONT)
+        missed = wait_for(lambda: [r for r in records() if r["status"] == "skipped"], timeout=15)
+        assert missed[0]["error"].startswith("missed: due at "), missed[0]
+        assert "(misfire_grace_sec=1)" in missed[0]["error"]
+        assert missed[0]["trigger"] == "schedule" and missed[0]["schedule_id"] == "tick"
+        # the scheduler goes on firing after the pause
+        last_success = max(r["started_at"] for r in records() if r["status"] == "success")
+        wait_for(lambda: [r for r in records()
+                          if r["status"] == "success" and r["started_at"] > last_success], timeout=10)
+        assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGCONT)
+        proc.terminate()
+        proc.wait(timeout=30)
+    log_text = "".join(p.read_text() for p in (home.root / "logs").glob("app_*.log"))
+    assert "skipped: missed: due at" in log_text
