@@ -19,6 +19,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from .logs import logging_to
 from .models import Schedule
 from .runner import SKIP_BUSY
 from .schedules import cron_trigger
@@ -109,19 +110,21 @@ class Scheduler:
 
     def _watch(self) -> None:
         """Re-sync when schedules.json changed on disk (an editor, a deployment script)."""
-        try:
-            if self.pstt.schedules.file.stamp() != self._file_stamp:
-                log.info("schedules.json changed on disk; reloading schedules")
-                self.sync()
-        except Exception as exc:  # e.g. a half-typed file: keep the current jobs, try again
-            log.error("could not reload schedules.json: %s", exc)
+        with logging_to(self.pstt.home.logs):
+            try:
+                if self.pstt.schedules.file.stamp() != self._file_stamp:
+                    log.info("schedules.json changed on disk; reloading schedules")
+                    self.sync()
+            except Exception as exc:  # e.g. a half-typed file: keep the jobs, try again
+                log.error("could not reload schedules.json: %s", exc)
 
     def _fire(self, schedule_id: str) -> None:
-        try:
-            run = self.pstt.runner.prepare(schedule_id, trigger="schedule")
-            self.pstt.runner.run(run, skip_if_running=True)
-        except Exception:  # the scheduler thread must survive anything a run does
-            log.exception("scheduled run of %s could not start", schedule_id)
+        with logging_to(self.pstt.home.logs):
+            try:
+                run = self.pstt.runner.prepare(schedule_id, trigger="schedule")
+                self.pstt.runner.run(run, skip_if_running=True)
+            except Exception:  # the scheduler thread must survive anything a run does
+                log.exception("scheduled run of %s could not start", schedule_id)
 
     def _not_run(self, event: JobEvent) -> None:
         """A fire APScheduler dropped before ``_fire``: too late (later than the schedule's
@@ -129,6 +132,10 @@ class Scheduler:
         Recorded as ``skipped`` so the history shows every fire that did not run."""
         if event.job_id == WATCH_JOB_ID:
             return
+        with logging_to(self.pstt.home.logs):
+            self._record_not_run(event)
+
+    def _record_not_run(self, event: JobEvent) -> None:
         try:
             run = self.pstt.runner.prepare(event.job_id, trigger="schedule")
             if event.code == EVENT_JOB_MISSED:

@@ -4,6 +4,7 @@ metrics, pages."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -236,3 +237,35 @@ def test_history_page_filters(client: TestClient) -> None:
     assert "0 run(s)" in client.get("/history?status=failed").text
     bad = client.get("/history?since=soon")
     assert bad.status_code == 200 and "ISO 8601" in bad.text
+
+
+class LoggingRoutePlugin:
+    @hookimpl
+    def register_routes(self, register: Callable[[Any], None], pstt: Any) -> None:
+        async def note(request: Any) -> PlainTextResponse:
+            logging.getLogger("pstt.test").warning("plugin route note %s", request.query_params["n"])
+            return PlainTextResponse("noted")
+        register(Route("/note", note))
+
+
+def test_two_homes_mounted_in_one_app_log_to_their_own_files(tmp_path: Path) -> None:
+    pm = get_plugin_manager()
+    pm.register(LoggingRoutePlugin(), name="logging-route-test")
+    homes = {name: HomeBuilder(tmp_path / name) for name in ("east", "west")}
+    try:
+        facades = {name: h.pstt(environ={"PSTT_SCHEDULER_ENABLED": "false"})
+                   for name, h in homes.items()}
+        outer = Starlette(routes=[Mount(f"/{name}", app=p.asgi_app()) for name, p in facades.items()])
+        with TestClient(outer) as client:
+            assert client.get("/east/note?n=E1").text == "noted"
+            assert client.get("/west/note?n=W1").text == "noted"
+        logs = {name: "".join(f.read_text() for f in (h.root / "logs").glob("app_*.log"))
+                for name, h in homes.items()}
+        assert "note E1" in logs["east"] and "note E1" not in logs["west"]
+        assert "note W1" in logs["west"] and "note W1" not in logs["east"]
+        for p in facades.values():
+            p.close()
+    finally:
+        pm.unregister(name="logging-route-test")
+        for h in homes.values():
+            teardown_logging(h.root / "logs")

@@ -23,7 +23,7 @@ from . import api, auth, metrics, openapi, pages, scheduler_pages
 from .auth import session_secret
 from .contrib import collect
 from .errors import HANDLERS
-from .middleware import BodyLimit, Guard
+from .middleware import BodyLimit, Guard, LogToHome
 from .templating import make_templates
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ def create_app(pstt: Pstt) -> Starlette:
             await run_in_threadpool(pstt.stop)
 
     middleware = [
+        Middleware(LogToHome, logs=pstt.home.logs),
         Middleware(BodyLimit, limit=settings["PSTT_MAX_REQUEST_BYTES"]),
         Middleware(SessionMiddleware, secret_key=session_secret(settings["PSTT_SECRET_KEY"], token),
                    session_cookie="pstt_session", same_site="lax", max_age=12 * 3600),

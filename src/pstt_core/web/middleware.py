@@ -1,7 +1,7 @@
-"""ASGI middleware: request size limit, authentication, CSRF and security headers.
+"""ASGI middleware: log routing, request size limit, authentication, CSRF, security headers.
 
-Order in the app (outermost first): :class:`BodyLimit` → Starlette's ``SessionMiddleware``
-→ :class:`Guard`. All three are plain ASGI classes, so they also work when the PSTT app is
+Order in the app (outermost first): :class:`LogToHome` → :class:`BodyLimit` → Starlette's
+``SessionMiddleware`` → :class:`Guard`. All three are plain ASGI classes, so they also work when the PSTT app is
 mounted inside another application.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -16,12 +17,25 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..logs import logging_to
 from .auth import authenticated, bearer_token, is_public, wants_json
 from .csrf import csrf_ok
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"same-origin")]
+
+
+class LogToHome:
+    """Log lines written while a request is handled go to this app's home only (one
+    process may serve several homes, each app mounted under its own prefix)."""
+
+    def __init__(self, app: ASGIApp, logs: Path):
+        self.app, self.logs = app, logs
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with logging_to(self.logs):
+            await self.app(scope, receive, send)
 
 
 class BodyTooLarge(HTTPException):
