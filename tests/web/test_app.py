@@ -245,7 +245,11 @@ class LoggingRoutePlugin:
         async def note(request: Any) -> PlainTextResponse:
             logging.getLogger("pstt.test").warning("plugin route note %s", request.query_params["n"])
             return PlainTextResponse("noted")
+
+        async def crash(request: Any) -> PlainTextResponse:
+            raise RuntimeError(f"crash {request.query_params['n']}")
         register(Route("/note", note))
+        register(Route("/crash", crash))
 
 
 def test_two_homes_mounted_in_one_app_log_to_their_own_files(tmp_path: Path) -> None:
@@ -256,13 +260,17 @@ def test_two_homes_mounted_in_one_app_log_to_their_own_files(tmp_path: Path) -> 
         facades = {name: h.pstt(environ={"PSTT_SCHEDULER_ENABLED": "false"})
                    for name, h in homes.items()}
         outer = Starlette(routes=[Mount(f"/{name}", app=p.asgi_app()) for name, p in facades.items()])
-        with TestClient(outer) as client:
+        with TestClient(outer, raise_server_exceptions=False) as client:
             assert client.get("/east/note?n=E1").text == "noted"
             assert client.get("/west/note?n=W1").text == "noted"
+            assert client.get("/east/crash?n=E2").status_code == 500
+            assert client.get("/west/crash?n=W2").status_code == 500
         logs = {name: "".join(f.read_text() for f in (h.root / "logs").glob("app_*.log"))
                 for name, h in homes.items()}
         assert "note E1" in logs["east"] and "note E1" not in logs["west"]
         assert "note W1" in logs["west"] and "note W1" not in logs["east"]
+        assert "crash E2" in logs["east"] and "crash E2" not in logs["west"]
+        assert "crash W2" in logs["west"] and "crash W2" not in logs["east"]
         for p in facades.values():
             p.close()
     finally:

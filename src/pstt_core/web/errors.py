@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import ConfigError, ConflictError, NotFoundError, PsttError
-from ..logs import redactor
+from ..logs import logging_to, redactor
 from .responses import UnsupportedMediaType, error
 
 log = logging.getLogger("pstt.web")
@@ -64,8 +64,10 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error on %s %s: %s: %s", request.method, request.url.path,
-              type(exc).__name__, exc, exc_info=exc)
+    # Starlette calls this outermost, after LogToHome has returned: route the line again
+    with logging_to(request.app.state.pstt.home.logs):
+        log.error("unhandled error on %s %s: %s: %s", request.method, request.url.path,
+                  type(exc).__name__, exc, exc_info=exc)
     return error(500, "internal server error; see the application log")
 
 
