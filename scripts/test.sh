@@ -8,6 +8,11 @@ VENV="${PSTT_VENV:-.venv}"
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
+if [ -e "$VENV" ] && [ ! -d "$VENV" ]; then
+  echo "$VENV is a file, not a virtual environment (a PEP 832 redirect left by another tool?);" \
+       "remove it or choose another directory with PSTT_VENV=..." >&2
+  exit 2
+fi
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q -e ".[dev]"
