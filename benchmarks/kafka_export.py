@@ -26,7 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -88,8 +88,9 @@ def run_pstt(home: Path, bootstrap: str, topic: str, compression: str, rows: int
     return elapsed
 
 
-def run_bare(bootstrap: str, *, topic: str, compression: str,
-             payloads: list[tuple[bytes, bytes]]) -> float:
+def _bare_producer(bootstrap: str, compression: str) -> tuple[Any, list[int], Any]:
+    """A bare confluent-kafka producer with PSTT's producer properties, its count of
+    acknowledged messages and the delivery callback that keeps the count."""
     from confluent_kafka import Producer
 
     from pstt_sinks_kafka.models import KafkaConnectionConfig
@@ -97,18 +98,21 @@ def run_bare(bootstrap: str, *, topic: str, compression: str,
 
     conf = producer_config(KafkaConnectionConfig(name="b", bootstrap_servers=[bootstrap]),
                            {"KAFKA_COMPRESSION_TYPE": compression})
-    producer = Producer(conf)
     acked = [0]
 
     def on_delivery(err: Any, msg: Any) -> None:
         if err is None:
             acked[0] += 1
 
-    t0 = time.perf_counter()
-    produce = producer.produce
+    return Producer(conf), acked, on_delivery
+
+
+def _send_all(producer: Any, topic: str, messages: Iterable[tuple[bytes, bytes]],
+              on_delivery: Any) -> None:
     # The tightest loop: no poll per message, reports served only when the queue is full
     # and by the final flush.
-    for value, key in payloads:
+    produce = producer.produce
+    for value, key in messages:
         while True:
             try:
                 produce(topic, value, key, on_delivery=on_delivery)
@@ -116,6 +120,13 @@ def run_bare(bootstrap: str, *, topic: str, compression: str,
             except BufferError:
                 producer.poll(0.01)
     producer.flush(300)
+
+
+def run_bare(bootstrap: str, *, topic: str, compression: str,
+             payloads: list[tuple[bytes, bytes]]) -> float:
+    producer, acked, on_delivery = _bare_producer(bootstrap, compression)
+    t0 = time.perf_counter()
+    _send_all(producer, topic, payloads, on_delivery)
     elapsed = time.perf_counter() - t0
     assert acked[0] == len(payloads), acked
     return elapsed
@@ -124,32 +135,13 @@ def run_bare(bootstrap: str, *, topic: str, compression: str,
 def run_bare_json(bootstrap: str, *, topic: str, compression: str, cols: list[str],
                   rows: list[tuple[Any, ...]]) -> float:
     """Reference only: the bare producer that also serialises (stdlib json) in the loop."""
-    payload_rows = rows
-    from confluent_kafka import Producer
-
-    from pstt_sinks_kafka.models import KafkaConnectionConfig
-    from pstt_sinks_kafka.producer import producer_config
-
-    producer = Producer(producer_config(KafkaConnectionConfig(name="b", bootstrap_servers=[bootstrap]),
-                                        {"KAFKA_COMPRESSION_TYPE": compression}))
-    acked = [0]
-
-    def on_delivery(err: Any, msg: Any) -> None:
-        if err is None:
-            acked[0] += 1
-
+    producer, acked, on_delivery = _bare_producer(bootstrap, compression)
     t0 = time.perf_counter()
-    for row in payload_rows:
-        value = json.dumps(dict(zip(cols, row, strict=True)), separators=(",", ":")).encode()
-        while True:
-            try:
-                producer.produce(topic, value, str(row[0]).encode(), on_delivery=on_delivery)
-                break
-            except BufferError:
-                producer.poll(0.01)
-    producer.flush(300)
+    messages = ((json.dumps(dict(zip(cols, row, strict=True)), separators=(",", ":")).encode(),
+                 str(row[0]).encode()) for row in rows)
+    _send_all(producer, topic, messages, on_delivery)
     elapsed = time.perf_counter() - t0
-    assert acked[0] == len(payload_rows), acked
+    assert acked[0] == len(rows), acked
     return elapsed
 
 
