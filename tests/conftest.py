@@ -12,18 +12,35 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from pstt_core import Pstt
 from pstt_core.demo import create_demo_database, demo_connections
+from pstt_core.plugins import get_plugin_manager
 
 REQUIRE = os.environ.get("PSTT_REQUIRE_SERVICES") == "1"
 PG_URL = os.environ.get("PSTT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MARIADB_URL = os.environ.get("PSTT_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 CHROMIUM = os.environ.get("PSTT_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+P = TypeVar("P")
+
+
+@contextmanager
+def registered(plugin: P, name: str) -> Iterator[P]:
+    """``plugin`` (an inline test plugin) on the process plugin manager for the block;
+    always unregistered afterwards, whatever the block raised."""
+    pm = get_plugin_manager()
+    pm.register(plugin, name=name)
+    try:
+        yield plugin
+    finally:
+        pm.unregister(plugin)
 
 
 def need(service: str, reason: str) -> None:

@@ -11,7 +11,7 @@ import attrs
 import pytest
 
 from pstt_core import Sink, SinkContext, SinkError, SinkResult, SinkType, hookimpl
-from pstt_core.plugins import get_plugin_manager
+from tests.conftest import registered
 
 
 @attrs.define
@@ -98,13 +98,8 @@ class Recorder:
 
 @pytest.fixture
 def recorder() -> Iterator[Recorder]:
-    pm = get_plugin_manager()
-    plugin = Recorder()
-    pm.register(plugin, name=Recorder.name)
-    try:
+    with registered(Recorder(), Recorder.name) as plugin:
         yield plugin
-    finally:
-        pm.unregister(plugin)
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:

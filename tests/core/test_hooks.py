@@ -34,7 +34,7 @@ from pstt_core import (
 from pstt_core.cli import build_cli
 from pstt_core.plugins import get_plugin_manager
 from pstt_core.web.nav import NavLink
-from tests.conftest import HomeBuilder
+from tests.conftest import HomeBuilder, registered
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = {name: fn for name, fn in vars(hookspecs).items()
@@ -161,13 +161,8 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HookProbe]:
     (static / "probe.css").write_text("body{}")
     templates = tmp_path_factory.mktemp("templates")
     (templates / "probe.html").write_text("<p>{{ word }}</p>")
-    plugin = HookProbe(static, templates)
-    pm = get_plugin_manager()
-    pm.register(plugin, name=HookProbe.name)
-    try:
+    with registered(HookProbe(static, templates), HookProbe.name) as plugin:
         yield plugin
-    finally:
-        pm.unregister(plugin)
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ import pytest
 
 from pstt_core import hookimpl
 from pstt_core.logs import prune, setup_logging, tail, teardown_logging
-from pstt_core.plugins import get_plugin_manager
-from tests.conftest import HomeBuilder
+from tests.conftest import HomeBuilder, registered
 from tests.core.conftest import Recorder
 
 
@@ -75,10 +74,7 @@ def test_secrets_never_reach_the_log(logged_home: HomeBuilder, recorder: Recorde
     logged_home.add_schedule(id="leak", query="SELECT 1 AS one", sharing_mode="recorder",
                              sink_options={"fail": True, "label": " ".join(secrets)})
     logged_home.add_schedule(id="dwh", connection="dwh", query="SELECT 1", sharing_mode="recorder")
-    pm = get_plugin_manager()
-    leaky = Leaky(secrets)
-    pm.register(leaky, name="leaky")
-    try:
+    with registered(Leaky(secrets), "leaky"):
         pstt = logged_home.pstt(environ={"OTHER_KEY": var_value, "PSTT_API_TOKEN": token})
         record = pstt.run("leak")
         pstt.run("dwh")
@@ -86,8 +82,6 @@ def test_secrets_never_reach_the_log(logged_home: HomeBuilder, recorder: Recorde
             raise ValueError(f"password was {db_password}")
         except ValueError:
             logging.getLogger("pstt.test").exception("with a traceback: %s", token)
-    finally:
-        pm.unregister(leaky)
     assert record.status == "failed"
     text = today_log(logged_home).read_text(encoding="utf-8")
     assert "recorder was told to fail: *** *** ***" in text

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from pstt_core import Pstt, SinkType, hookimpl
 from pstt_core.cli import build_cli
-from pstt_core.plugins import get_plugin_manager, reset_plugin_manager
-from tests.conftest import HomeBuilder
+from pstt_core.plugins import reset_plugin_manager
+from tests.conftest import HomeBuilder, registered
 from tests.core.conftest import RecorderOptions
 
 
@@ -100,9 +100,7 @@ class Clasher:
 
 
 def test_duplicate_sink_names_are_reported(home: HomeBuilder) -> None:
-    pm = get_plugin_manager()
-    pm.register(Clasher(), name="clasher")
-    try:
+    with registered(Clasher(), "clasher"):
         pstt = home.pstt(logs=False, environ={})
         assert pstt.registry.sinks["filesystem"].label == "File (filesystem)"  # first one wins
         assert pstt.registry.plugin_of("sink type", "filesystem") == "filesystem"
@@ -112,22 +110,15 @@ def test_duplicate_sink_names_are_reported(home: HomeBuilder) -> None:
         result = CliRunner().invoke(build_cli(), ["--home", str(home.root), "check", "--offline"])
         assert result.exit_code == 1
         assert "plugin problem: plugin 'clasher': sink type 'filesystem' is already" in result.output
-    finally:
-        pm.unregister(name="clasher")
     assert "clasher" not in {p.name for p in Pstt(home.root, logs=False, environ={}).plugins()}
 
 
 def test_inline_plugin_registration_is_reversible(home: HomeBuilder) -> None:
     from tests.core.conftest import Recorder
 
-    pm = get_plugin_manager()
-    plugin = Recorder()
-    pm.register(plugin, name=Recorder.name)
-    try:
+    with registered(Recorder(), Recorder.name):
         pstt = home.pstt(logs=False, environ={})
         assert "recorder" in pstt.registry.sinks
         info = {p.name: p for p in pstt.plugins()}[Recorder.name]
         assert info.hooks == ["register_sinks", "run_finished"]
-    finally:
-        pm.unregister(plugin)
     assert "recorder" not in Pstt(home.root, logs=False, environ={}).registry.sinks

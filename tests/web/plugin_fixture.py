@@ -15,9 +15,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pstt_core import ConfigSection, Sink, SinkResult, SinkType, hookimpl
-from pstt_core.plugins import get_plugin_manager
 from pstt_core.web.nav import NavLink
 from pstt_core.web.templating import render
+from tests.conftest import registered
 
 
 @attrs.define
@@ -103,10 +103,5 @@ def hook_plugin(tmp: Path, extra_routes: list[Any] | None = None) -> Iterator[Ho
     (templates / "hook_page.html").write_text(
         '{% extends "base.html" %}{% block title %}Hook{% endblock %}'
         '{% block content %}<h1>Hook</h1><p id="msg">{{ message }}</p>{% endblock %}')
-    plugin = HookPlugin(templates, extra_routes)
-    pm = get_plugin_manager()
-    pm.register(plugin, name="hook-test")
-    try:
+    with registered(HookPlugin(templates, extra_routes), "hook-test") as plugin:
         yield plugin
-    finally:
-        pm.unregister(name="hook-test")

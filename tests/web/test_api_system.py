@@ -12,9 +12,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from pstt_core import HealthCheck, HealthResult, hookimpl
-from pstt_core.plugins import get_plugin_manager
 from pstt_core.web import data
-from tests.conftest import HomeBuilder
+from tests.conftest import HomeBuilder, registered
 from tests.web.conftest import csv_schedule
 from tests.web.plugin_fixture import hook_plugin
 
@@ -136,9 +135,7 @@ def test_a_hanging_health_check_does_not_hang_pages_or_probes(
         home: HomeBuilder, make_client: Callable[..., TestClient],
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(data, "HEALTH_TIMEOUT_SEC", 0.2)
-    pm = get_plugin_manager()
-    pm.register(SlowCheckPlugin(), name="slow-health-test")
-    try:
+    with registered(SlowCheckPlugin(), "slow-health-test"):
         client = make_client()
         t0 = time.monotonic()
         body = client.get("/api/health").json()
@@ -146,5 +143,3 @@ def test_a_hanging_health_check_does_not_hang_pages_or_probes(
         assert body["status"] == "unhealthy" and "did not finish" in body["checks"][0]["detail"]
         page = client.get("/")
         assert page.status_code == 200 and "did not finish within 0.2 s" in page.text
-    finally:
-        pm.unregister(name="slow-health-test")

@@ -19,9 +19,8 @@ from starlette.testclient import TestClient
 
 from pstt_core import ConfigError, hookimpl
 from pstt_core.logs import teardown_logging
-from pstt_core.plugins import get_plugin_manager
 from pstt_core.web.serve import check_bind, is_loopback
-from tests.conftest import HomeBuilder
+from tests.conftest import HomeBuilder, registered
 from tests.web.conftest import csv_schedule
 from tests.web.plugin_fixture import hook_plugin
 
@@ -118,15 +117,11 @@ class BrokenPlugin:
 
 def test_a_broken_plugin_hook_does_not_stop_the_app(home: HomeBuilder,
                                                     make_client: Callable[..., TestClient]) -> None:
-    pm = get_plugin_manager()
-    pm.register(BrokenPlugin(), name="broken-test")
-    try:
+    with registered(BrokenPlugin(), "broken-test"):
         client = make_client()
         problems = client.get("/api/plugins").json()["problems"]
         assert any("broken-test" in p and "boom" in p for p in problems)
         assert "pstt_test_queue_depth 7.0" in client.get("/metrics").text
-    finally:
-        pm.unregister(name="broken-test")
 
 
 def test_metrics_per_app_registry(home: HomeBuilder, make_client: Callable[..., TestClient]) -> None:
@@ -212,9 +207,7 @@ class StaticPlugin:
 def test_plugin_static_dirs_and_bad_contributions(home: HomeBuilder, tmp_path: Path,
                                                   make_client: Callable[..., TestClient]) -> None:
     (tmp_path / "app.js").write_text("console.log('hook');")
-    pm = get_plugin_manager()
-    pm.register(StaticPlugin(tmp_path), name="static-test")
-    try:
+    with registered(StaticPlugin(tmp_path), "static-test"):
         client = make_client()
         assert client.get("/static/hookstatic/app.js").text == "console.log('hook');"
         assert "nav.menu" in client.get("/static/pstt/pstt.css").text  # still the core's
@@ -224,8 +217,6 @@ def test_plugin_static_dirs_and_bad_contributions(home: HomeBuilder, tmp_path: P
         assert any("expected pstt_core.web.nav.NavLink" in p for p in problems)
         assert any("template directory" in p for p in problems)
         assert client.get("/").status_code == 200
-    finally:
-        pm.unregister(name="static-test")
 
 
 def test_history_page_filters(client: TestClient) -> None:
@@ -253,18 +244,17 @@ class LoggingRoutePlugin:
 
 
 def test_two_homes_mounted_in_one_app_log_to_their_own_files(tmp_path: Path) -> None:
-    pm = get_plugin_manager()
-    pm.register(LoggingRoutePlugin(), name="logging-route-test")
     homes = {name: HomeBuilder(tmp_path / name) for name in ("east", "west")}
     try:
-        facades = {name: h.pstt(environ={"PSTT_SCHEDULER_ENABLED": "false"})
-                   for name, h in homes.items()}
-        outer = Starlette(routes=[Mount(f"/{name}", app=p.asgi_app()) for name, p in facades.items()])
-        with TestClient(outer, raise_server_exceptions=False) as client:
-            assert client.get("/east/note?n=E1").text == "noted"
-            assert client.get("/west/note?n=W1").text == "noted"
-            assert client.get("/east/crash?n=E2").status_code == 500
-            assert client.get("/west/crash?n=W2").status_code == 500
+        with registered(LoggingRoutePlugin(), "logging-route-test"):
+            facades = {name: h.pstt(environ={"PSTT_SCHEDULER_ENABLED": "false"})
+                       for name, h in homes.items()}
+            outer = Starlette(routes=[Mount(f"/{name}", app=p.asgi_app()) for name, p in facades.items()])
+            with TestClient(outer, raise_server_exceptions=False) as client:
+                assert client.get("/east/note?n=E1").text == "noted"
+                assert client.get("/west/note?n=W1").text == "noted"
+                assert client.get("/east/crash?n=E2").status_code == 500
+                assert client.get("/west/crash?n=W2").status_code == 500
         logs = {name: "".join(f.read_text() for f in (h.root / "logs").glob("app_*.log"))
                 for name, h in homes.items()}
         assert "note E1" in logs["east"] and "note E1" not in logs["west"]
@@ -274,6 +264,5 @@ def test_two_homes_mounted_in_one_app_log_to_their_own_files(tmp_path: Path) -> 
         for p in facades.values():
             p.close()
     finally:
-        pm.unregister(name="logging-route-test")
         for h in homes.values():
             teardown_logging(h.root / "logs")
