@@ -31,16 +31,19 @@ class HistoryStore:
         self.file = JsonFile(path, [], lock_dir=lock_dir)
         self.max_records = max_records
 
-    def _records(self) -> list[dict[str, Any]]:
-        data = self.file.load()
+    @staticmethod
+    def _runs(data: Any) -> list[dict[str, Any]]:
         if isinstance(data, dict):
             return list(data.get("runs", []))
         return list(data) if isinstance(data, list) else []
 
+    def _records(self) -> list[dict[str, Any]]:
+        return self._runs(self.file.load())
+
     def append(self, record: RunRecord) -> None:
         with self.file.lock:
             data = self.file.load()
-            records = self._records()
+            records = self._runs(data)
             records.append(record.to_dict())
             records = records[-self.max_records:]
             self.file.save({**data, "runs": records} if isinstance(data, dict) else records)
