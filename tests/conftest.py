@@ -43,6 +43,11 @@ def registered(plugin: P, name: str) -> Iterator[P]:
         pm.unregister(plugin)
 
 
+def logs_text(home_root: Path) -> str:
+    """Everything in a home's daily log files (all days: a test may cross midnight)."""
+    return "".join(p.read_text(encoding="utf-8") for p in sorted((home_root / "logs").glob("app_*.log")))
+
+
 def need(service: str, reason: str) -> None:
     """Skip (or, under PSTT_REQUIRE_SERVICES=1, fail) because ``service`` is missing."""
     message = f"{service} not available: {reason}"

@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from pstt_core import ConflictError, Pstt
-from tests.conftest import HomeBuilder, free_port
+from pstt_core.history import HistoryStore
+from tests.conftest import HomeBuilder, free_port, logs_text
 from tests.core.conftest import Recorder, wait_for
 
 FAST = {"PSTT_SCHEDULES_RELOAD_SEC": "1"}
@@ -271,37 +272,30 @@ def test_fires_missed_while_the_process_was_suspended_are_recorded(tmp_path: Any
     proc = subprocess.Popen([sys.executable, "-c", "from pstt_core.cli import main; main()",
                              "--home", str(home.root), "serve", "--port", str(port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    history = home.root / "exports" / "scheduler_history.json"
+    history = HistoryStore(home.root / "exports" / "scheduler_history.json")
 
-    def records() -> list[dict[str, Any]]:
-        try:
-            data = json.loads(history.read_text())
-        except (OSError, ValueError):
-            return []
-        return data["runs"] if isinstance(data, dict) else data
-
-    def log_text() -> str:
-        return "".join(p.read_text() for p in (home.root / "logs").glob("app_*.log"))
+    def tick_runs(status: str) -> list[dict[str, Any]]:
+        return history.query(schedule_id="tick", status=status, limit=100_000)[1]
 
     try:
         # stop between runs, not inside one (a fire that finds its run still going is
         # recorded as "previous run still in progress" instead): the log line comes last
-        wait_for(lambda: "finished: success" in log_text(), timeout=30)
+        wait_for(lambda: "finished: success" in logs_text(home.root), timeout=30)
         proc.send_signal(signal.SIGSTOP)
         time.sleep(5)
         proc.send_signal(signal.SIGCONT)
         # (a loaded machine may also show "previous run still in progress" skips)
-        missed = wait_for(lambda: [r for r in records() if r["status"] == "skipped"
-                                   and r["error"].startswith("missed: due at ")], timeout=15)
+        missed = wait_for(lambda: [r for r in tick_runs("skipped")
+                                   if r["error"].startswith("missed: due at ")], timeout=15)
         assert "(misfire_grace_sec=1)" in missed[0]["error"], missed[0]
         assert missed[0]["trigger"] == "schedule" and missed[0]["schedule_id"] == "tick"
         # the scheduler goes on firing after the pause
-        last_success = max(r["started_at"] for r in records() if r["status"] == "success")
-        wait_for(lambda: [r for r in records()
-                          if r["status"] == "success" and r["started_at"] > last_success], timeout=10)
+        last_success = max(r["started_at"] for r in tick_runs("success"))
+        wait_for(lambda: [r for r in tick_runs("success") if r["started_at"] > last_success],
+                 timeout=10)
         assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200
     finally:
         proc.send_signal(signal.SIGCONT)
         proc.terminate()
         proc.wait(timeout=30)
-    assert "skipped: missed: due at" in log_text()
+    assert "skipped: missed: due at" in logs_text(home.root)

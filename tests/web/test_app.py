@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from pstt_core import ConfigError, hookimpl
 from pstt_core.logs import teardown_logging
 from pstt_core.web.serve import check_bind, is_loopback
-from tests.conftest import HomeBuilder, registered
+from tests.conftest import HomeBuilder, logs_text, registered
 from tests.web.conftest import csv_schedule
 from tests.web.plugin_fixture import hook_plugin
 
@@ -255,8 +255,7 @@ def test_two_homes_mounted_in_one_app_log_to_their_own_files(tmp_path: Path) -> 
                 assert client.get("/west/note?n=W1").text == "noted"
                 assert client.get("/east/crash?n=E2").status_code == 500
                 assert client.get("/west/crash?n=W2").status_code == 500
-        logs = {name: "".join(f.read_text() for f in (h.root / "logs").glob("app_*.log"))
-                for name, h in homes.items()}
+        logs = {name: logs_text(h.root) for name, h in homes.items()}
         assert "note E1" in logs["east"] and "note E1" not in logs["west"]
         assert "note W1" in logs["west"] and "note W1" not in logs["east"]
         assert "crash E2" in logs["east"] and "crash E2" not in logs["west"]

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from pstt_core.cli import cli
-from tests.conftest import free_port
+from tests.conftest import free_port, logs_text
 from tests.web.conftest import TOKEN
 
 pytestmark = pytest.mark.browser
@@ -50,7 +50,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     proc.send_signal(signal.SIGTERM)
     # uvicorn shuts down gracefully, then re-raises the signal (exit status -15)
     assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
-    logs = "".join(p.read_text() for p in (home / "logs").glob("app_*.log"))
+    logs = logs_text(home)
     assert "PSTT stopped" in logs and TOKEN not in logs
 
 
