@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from pstt_core.cli import build_cli
-from tests.conftest import HomeBuilder, write_json
-
-SRC = Path(__file__).resolve().parents[2] / "src"
+from tests.conftest import HomeBuilder, pstt_process, write_json
 
 
 def cli(home: Path, *args: str) -> Result:
@@ -22,11 +18,7 @@ def cli(home: Path, *args: str) -> Result:
 
 
 def pstt(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``pstt`` in a fresh process, as a shell script would run it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PSTT_") or k.startswith("PSTT_TEST")}
-    env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")])
-    return subprocess.run([sys.executable, "-m", "pstt_core", "--home", str(home), *args],
-                          capture_output=True, text=True, env=env, timeout=120)
+    return pstt_process(home, *args)
 
 
 def test_init_creates_a_home_and_is_idempotent(tmp_path: Path) -> None:

@@ -63,8 +63,11 @@ def serve(pstt: Pstt, host: str, port: int,
                 urls.extend(listen_urls([s for srv in self.servers for s in srv.sockets]))
                 announce(started_line(pstt, urls))
 
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # here, not after run(): uvicorn re-raises the stopping signal once it returns
+            await super().shutdown(sockets)
+            announce(f"PSTT stopped ({', '.join(urls)})")
+
     config = uvicorn.Config(pstt.asgi_app(), host=host, port=port, log_level="warning",
                             proxy_headers=True, timeout_graceful_shutdown=30)
     Server(config).run()
-    if urls:
-        announce(f"PSTT stopped ({', '.join(urls)})")
