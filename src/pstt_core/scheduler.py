@@ -177,5 +177,6 @@ class Scheduler:
         if not self._aps.running:
             return []
         return [{"id": j.id, "name": j.name,
-                 "next_run_time": j.next_run_time.isoformat() if j.next_run_time else None}
+                 "next_run_time": j.next_run_time.isoformat() if j.next_run_time else None,
+                 "timezone": str(getattr(j.trigger, "timezone", "") or "")}
                 for j in self._aps.get_jobs() if j.id != WATCH_JOB_ID]

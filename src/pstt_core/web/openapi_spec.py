@@ -117,7 +117,10 @@ def _paths() -> dict[str, Any]:
         "/api/schedules": {
             "get": _op("List schedules (valid ones, and invalid ones with their error)",
                        ok(_ref("ScheduleList")), tag="schedules"),
-            "post": _op("Create a schedule", {"201": _json(_ref("Schedule"), "Created")}, 409,
+            "post": _op("Create a schedule", {"201": {
+                **_json(_ref("Schedule"), "Created"),
+                "headers": {"Location": {"description": "URL of the new schedule",
+                                         "schema": {"type": "string"}}}}}, 409,
                         body="ScheduleInput", tag="schedules")},
         "/api/schedules/{id}": {
             "get": _op("One schedule", ok(_ref("Schedule")), 400, 404, params=sid, tag="schedules"),

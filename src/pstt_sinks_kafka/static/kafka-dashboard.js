@@ -30,7 +30,7 @@
   function $(id) { return document.getElementById(id); }
   function num(v, digits) {
     if (v === null || v === undefined || isNaN(v)) return "–";
-    return Number(v).toLocaleString(undefined, { maximumFractionDigits: digits || 0 });
+    return Number(v).toLocaleString("en-US", { maximumFractionDigits: digits || 0 });
   }
   function setText(id, text) { var el = $(id); if (el) el.textContent = text; }
 
@@ -41,14 +41,15 @@
     setText("card-latency-avg", s.latency_avg_ms == null ? "–" : num(s.latency_avg_ms, 1) + " ms");
     setText("card-latency-p95", s.latency_p95_ms == null ? "–" : num(s.latency_p95_ms, 1) + " ms");
     setText("card-throughput", s.throughput_msg_s == null ? "–" : num(s.throughput_msg_s, 1) + " msg/s");
-    setText("kafka-updated", "updated " + new Date().toLocaleTimeString());
+    setText("kafka-updated", "updated " + when(new Date()));
   }
 
-  function hourLabel(h) {
-    var d = new Date(h);
-    return isNaN(d) ? String(h) : d.toLocaleTimeString(undefined,
-      { hour: "2-digit", minute: "2-digit" });
+  // times as on every other page: pstt.js's one format in the display zone
+  function when(value, short) {
+    return window.pstt ? window.pstt.formatTime(value, short) : String(value);
   }
+
+  function hourLabel(h) { return when(h, true); }
 
   function lineChart(canvasId, datasets, yTitle) {
     return new Chart($(canvasId), {
@@ -103,7 +104,7 @@
       var tr = body.insertRow();
       [r.topic, r.connection, num(r.messages), num(r.bytes), num(r.failures),
        num(r.latency_avg_ms, 1), num(r.latency_p95_ms, 1),
-       r.last_message_at ? new Date(r.last_message_at).toLocaleString() : "–"
+       r.last_message_at ? when(r.last_message_at) : "–"
       ].forEach(function (v) { tr.insertCell().textContent = v; });
     });
   }
