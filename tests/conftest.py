@@ -101,8 +101,8 @@ class HomeBuilder:
         self.connections: dict[str, Any] = demo_connections()
         self.schedules: list[dict[str, Any]] = []
 
-    def add_database(self, name: str, url: str) -> HomeBuilder:
-        self.connections["databases"].append({"name": name, "url": url})
+    def add_database(self, name: str, url: str, **fields: Any) -> HomeBuilder:
+        self.connections["databases"].append({"name": name, "url": url, **fields})
         return self
 
     def add_schedule(self, **fields: Any) -> dict[str, Any]:

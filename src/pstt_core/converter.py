@@ -150,7 +150,8 @@ def structure(data: Any, cls: type[T], *, file: str | None = None, path: str = "
         where, text = problems[0]
         more = f" (and {len(problems) - 1} more problem(s): " + "; ".join(
             f"{w}: {t}" for w, t in problems[1:4]) + ")" if len(problems) > 1 else ""
-        raise ConfigError(text + more, file=file, path=where) from None
+        raise ConfigError(text + more, file=file, path=where,
+                          problems=[(w, t) for w, t in problems]) from None
 
 
 def unstructure(obj: Any) -> Any:

@@ -262,6 +262,7 @@ def test_fires_missed_while_the_process_was_suspended_are_recorded(tmp_path: Any
     """A laptop asleep or a paused VM: ``pstt serve`` frozen with SIGSTOP past several fires
     and the grace time; after SIGCONT the late fires are history records, not silence."""
     home = HomeBuilder(tmp_path / "home")
+    home.connections["databases"][0]["create_if_missing"] = True  # no demo data needed
     home.add_schedule(id="tick", query="SELECT 1 AS one", trigger={"type": "interval", "seconds": 1},
                       misfire_grace_sec=1, coalesce=False,
                       sink_options={"format": "csv", "filename": "tick_{export_id}.csv"})

@@ -42,6 +42,7 @@
         if (!resp.ok) {
           var err = new Error((data && data.error) || ("HTTP " + resp.status));
           err.path = data && data.path; err.status = resp.status;
+          err.errors = (data && data.errors) || null;  // every problem, when there are several
           throw err;
         }
         return data;

@@ -86,25 +86,43 @@
     form.querySelectorAll(".field-error").forEach(function (el) { el.hidden = true; el.textContent = ""; });
     form.querySelectorAll(".field.invalid").forEach(function (el) { el.classList.remove("invalid"); });
   }
-  function showError(err) {
-    var box = form.querySelector(".form-error");
-    box.textContent = (err.path ? err.path + ": " : "") + err.message;
-    box.hidden = false;
-    if (!err.path) { return; }
+  function markField(path, message) {
     // "$.sink_options.delimiter" → the field with data-path="sink_options.delimiter"
-    var path = err.path.replace(/^\$\.?/, "");
+    path = (path || "").replace(/^\$\.?/, "");
     var scope = path.indexOf("sink_options") === 0 ? activeFieldset() : form;
     var field = null;
     while (path && !field) {
       field = scope && scope.querySelector('.field[data-path="' + path + '"]');
       path = path.indexOf(".") > 0 ? path.slice(0, path.lastIndexOf(".")) : "";
     }
-    if (field) {
-      field.classList.add("invalid");
-      var small = field.querySelector(".field-error");
-      small.textContent = err.message; small.hidden = false;
-    }
+    if (!field) { return false; }
+    field.classList.add("invalid");
+    var small = field.querySelector(".field-error");
+    small.textContent = small.textContent ? small.textContent + "; " + message : message;
+    small.hidden = false;
+    return true;
   }
+  // every problem the API found at once: each next to its field, all listed above the form
+  function showError(err) {
+    var box = form.querySelector(".form-error");
+    var problems = err.errors || [{path: err.path, error: err.message}];
+    box.replaceChildren();
+    if (problems.length > 1) {
+      box.appendChild(document.createTextNode(problems.length + " problems:"));
+      var list = document.createElement("ul");
+      problems.forEach(function (p) {
+        var li = document.createElement("li");
+        li.textContent = (p.path ? p.path + ": " : "") + p.error;
+        list.appendChild(li);
+      });
+      box.appendChild(list);
+    } else {
+      box.textContent = (err.path ? err.path + ": " : "") + err.message;
+    }
+    box.hidden = false;
+    problems.forEach(function (p) { markField(p.path, p.error); });
+  }
+  window.pstt.showFormErrors = showError;
 
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
