@@ -134,6 +134,11 @@ class ScheduleStore:
             valid[sched.id] = sched
         return valid, invalid
 
+    def raw(self, schedule_id: str) -> dict[str, Any] | None:
+        """The entry with this id exactly as stored (also when it is invalid), or None."""
+        return next((i for i in self._raw() if isinstance(i, dict) and i.get("id") == schedule_id),
+                    None)
+
     def all(self) -> dict[str, Schedule]:
         return self.load()[0]
 

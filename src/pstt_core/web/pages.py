@@ -26,7 +26,7 @@ from .templating import render
 
 CORE_NAV = [NavLink("Status", "/", 10), NavLink("Scheduler", "/scheduler", 20),
             NavLink("History", "/history", 30), NavLink("Settings", "/settings", 80),
-            NavLink("Logs", "/logs", 90)]
+            NavLink("Logs", "/logs", 90), NavLink("API", "/docs", 95)]
 
 
 def _status_data(pstt: Any) -> dict[str, Any]:
@@ -139,8 +139,14 @@ async def run_file(request: Request) -> Response:
     return FileResponse(path, filename=path.name)
 
 
+async def docs_page(request: Request) -> Response:
+    """The API reference rendered from ``/api/openapi.json`` (Swagger UI, vendored)."""
+    return render(request, "docs.html")
+
+
 routes = [
     Route("/", status_page, methods=["GET"]),
+    Route("/docs", docs_page, methods=["GET"]),
     Route("/runs/{export_id}/file", run_file, methods=["GET"]),
     Route("/history", history_page, methods=["GET"]),
     Route("/settings", settings_page, methods=["GET"]),
