@@ -35,9 +35,15 @@
   function setText(id, text) { var el = $(id); if (el) el.textContent = text; }
 
   function renderSummary(s) {
-    setText("card-messages", num(s.messages));
-    setText("card-failures", num(s.failures));
-    setText("card-success-rate", s.success_rate == null ? "–" : num(s.success_rate, 2) + " %");
+    // counts of every run in the history, not only this process's deliveries
+    var h = s.history || {runs: null, by_status: {}, messages_sent: s.messages,
+                          messages_failed: s.failures, success_rate: s.success_rate};
+    setText("card-runs", num(h.runs));
+    var bad = (h.by_status.failed || 0) + (h.by_status.partial || 0);
+    setText("card-runs-detail", h.runs ? bad + " failed or partial" : "");
+    setText("card-messages", num(h.messages_sent));
+    setText("card-failures", num(h.messages_failed));
+    setText("card-success-rate", h.success_rate == null ? "–" : num(h.success_rate, 2) + " %");
     setText("card-latency-avg", s.latency_avg_ms == null ? "–" : num(s.latency_avg_ms, 1) + " ms");
     setText("card-latency-p95", s.latency_p95_ms == null ? "–" : num(s.latency_p95_ms, 1) + " ms");
     setText("card-throughput", s.throughput_msg_s == null ? "–" : num(s.throughput_msg_s, 1) + " msg/s");
@@ -58,7 +64,8 @@
       options: { responsive: true, maintainAspectRatio: false, animation: false,
                  interaction: { mode: "index", intersect: false },
                  spanGaps: true,
-                 scales: { x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 12 } },
+                 scales: { x: { ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 12,
+                                         maxTicksLimit: window.innerWidth < 600 ? 4 : 12 } },
                            y: { beginAtZero: true, title: { display: true, text: yTitle } } } }
     });
   }
@@ -119,6 +126,10 @@
       var dot = row.querySelector(".health-dot");
       dot.className = "health-dot " + (c.healthy ? "healthy" : "unhealthy");
       dot.title = c.healthy ? "reachable" : (c.error || "unreachable");
+      // the reason in words next to the dot, not only in a tooltip
+      var text = row.querySelector(".health-text");
+      text.textContent = c.healthy ? "reachable" : (c.error || "unreachable");
+      text.className = "health-text " + (c.healthy ? "muted" : "error-text");
       row.querySelector(".health-latency").textContent =
         c.latency_ms == null ? "–" : num(c.latency_ms, 1) + " ms";
     });
