@@ -9,8 +9,8 @@ database      read-only                                            time limit
 ============  ===================================================  ==============================
 SQLite        ``PRAGMA query_only``                                progress handler
 PostgreSQL    ``SET TRANSACTION READ ONLY``                        ``SET LOCAL statement_timeout``
-MariaDB       ``SET TRANSACTION READ ONLY``                        ``max_statement_time``
-MySQL         ``SET TRANSACTION READ ONLY``                        ``max_execution_time``
+MariaDB       ``SET SESSION TRANSACTION READ ONLY``                ``max_statement_time``
+MySQL         ``SET SESSION TRANSACTION READ ONLY``                ``max_execution_time``
 ============  ===================================================  ==============================
 
 Other dialects get the rollback only; the web handler stops waiting after the time limit.
@@ -93,14 +93,17 @@ def _guarded(conn: sa.Connection, timeout: float) -> Iterator[None]:
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
             conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
         elif dialect in ("mysql", "mariadb"):
+            # for the session, not the next transaction: DDL commits implicitly and would
+            # run outside a read-only transaction
+            conn.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")
+            restore.append("SET SESSION TRANSACTION READ WRITE")
             if getattr(conn.dialect, "is_mariadb", False):
                 conn.exec_driver_sql(f"SET SESSION max_statement_time = {timeout:g}")
                 restore.append("SET SESSION max_statement_time = DEFAULT")
             else:
                 conn.exec_driver_sql(f"SET SESSION max_execution_time = {int(timeout * 1000)}")
                 restore.append("SET SESSION max_execution_time = DEFAULT")
-            conn.rollback()  # SET TRANSACTION applies to the next transaction
-            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            conn.rollback()  # the session's characteristics apply from the next transaction
         yield
     finally:
         with contextlib.suppress(Exception):
