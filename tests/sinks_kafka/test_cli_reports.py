@@ -39,3 +39,22 @@ def test_failed_run_says_rows_read_and_none_delivered(home: HomeBuilder, topic: 
     assert f"→ {topic}" in result.stdout
     down = pstt_process(root, "kafka", "test", "local", "--json", **fast_env())
     assert down.returncode == 1 and json.loads(down.stdout)["success"] is False
+
+
+def test_a_reloaded_connections_json_reaches_the_kafka_service(
+        home: HomeBuilder, kafka_broker: Any, make_pstt: Any) -> None:
+    from pstt_sinks_kafka.runtime import get_service
+
+    kafka_home(home, f"127.0.0.1:{free_port()}")
+    pstt = make_pstt(home, **fast_env())
+    assert get_service(pstt).test_connection_sync("local")["success"] is False
+    old_producer = get_service(pstt).producer("local")
+    kafka_home(home, kafka_broker.bootstrap)
+    home.connections["kafka_connections"].append(
+        {"name": "second", "bootstrap_servers": [kafka_broker.bootstrap]})
+    home.write()
+    assert pstt.reload_config() is True
+    service = get_service(pstt)
+    assert [c["name"] for c in service.masked_connections()] == ["local", "second"]
+    assert service.test_connection_sync("local")["success"] is True
+    assert service.producer("local") is not old_producer  # built from the new entry
