@@ -173,6 +173,8 @@ def test_missing_sqlite_file_is_an_error_not_a_new_database(home: HomeBuilder) -
     check = pstt_process(root, "check")
     assert check.returncode == 1
     assert f"SQLite file {root / 'dmeo.db'} does not exist" in check.stdout
+    offline = pstt_process(root, "check", "--offline")  # known without connecting
+    assert offline.returncode == 1 and "dmeo.db does not exist" in offline.stdout
     assert not (root / "dmeo.db").exists()
     home.connections["databases"][0]["create_if_missing"] = True
     home.write()

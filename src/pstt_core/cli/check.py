@@ -36,6 +36,9 @@ def check_report(pstt: Any, *, offline: bool) -> dict[str, Any]:
         except Exception as exc:
             unavailable.append({"id": sched.id, "error": str(exc)})
             problems.append(f"{sched.id}: {exc}")
+    # without --offline the databases check says it, connecting
+    missing_files = _missing_files(pstt) if offline else []
+    problems += missing_files
     health = None
     skipped = None
     if offline:
@@ -49,10 +52,24 @@ def check_report(pstt: Any, *, offline: bool) -> dict[str, Any]:
                      if c["status"] not in ("healthy", "not_configured")]
     return {"ok": not problems, "home": str(pstt.home.root), "problems": problems,
             "connections": {"file": pstt.config.file, "databases": len(pstt.config.databases),
-                            "missing_variables": missing},
+                            "missing_variables": missing, "missing_files": missing_files},
             "schedules": {"valid": len(valid), "invalid": invalid_list,
                           "unavailable": unavailable},
             "health": health, "connection_tests_skipped": skipped}
+
+
+def _missing_files(pstt: Any) -> list[str]:
+    """SQLite files that do not exist: known without connecting to anything."""
+    from ..databases import build_url, sqlite_existing_file
+    from ..errors import ConfigError
+
+    out = []
+    for db in pstt.config.databases.values():
+        try:
+            sqlite_existing_file(build_url(db, pstt.home.root), db)
+        except ConfigError as exc:
+            out.append(exc.message)
+    return out
 
 
 @click.command("check")
@@ -75,6 +92,8 @@ def _print(report: dict[str, Any], pstt: Any) -> None:
     click.echo(f"connections.json: {conns['databases']} database(s)")
     for m in conns["missing_variables"]:
         click.echo(f"  ✗ {m['path']}: environment variable ${{{m['name']}}} is not set")
+    for text in conns["missing_files"]:
+        click.echo(f"  ✗ {text}")
     for problem in pstt.registry.problems:
         click.echo(f"  ✗ plugin problem: {problem}")
     scheds = report["schedules"]
