@@ -10,6 +10,8 @@ import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +50,28 @@ def logs_text(home_root: Path) -> str:
     return "".join(p.read_text(encoding="utf-8") for p in sorted((home_root / "logs").glob("app_*.log")))
 
 
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment of a ``pstt`` process started by a test: this checkout's code, no
+    PSTT_* setting of the caller, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PSTT_") or k.startswith("PSTT_TEST")}
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")])
+    env.update(extra)
+    return env
+
+
+def pstt_process(home: Path | None, *args: str, cwd: Path | None = None,
+                 **env: str) -> subprocess.CompletedProcess[str]:
+    """``pstt [--home HOME] ARGS`` in a fresh process, as a shell script would run it."""
+    home_args = ["--home", str(home)] if home is not None else []
+    return subprocess.run([sys.executable, "-m", "pstt_core", *home_args, *args],
+                          capture_output=True, text=True, env=cli_env(**env), timeout=120,
+                          cwd=cwd)
+
+
 def need(service: str, reason: str) -> None:
     """Skip (or, under PSTT_REQUIRE_SERVICES=1, fail) because ``service`` is missing."""
     message = f"{service} not available: {reason}"
@@ -77,8 +101,8 @@ class HomeBuilder:
         self.connections: dict[str, Any] = demo_connections()
         self.schedules: list[dict[str, Any]] = []
 
-    def add_database(self, name: str, url: str) -> HomeBuilder:
-        self.connections["databases"].append({"name": name, "url": url})
+    def add_database(self, name: str, url: str, **fields: Any) -> HomeBuilder:
+        self.connections["databases"].append({"name": name, "url": url, **fields})
         return self
 
     def add_schedule(self, **fields: Any) -> dict[str, Any]:

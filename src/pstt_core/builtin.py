@@ -52,8 +52,22 @@ def _databases_health(pstt: Pstt) -> HealthResult:
     return HealthResult(status, detail, {"connections": results})
 
 
+def _configuration_health(pstt: Pstt) -> HealthResult:
+    error = pstt.config_error
+    if error is not None:
+        return HealthResult("degraded", "connections.json was changed but cannot be used; the "
+                            f"configuration read before stays in force: {error}",
+                            {"error": error.message, "path": error.path})
+    sections = {name: len(entries) for name, entries in pstt.config.sections.items() if entries}
+    return HealthResult("healthy", f"connections.json: {len(pstt.config.databases)} database(s)"
+                        + "".join(f", {n} in {name}" for name, n in sections.items()),
+                        {"databases": len(pstt.config.databases), "sections": sections})
+
+
 @hookimpl
 def register_health_checks(register: Callable[[Any], None]) -> None:
+    register(HealthCheck("configuration", _configuration_health,
+                         "connections.json is valid (a broken edit keeps the previous one)"))
     register(HealthCheck("scheduler", _scheduler_health, "Scheduler state and schedule validity"))
     register(HealthCheck("databases", _databases_health, "Each database answers SELECT 1"))
 

@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from .converter import structure
-from .envsubst import substitute
+from .envsubst import MissingVariable, substitute
 from .errors import ConfigError
 from .models import NAME_RE, Database
 
@@ -45,6 +45,14 @@ class Config:
     file: str
     # Every string substituted from ${VAR}: the log filter masks these values.
     secrets: set[str] = attrs.field(factory=set)
+    # ${VAR}s left unresolved (only when loaded with ``lenient``): nothing may connect then.
+    missing: list[MissingVariable] = attrs.field(factory=list)
+
+    def unresolved(self, path_prefix: str) -> list[str]:
+        """Names of the missing variables used under ``path_prefix`` (``$.databases[1]``)."""
+        return sorted({m.name for m in self.missing
+                       if m.path == path_prefix or m.path.startswith((path_prefix + ".",
+                                                                      path_prefix + "["))})
 
     def database(self, name: str) -> Database:
         try:
@@ -60,7 +68,10 @@ class Config:
 
 
 def load_config(path: Path, sections: dict[str, ConfigSection],
-                lookup: Callable[[str], str | None]) -> Config:
+                lookup: Callable[[str], str | None], *, lenient: bool = False) -> Config:
+    """Read ``connections.json``. Missing ``${VAR}``s are one error naming them all, or with
+    ``lenient`` they stay as written and are listed in ``Config.missing`` (for commands that
+    read schedules and history but connect to nothing)."""
     file = str(path)
     if not path.exists():
         return Config({}, {name: {} for name in sections}, {}, file)
@@ -79,7 +90,8 @@ def load_config(path: Path, sections: dict[str, ConfigSection],
             secrets.add(value)
         return value
 
-    data = substitute(raw, tracking, file=file)
+    missing: list[MissingVariable] | None = [] if lenient else None
+    data = substitute(raw, tracking, file=file, missing=missing)
     databases = _entries(data.get("databases", []), Database, file, "$.databases")
     for db in databases.values():
         if not db.url and not db.driver:
@@ -99,7 +111,7 @@ def load_config(path: Path, sections: dict[str, ConfigSection],
                 if value:
                     secrets.add(str(value))
         parsed[name] = entries
-    return Config(databases, parsed, raw, file, secrets)
+    return Config(databases, parsed, raw, file, secrets, missing or [])
 
 
 def _entries(items: Any, model: type, file: str, path: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ same error messages (file + JSON path) as the core's models.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, TypeVar
 
 import attrs
@@ -13,7 +14,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn
 
 from .errors import ConfigError
-from .models import Database, RunRecord, Schedule, Trigger
+from .models import RunRecord, Schedule, Trigger
 
 T = TypeVar("T")
 
@@ -78,7 +79,6 @@ def _structure_lenient(cls: type) -> Any:
     return make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=False)
 
 
-converter.register_structure_hook(Database, _structure_lenient(Database))
 converter.register_structure_hook(Trigger, _structure_lenient(Trigger))
 _schedule_known = {a.name for a in attrs.fields(Schedule)} - {"extra"}
 _structure_schedule_base = make_dict_structure_fn(Schedule, converter, _cattrs_forbid_extra_keys=False)
@@ -114,9 +114,12 @@ def _format_exception(exc: BaseException, type_: Any) -> str:
     if isinstance(exc, ValueError) and str(exc).startswith("expected "):
         return str(exc)
     if isinstance(exc, cattrs.ForbiddenExtraKeysError):
-        known = ", ".join(a.name for a in attrs.fields(exc.cl)) if attrs.has(exc.cl) else ""
-        return (f"extra fields found ({', '.join(sorted(exc.extra_fields))})"
-                + (f"; known fields: {known}" if known else ""))
+        names = [a.name for a in attrs.fields(exc.cl)] if attrs.has(exc.cl) else []
+        guesses = [f"{x} (did you mean {close[0]}?)" if close else x
+                   for x in sorted(exc.extra_fields)
+                   for close in [difflib.get_close_matches(x, names, n=1, cutoff=0.75)]]
+        return (f"extra fields found ({', '.join(guesses)})"
+                + (f"; known fields: {', '.join(names)}" if names else ""))
     if "not in literal" in str(exc):
         choices = ", ".join(str(c) for c in getattr(type_, "__args__", ()))
         value = str(exc).split(" not in literal")[0]
@@ -147,7 +150,8 @@ def structure(data: Any, cls: type[T], *, file: str | None = None, path: str = "
         where, text = problems[0]
         more = f" (and {len(problems) - 1} more problem(s): " + "; ".join(
             f"{w}: {t}" for w, t in problems[1:4]) + ")" if len(problems) > 1 else ""
-        raise ConfigError(text + more, file=file, path=where) from None
+        raise ConfigError(text + more, file=file, path=where,
+                          problems=[(w, t) for w, t in problems]) from None
 
 
 def unstructure(obj: Any) -> Any:

@@ -59,6 +59,23 @@ def build_url(db: Database, home: Path) -> URL:
     return url
 
 
+def sqlite_existing_file(url: URL, db: Database) -> URL:
+    """The URL of a SQLite file opened without creating it (SQLite URI ``mode=rw``), so a
+    typo in the path is an error instead of a new empty database; unchanged for other
+    databases, ``:memory:``, URLs that already are SQLite URIs, and entries that set
+    ``create_if_missing``. Raises ``ConfigError`` when the file does not exist."""
+    database = url.database or ""
+    if (url.get_backend_name() != "sqlite" or db.create_if_missing or not database
+            or database == ":memory:" or database.startswith("file:") or "uri" in url.query):
+        return url
+    path = Path(database)
+    if not path.is_file():
+        raise ConfigError(f"database {db.name!r}: SQLite file {database} does not exist (check "
+                          "the path in its url, or set \"create_if_missing\": true to create an "
+                          "empty database)", path=f"databases[{db.name}].url")
+    return url.set(database=path.as_uri(), query={**url.query, "mode": "rw", "uri": "true"})
+
+
 def safe_url(db: Database, home: Path) -> str:
     """The URL with its password hidden, for pages, API and logs."""
     try:
@@ -68,20 +85,36 @@ def safe_url(db: Database, home: Path) -> str:
 
 
 class Databases:
-    def __init__(self, databases: dict[str, Database], home: Path):
+    """One engine per configured database, created on first use.
+
+    :param unresolved: database name → ``${VAR}``s its entry uses that are not set (a config
+        loaded leniently): such a database is never connected to.
+    """
+
+    def __init__(self, databases: dict[str, Database], home: Path,
+                 unresolved: dict[str, list[str]] | None = None):
         self._dbs = databases
         self._home = home
+        self._unresolved = {k: v for k, v in (unresolved or {}).items() if v}
         self._engines: dict[str, Engine] = {}
         self._lock = threading.Lock()
 
     def engine(self, name: str) -> Engine:
         with self._lock:
-            if name not in self._engines:
+            if name in self._unresolved:
+                raise ConfigError(f"database {name!r} cannot be used: environment variable(s) "
+                                  + ", ".join(f"${{{v}}}" for v in self._unresolved[name])
+                                  + " not set", path=f"databases[{name}]")
+            if name in self._engines:
+                # the file may have gone since: say so rather than let SQLite create it
+                db = self._dbs[name]
+                sqlite_existing_file(build_url(db, self._home), db)
+            else:
                 if name not in self._dbs:
                     known = ", ".join(sorted(self._dbs)) or "none"
                     raise ConfigError(f"unknown database connection {name!r}; configured: {known}")
                 db = self._dbs[name]
-                url = build_url(db, self._home)
+                url = sqlite_existing_file(build_url(db, self._home), db)
                 kwargs: dict[str, Any] = {"pool_pre_ping": True}
                 if url.get_backend_name() != "sqlite":
                     kwargs.update(pool_size=2, max_overflow=4, pool_recycle=1800)

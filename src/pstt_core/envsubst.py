@@ -6,22 +6,59 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import attrs
+
 from .errors import ConfigError
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+@attrs.frozen
+class MissingVariable:
+    """A ``${VAR}`` that is neither set nor given a default, and the JSON path using it."""
+
+    name: str
+    path: str
+
+    def __str__(self) -> str:
+        return f"${{{self.name}}} at {self.path}"
+
+
 def substitute(data: Any, lookup: Callable[[str], str | None], *, file: str,
-               path: str = "$") -> Any:
+               path: str = "$", missing: list[MissingVariable] | None = None) -> Any:
     """Replace ``${VAR}`` (or ``${VAR:-default}``) in every string of ``data``.
 
-    A variable that is neither set nor given a default is an error naming the key, never an
-    empty string silently used as a password.
+    A variable that is neither set nor given a default is never silently an empty string
+    (an empty password). Without ``missing`` they are all reported in one
+    :class:`ConfigError`; with a list, each is appended to it and the ``${VAR}`` text is kept
+    as it is, for commands that only read the file and connect to nothing.
     """
+    found: list[MissingVariable] = [] if missing is None else missing
+    out = _walk(data, lookup, path, found)
+    if missing is None and found:
+        raise missing_error(found, file)
+    return out
+
+
+def missing_error(missing: list[MissingVariable], file: str) -> ConfigError:
+    """All missing variables in one error (the first one's path is the error's path)."""
+    hint = "define it in the environment or in .env"
+    if len(missing) == 1:
+        message = f"environment variable ${{{missing[0].name}}} is not set ({hint})"
+    else:
+        message = (f"{len(missing)} environment variables are not set: "
+                   + ", ".join(str(m) for m in missing) + f"; {hint.replace('it', 'them')}")
+    return ConfigError(message, file=file, path=missing[0].path,
+                       problems=[(m.path, f"environment variable ${{{m.name}}} is not set")
+                                 for m in missing])
+
+
+def _walk(data: Any, lookup: Callable[[str], str | None], path: str,
+          missing: list[MissingVariable]) -> Any:
     if isinstance(data, dict):
-        return {k: substitute(v, lookup, file=file, path=f"{path}.{k}") for k, v in data.items()}
+        return {k: _walk(v, lookup, f"{path}.{k}", missing) for k, v in data.items()}
     if isinstance(data, list):
-        return [substitute(v, lookup, file=file, path=f"{path}[{i}]") for i, v in enumerate(data)]
+        return [_walk(v, lookup, f"{path}[{i}]", missing) for i, v in enumerate(data)]
     if isinstance(data, str) and "${" in data:
         def repl(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
@@ -29,9 +66,8 @@ def substitute(data: Any, lookup: Callable[[str], str | None], *, file: str,
             if value is None:
                 if default is not None:
                     return default
-                raise ConfigError(
-                    f"environment variable ${{{name}}} is not set (define it in the environment or in .env)",
-                    file=file, path=path)
+                missing.append(MissingVariable(name, path))
+                return match.group(0)
             return value
         return _VAR.sub(repl, data)
     return data

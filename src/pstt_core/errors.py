@@ -10,10 +10,13 @@ class PsttError(Exception):
 class ConfigError(PsttError):
     """Bad configuration: says which file, which JSON path and what is wrong."""
 
-    def __init__(self, message: str, *, file: str | None = None, path: str | None = None):
+    def __init__(self, message: str, *, file: str | None = None, path: str | None = None,
+                 problems: list[tuple[str | None, str]] | None = None):
         self.message = message
         self.file = file
         self.path = path
+        # Every problem found, as (JSON path, message): a form shows each next to its field.
+        self.problems = problems or [(path, message)]
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
@@ -26,6 +29,17 @@ class ConfigError(PsttError):
 
     def to_dict(self) -> dict[str, str | None]:
         return {"error": str(self), "file": self.file, "path": self.path}
+
+    @classmethod
+    def collect(cls, problems: list[tuple[str | None, str]], *,
+                file: str | None = None) -> ConfigError:
+        """One error for several problems: the first names its path, the message counts the
+        rest (``… (and 2 more problem(s): $.a: …; $.b: …)``), ``problems`` holds them all."""
+        (path, message), rest = problems[0], problems[1:]
+        if rest:
+            message += f" (and {len(rest)} more problem(s): " + "; ".join(
+                f"{p}: {m}" if p else m for p, m in rest) + ")"
+        return cls(message, file=file, path=path, problems=list(problems))
 
 
 class NotFoundError(PsttError):

@@ -13,6 +13,8 @@ import pluggy
 
 from .config import Config, load_config
 from .databases import Databases
+from .envsubst import missing_error
+from .errors import ConfigError
 from .health import run_checks
 from .history import HistoryStore, SchedulerMetricsStore
 from .home import Home
@@ -25,6 +27,8 @@ from .runner import Runner
 from .scheduler import Scheduler
 from .schedules import ScheduleStore
 from .settings import Settings, lookup_env, read_dotenv
+from .state import file_stamp
+from .timefmt import display_zone
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -42,11 +46,15 @@ class Pstt:
     :param environ: settings source instead of ``os.environ`` (``.env`` is still read).
     :param plugin_manager: a ready PluginManager (tests); default the process-wide one.
     :param logs: attach the daily log file handler for this home.
+    :param lenient_env: ``${VAR}``s of ``connections.json`` that are not set do not stop
+        loading; they are listed in ``config.missing``, nothing that uses them connects and
+        ``start()`` refuses (for commands that only read schedules and history).
     """
 
     def __init__(self, home: str | os.PathLike[str] | None = None, *,
                  environ: Mapping[str, str] | None = None,
-                 plugin_manager: pluggy.PluginManager | None = None, logs: bool = True):
+                 plugin_manager: pluggy.PluginManager | None = None, logs: bool = True,
+                 lenient_env: bool = False):
         self.home = Home.resolve(home)
         dotenv = read_dotenv(self.home.root)
         env = os.environ if environ is None else environ
@@ -55,14 +63,19 @@ class Pstt:
         self.registry = Registry(self.pm)
         self.settings = Settings.load(self.registry.settings.values(), self.home.root,
                                       environ=environ, dotenv=dotenv)
-        self.config: Config = load_config(self.home.connections, self.registry.sections,
-                                          lookup_env(dotenv, environ))
-        redactor.add(self.config.secrets | {self.settings["PSTT_API_TOKEN"],
-                                            self.settings["PSTT_SECRET_KEY"]})
+        self._environ = environ
+        self.display_zone = display_zone(self.settings)  # a bad name stops start-up here
+        self._lenient_env = lenient_env
+        self._config_lock = threading.Lock()
+        self._config_stamp = file_stamp(self.home.connections)
+        self.config: Config = self._load_config(dotenv)
+        # A changed connections.json that could not be used (the previous one stays in force).
+        self.config_error: ConfigError | None = None
+        redactor.add({self.settings["PSTT_API_TOKEN"], self.settings["PSTT_SECRET_KEY"]})
         self._logs = logs
         self._logs_attached = False
         self._attach_logs()
-        self.databases = Databases(self.config.databases, self.home.root)
+        self.databases = self._databases()
         self.schedules = ScheduleStore(self.home.schedules, self)
         self.history = HistoryStore(self.home.history, self.settings["PSTT_HISTORY_MAX_RECORDS"],
                                     lock_dir=self.home.locks)
@@ -81,6 +94,8 @@ class Pstt:
         """Call the plugins' ``pstt_startup`` and start the scheduler."""
         if self.started:
             return
+        if self.config.missing:
+            raise missing_error(self.config.missing, self.config.file)
         self._attach_logs()  # again after close()
         self.home.exports.mkdir(parents=True, exist_ok=True)
         with logging_to(self.home.logs):
@@ -125,6 +140,51 @@ class Pstt:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- configuration ---------------------------------------------------------------
+    def _load_config(self, dotenv: Mapping[str, str | None]) -> Config:
+        config = load_config(self.home.connections, self.registry.sections,
+                             lookup_env(dotenv, self._environ), lenient=self._lenient_env)
+        redactor.add(config.secrets)
+        return config
+
+    def _databases(self) -> Databases:
+        unresolved = {name: self.config.unresolved(f"$.databases[{i}]")
+                      for i, name in enumerate(self.config.databases)}
+        return Databases(self.config.databases, self.home.root, unresolved)
+
+    def reload_config(self) -> bool:
+        """Re-read ``connections.json`` (with ``.env`` for its ``${VAR}``s) if it changed on
+        disk since it was last read; True when a new configuration took effect.
+
+        A valid file replaces the configuration: engines are rebuilt and the scheduler
+        re-checks every schedule against the new connections. An invalid one (a typo, an
+        editor half-way through saving) keeps the configuration in force and is kept in
+        ``config_error`` — shown by the ``configuration`` health check on ``/`` and
+        ``/api/health`` — and logged once per change of the file.
+        """
+        stamp = file_stamp(self.home.connections)
+        if stamp == self._config_stamp:
+            return False
+        with self._config_lock:
+            if stamp == self._config_stamp:
+                return False
+            self._config_stamp = stamp
+            with logging_to(self.home.logs):
+                try:
+                    config = self._load_config(read_dotenv(self.home.root))
+                except ConfigError as exc:
+                    self.config_error = exc
+                    log.error("connections.json changed but cannot be used; the configuration "
+                              "read before stays in force: %s", exc)
+                    return False
+                old, self.config = self.databases, config
+                self.databases = self._databases()
+                old.dispose()  # connections in use by a run are closed when it returns them
+                self.config_error = None
+                log.info("connections.json changed on disk; configuration reloaded")
+        self.scheduler.sync()
+        return True
 
     # -- schedules -------------------------------------------------------------------
     def create_schedule(self, data: dict[str, Any]) -> Schedule:
@@ -183,6 +243,7 @@ class Pstt:
         return list_plugins(self.pm)
 
     def health(self) -> dict[str, Any]:
+        self.reload_config()  # also when no scheduler runs the file watcher
         return run_checks(list(self.registry.health_checks.values()), self)
 
     def asgi_app(self) -> Starlette:

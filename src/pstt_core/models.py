@@ -38,6 +38,8 @@ class Database:
     username: str | None = None
     password: str | None = attrs.field(default=None, repr=False)
     options: dict[str, Any] = attrs.field(factory=dict)
+    # A SQLite file that does not exist is an error unless this says to create it.
+    create_if_missing: bool = False
 
 
 @attrs.define

@@ -29,6 +29,10 @@ PARAMETERS = ("run_time", "last_success_at", "export_id", "schedule_id")
 
 Progress = Callable[[int], None]
 
+# What ``rows_delivered`` is when the sink does not say: all rows, or none. A ``partial``
+# run without the sink's own count records none rather than a guess.
+DELIVERED_BY_STATUS = ("success", "failed")
+
 
 class RunTimeout(PsttError):
     pass
@@ -132,6 +136,9 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None) -> Ru
             except Exception:
                 log.exception("sink partial_fields failed for run %s", run.export_id)
     record.rows = rows
+    if "rows_delivered" not in record.extra and record.status in DELIVERED_BY_STATUS:
+        # a sink that delivers part of the rows says how many (Kafka: messages acknowledged)
+        record.extra["rows_delivered"] = rows if record.status == "success" else 0
     record.finished_at = iso(utcnow())
     record.duration_sec = round(time.perf_counter() - t0, 3)
     return record

@@ -39,6 +39,15 @@ def make_trigger(schedule: Schedule) -> Any:
     return IntervalTrigger(seconds=schedule.trigger.interval_seconds(), timezone=schedule.timezone)
 
 
+def next_fire_time(schedule: Schedule, now: datetime) -> datetime | None:
+    """When a cron schedule's trigger fires next after ``now``, without a scheduler (for the
+    CLI); ``None`` for an interval, whose fires count from when the service started."""
+    if schedule.trigger.type != "cron":
+        return None
+    fire: datetime | None = make_trigger(schedule).get_next_fire_time(None, now)
+    return fire
+
+
 def _fingerprint(schedule: Schedule) -> tuple[Any, ...]:
     t = schedule.trigger
     return (t.type, t.expression, t.interval_seconds(), schedule.timezone,
@@ -52,6 +61,8 @@ class Scheduler:
         self._fingerprints: dict[str, tuple[Any, ...]] = {}
         self._lock = threading.Lock()
         self._file_stamp: tuple[int, int, int] | None = None
+        # invalid schedule → the error last logged for it: logged again only when it changes
+        self._reported: dict[str, str] = {}
 
     def _new_scheduler(self) -> BackgroundScheduler:
         workers = self.pstt.settings["PSTT_MAX_CONCURRENT_RUNS"]
@@ -91,8 +102,7 @@ class Scheduler:
         with self._lock:
             self._file_stamp = self.pstt.schedules.file.stamp()
             schedules, invalid = self.pstt.schedules.load()
-            for key, err in invalid.items():
-                log.error("schedule %s is invalid and will not run: %s", key, err)
+            self._report_invalid(invalid)
             wanted = {sid: s for sid, s in schedules.items() if s.enabled}
             for job in self._aps.get_jobs():
                 if job.id not in wanted and job.id != WATCH_JOB_ID:
@@ -108,10 +118,20 @@ class Scheduler:
                                   coalesce=sched.coalesce, max_instances=1)
                 self._fingerprints[sid] = fp
 
+    def _report_invalid(self, invalid: dict[str, Any]) -> None:
+        """Log each invalid schedule once per change of its error, not at every sync."""
+        for key, err in invalid.items():
+            if self._reported.get(key) != str(err):
+                log.error("schedule %s is invalid and will not run: %s", key, err)
+        self._reported = {key: str(err) for key, err in invalid.items()}
+
     def _watch(self) -> None:
-        """Re-sync when schedules.json changed on disk (an editor, a deployment script)."""
+        """Re-sync when schedules.json changed on disk (an editor, a deployment script);
+        re-read connections.json when it changed (which re-syncs too)."""
         with logging_to(self.pstt.home.logs):
             try:
+                if self.pstt.reload_config():
+                    return
                 if self.pstt.schedules.file.stamp() != self._file_stamp:
                     log.info("schedules.json changed on disk; reloading schedules")
                     self.sync()
@@ -157,5 +177,6 @@ class Scheduler:
         if not self._aps.running:
             return []
         return [{"id": j.id, "name": j.name,
-                 "next_run_time": j.next_run_time.isoformat() if j.next_run_time else None}
+                 "next_run_time": j.next_run_time.isoformat() if j.next_run_time else None,
+                 "timezone": str(getattr(j.trigger, "timezone", "") or "")}
                 for j in self._aps.get_jobs() if j.id != WATCH_JOB_ID]

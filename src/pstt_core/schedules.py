@@ -43,51 +43,62 @@ def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
     data.setdefault("batch_size", pstt.settings["PSTT_DEFAULT_BATCH_SIZE"])
     data.setdefault("misfire_grace_sec", pstt.settings["PSTT_MISFIRE_GRACE_SEC"])
     sched = structure(data, Schedule, file=file, path=path)
+    # Every problem is collected, so a form can show each next to its field at once.
+    problems: list[tuple[str | None, str]] = []
 
-    def fail(field: str, message: str) -> ConfigError:
-        return ConfigError(message, file=file, path=f"{path}.{field}")
+    def fail(field: str, message: str) -> None:
+        problems.append((f"{path}.{field}", message))
 
     if not SCHEDULE_ID_RE.match(sched.id):
-        raise fail("id", "must be 1-128 characters of letters, digits, '.', '_' or '-'")
+        fail("id", "must be 1-128 characters of letters, digits, '.', '_' or '-'")
     if not sched.name.strip():
-        raise fail("name", "must not be empty")
+        fail("name", "must not be empty")
     if not sched.query.strip():
-        raise fail("query", "must not be empty")
+        fail("query", "must not be empty")
     if sched.connection not in pstt.config.databases:
         known = ", ".join(sorted(pstt.config.databases)) or "none"
-        raise fail("connection", f"unknown database connection {sched.connection!r}; configured: {known}")
+        fail("connection", f"unknown database connection {sched.connection!r}; configured: {known}")
+    zone = sched.timezone
     try:
         zoneinfo.ZoneInfo(sched.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise fail("timezone", f"unknown time zone {sched.timezone!r} (use an IANA name like Europe/Rome)") from None
+        fail("timezone", f"unknown time zone {sched.timezone!r} (use an IANA name like Europe/Rome)")
+        zone = "UTC"  # still check the trigger
     trig = sched.trigger
     if trig.type == "cron":
         if not trig.expression:
-            raise fail("trigger.expression", "a cron trigger needs an expression, e.g. '*/5 * * * *'")
-        try:
-            cron_trigger(trig.expression, sched.timezone)
-        except ValueError as exc:
-            raise fail("trigger.expression", str(exc)) from None
+            fail("trigger.expression", "a cron trigger needs an expression, e.g. '*/5 * * * *'")
+        else:
+            try:
+                cron_trigger(trig.expression, zone)
+            except ValueError as exc:
+                fail("trigger.expression", str(exc))
     elif trig.interval_seconds() <= 0:
-        raise fail("trigger", "an interval trigger needs seconds, minutes, hours or days > 0")
+        fail("trigger", "an interval trigger needs seconds, minutes, hours or days > 0")
     if sched.batch_size < 1:
-        raise fail("batch_size", "must be at least 1")
+        fail("batch_size", "must be at least 1")
     if sched.timeout_sec is not None and sched.timeout_sec <= 0:
-        raise fail("timeout_sec", "must be positive (or omitted)")
-    try:
-        sink_type = pstt.registry.sinks[sched.sharing_mode]
-    except KeyError:
+        fail("timeout_sec", "must be positive (or omitted)")
+    sink_type = pstt.registry.sinks.get(sched.sharing_mode)
+    if sink_type is None:
         known = ", ".join(sorted(pstt.registry.sinks)) or "none"
-        raise fail("sharing_mode", f"unknown sharing mode {sched.sharing_mode!r}; installed: {known}") from None
-    sink_type.absorb_legacy(sched)
-    options = sink_type.parse_options(sched.sink_options, file=file, path=f"{path}.sink_options")
-    if sink_type.validate is not None:
+        fail("sharing_mode", f"unknown sharing mode {sched.sharing_mode!r}; installed: {known}")
+    else:
+        sink_type.absorb_legacy(sched)
         try:
-            sink_type.validate(options, pstt)
+            options = sink_type.parse_options(sched.sink_options, file=file,
+                                              path=f"{path}.sink_options")
+            if sink_type.validate is not None:
+                try:
+                    sink_type.validate(options, pstt)
+                except ConfigError as exc:
+                    where = f"{path}.sink_options" + (f".{exc.path}" if exc.path else "")
+                    problems.append((where, exc.message))
+            sched.sink_options = unstructure(options)
         except ConfigError as exc:
-            raise ConfigError(exc.message, file=file,
-                              path=f"{path}.sink_options" + (f".{exc.path}" if exc.path else "")) from None
-    sched.sink_options = unstructure(options)
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError.collect(problems, file=file)
     return sched
 
 
@@ -122,6 +133,11 @@ class ScheduleStore:
                 continue
             valid[sched.id] = sched
         return valid, invalid
+
+    def raw(self, schedule_id: str) -> dict[str, Any] | None:
+        """The entry with this id exactly as stored (also when it is invalid), or None."""
+        return next((i for i in self._raw() if isinstance(i, dict) and i.get("id") == schedule_id),
+                    None)
 
     def all(self) -> dict[str, Schedule]:
         return self.load()[0]

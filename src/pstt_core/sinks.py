@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import importlib.util
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -145,6 +146,9 @@ class SinkType:
     :param validate: ``validate(options, pstt)`` checks the options against configuration
         (e.g. that a named server exists) and raises ``ConfigError``.
     :param history_fields: the extra history fields this sink writes, for pages.
+    :param output_file: ``output_file(record, pstt)`` → the file a run wrote (an existing
+        file inside the sink's own output directory) or ``None``; pages link it for
+        download. Only files named by a history record can be reached this way.
     """
 
     name: str
@@ -158,6 +162,7 @@ class SinkType:
     legacy_object: str | None = None
     validate: Callable[[Any, Pstt], None] | None = None
     history_fields: tuple[str, ...] = ()
+    output_file: Callable[[Mapping[str, Any], Pstt], Path | None] | None = None
 
     @property
     def available(self) -> bool:

@@ -132,6 +132,19 @@ def try_lock_file(path: Path) -> tuple[bool, int | None]:
         return False, None
 
 
+def file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """(inode, mtime in ns, size) of a file, or ``None`` when it does not exist.
+
+    Every save renames a new file into place, so the inode changes even when two writes
+    land within one tick of the file-system clock with the same size.
+    """
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 # Temp files older than this were left by a killed writer (a live write takes far less).
 STALE_TEMP_SEC = 3600
 
@@ -156,16 +169,7 @@ class JsonFile:
         self._stamp: tuple[int, int, int] | None = None
 
     def stamp(self) -> tuple[int, int, int] | None:
-        """(inode, mtime in ns, size) of the file, or ``None`` when it does not exist.
-
-        Every save renames a new file into place, so the inode changes even when two writes
-        land within one tick of the file-system clock with the same size.
-        """
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
+        return file_stamp(self.path)
 
     def load(self) -> Any:
         with self._cache_lock:

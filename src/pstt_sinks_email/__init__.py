@@ -71,23 +71,39 @@ def register_settings(register: Callable[[Any], None]) -> None:
         register(setting)
 
 
+# Seconds a health check waits for each SMTP step (connect, EHLO, TLS, login).
+PROBE_TIMEOUT_SEC = 5.0
+
+
 def _health(pstt: Pstt) -> HealthResult:
+    """Each server answers (connect, EHLO, TLS, login when credentials are set) and the
+    failure-notice settings are valid."""
     servers = pstt.config.section(SECTION)
     problems = check_notice_config(pstt)
-    data = {"servers": sorted(servers), "available": SINK.available}
+    data: dict[str, Any] = {"servers": sorted(servers), "available": SINK.available}
     if not servers:
         return HealthResult("not_configured", "no smtp_servers in connections.json", data)
     if not SINK.available:
         problems.insert(0, SINK.unavailable_reason or "aiosmtplib missing")
+        return HealthResult("degraded", "; ".join(problems), data)
+    from .smtp import probe
+
+    results = [{"name": name, **probe(server, timeout=PROBE_TIMEOUT_SEC)}
+               for name, server in sorted(servers.items())]
+    data["connections"] = results
+    down = [r for r in results if not r["success"]]
+    problems[:0] = [f"{r['name']}: {r['error']}" for r in down]
+    if len(down) == len(results):
+        return HealthResult("unhealthy", "; ".join(problems), data)
     if problems:
         return HealthResult("degraded", "; ".join(problems), data)
-    return HealthResult("healthy", f"{len(servers)} SMTP server(s) configured", data)
+    return HealthResult("healthy", f"{len(results)} SMTP server(s) answering", data)
 
 
 @hookimpl
 def register_health_checks(register: Callable[[Any], None]) -> None:
-    register(HealthCheck("email", _health, "SMTP servers configured and failure-notice settings "
-                                           "valid (use the Test button to reach a server)"))
+    register(HealthCheck("email", _health, "Each SMTP server answers EHLO (and accepts the "
+                                           "login) and failure-notice settings are valid"))
 
 
 @hookimpl

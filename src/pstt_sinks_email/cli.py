@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 import click
 
@@ -23,12 +24,15 @@ def email_group() -> None:
 @click.option("--to", "to", multiple=True, required=True,
               help="Recipient (repeat for several).")
 @click.option("--subject", default="PSTT test message", show_default=True)
-def test_command(server: str, to: tuple[str, ...], subject: str) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the result as JSON (the shape of the settings page's Test button, "
+                   "plus delivered, refused and message_id).")
+def test_command(server: str, to: tuple[str, ...], subject: str, as_json: bool) -> None:
     """Send a test message through SERVER (a name from connections.json → smtp_servers).
 
     Exit status 0 when the server accepted the message for every recipient, 1 otherwise.
     """
-    from pstt_core.cli.context import get_pstt
+    from pstt_core.cli.context import echo_json, get_pstt
 
     pstt = get_pstt()
     smtp = get_server(pstt, server)
@@ -38,16 +42,28 @@ def test_command(server: str, to: tuple[str, ...], subject: str) -> None:
     set_body(msg, f"This is a test message from PSTT through SMTP server {smtp.name!r} "
                   f"({smtp.where}, security {smtp.security}).\n", None)
     t0 = time.perf_counter()
+    result: dict[str, Any] = {"name": smtp.name, "success": False, "latency_ms": None,
+                              "error": None, "delivered": [], "refused": {},
+                              "message_id": msg["Message-ID"]}
     try:
         delivery = deliver(smtp, sender.addr_spec, envelope(recipients), to_bytes(msg),
                            retries=0)
     except SmtpFailure as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    took = (time.perf_counter() - t0) * 1000
-    click.echo(f"sent to {', '.join(delivery.delivered)} via {smtp.name} ({smtp.where}) in "
-               f"{took:.0f} ms, Message-ID {msg['Message-ID']}")
-    if delivery.refused:
+        result["error"] = str(exc)
+        delivery = None
+    result["latency_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+    if delivery is not None:
+        result.update(delivered=delivery.delivered, refused=delivery.refused,
+                      success=not delivery.refused)
+        if delivery.refused:
+            result["error"] = "; ".join(f"refused {r}: {why}" for r, why in delivery.refused.items())
+    if as_json:
+        echo_json(result)
+    elif delivery is None:
+        click.echo(f"error: {result['error']}", err=True)
+    else:
+        click.echo(f"sent to {', '.join(delivery.delivered)} via {smtp.name} ({smtp.where}) in "
+                   f"{result['latency_ms']:.0f} ms, Message-ID {msg['Message-ID']}")
         for rcpt, why in delivery.refused.items():
             click.echo(f"error: refused {rcpt}: {why}", err=True)
-        sys.exit(1)
+    sys.exit(0 if result["success"] else 1)

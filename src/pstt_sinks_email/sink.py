@@ -68,8 +68,10 @@ class EmailSink(Sink):
                 self._record(exc.delivered, exc.refused, exc.attempts)
                 raise
             delivery = Delivery(exc.delivered, exc.refused, exc.attempts)
+            self.fields["rows_delivered"] = rows  # to the recipients that accepted it
             return self._partial(delivery, len(recipients), f"then: {exc}")
         if delivery.refused:
+            self.fields["rows_delivered"] = rows
             refused = "; ".join(f"{r}: {why}" for r, why in delivery.refused.items())
             return self._partial(delivery, len(recipients), f"refused: {refused}")
         self._record(delivery.delivered, delivery.refused, delivery.attempts)

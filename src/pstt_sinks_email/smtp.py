@@ -173,9 +173,15 @@ def deliver(server: SmtpServer, sender: str, recipients: Sequence[str], data: by
     return Delivery(delivered, refused, attempt)
 
 
-def probe(server: SmtpServer) -> dict[str, Any]:
-    """Connect, EHLO, TLS and login, then QUIT: ``{"success", "latency_ms", "error"}``."""
+def probe(server: SmtpServer, timeout: float | None = None) -> dict[str, Any]:
+    """Connect, EHLO, TLS and login, then QUIT: ``{"success", "latency_ms", "error"}``.
+
+    :param timeout: seconds for each step, if shorter than the server's own ``timeout``
+        (health checks must answer quickly even when a server does not).
+    """
     t0 = time.perf_counter()
+    if timeout is not None and timeout < server.timeout:
+        server = attrs.evolve(server, timeout=timeout)
 
     async def check() -> None:
         smtp = await _open(server)

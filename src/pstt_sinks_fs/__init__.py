@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from pstt_core import Setting, SinkType, hookimpl
 
-from .options import FilesystemOptions, validate_options
+from .options import FilesystemOptions, export_root, validate_options
 from .sink import FilesystemSink
+
+
+def output_file(record: Mapping[str, Any], pstt: Any) -> Path | None:
+    """The file a run recorded in ``path``, if it is still there and inside the export root
+    (a hand-edited history cannot point the download link anywhere else)."""
+    relative = record.get("path")
+    if not isinstance(relative, str) or not relative:
+        return None
+    root = export_root(pstt)
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        return None
+    return target
+
 
 SINK = SinkType(
     name="filesystem",
@@ -18,6 +33,7 @@ SINK = SinkType(
     description="Writes the result as CSV, JSON Lines, XLSX or Parquet under the export root.",
     validate=validate_options,
     history_fields=("path", "file_bytes", "format", "files_removed"),
+    output_file=output_file,
 )
 
 

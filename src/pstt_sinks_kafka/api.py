@@ -205,7 +205,12 @@ class KafkaApi:
         return await run_in_threadpool(getattr(metrics, method), hours=hours)
 
     async def metrics_summary(self, request: Request) -> Response:
-        return JSONResponse(await self._metrics("summary", self._hours(request)))
+        from .metrics import history_summary
+
+        hours = self._hours(request)
+        summary = await self._metrics("summary", hours)
+        summary["history"] = await run_in_threadpool(history_summary, self.pstt, hours)
+        return JSONResponse(summary)
 
     async def metrics_hourly(self, request: Request) -> Response:
         return JSONResponse(await self._metrics("hourly", self._hours(request)))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 
 import click
 
-from pstt_core.cli.context import get_pstt
+from pstt_core.cli.context import echo_json, get_pstt
 
 
 @click.group("kafka")
@@ -24,7 +23,7 @@ def connections(as_json: bool) -> None:
 
     rows = get_service(get_pstt()).masked_connections()
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo_json(rows)
         return
     if not rows:
         click.echo("no kafka_connections in connections.json")
@@ -55,11 +54,15 @@ def settings(markdown: bool) -> None:
 @kafka.command("test")
 @click.argument("connection")
 @click.option("--timeout-ms", type=int, default=None, help="Default: KAFKA_TEST_TIMEOUT_MS.")
-def test(connection: str, timeout_ms: int | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print what POST /api/kafka/test returns.")
+def test(connection: str, timeout_ms: int | None, as_json: bool) -> None:
     """Ask CONNECTION's cluster for metadata; exit 0 when it answers, 1 otherwise."""
     from .runtime import get_service
 
     result = get_service(get_pstt()).test_connection_sync(connection, timeout_ms)
+    if as_json:
+        echo_json(result)
+        sys.exit(0 if result["success"] else 1)
     if result["success"]:
         click.echo(f"ok: {connection} answered in {result['latency_ms']} ms; "
                    f"brokers: {', '.join(result['brokers'])}")

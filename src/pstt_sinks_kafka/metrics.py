@@ -252,3 +252,21 @@ def _parse(text: str) -> datetime | None:
     except (TypeError, ValueError):
         return None
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def history_summary(pstt: Any, hours: int = 24) -> dict[str, Any]:
+    """Kafka runs of the last ``hours`` from the run history, whichever process ran them
+    (``pstt serve``, ``pstt run`` from cron, another instance): the in-memory metrics only
+    know this process's deliveries."""
+    since = datetime.now(timezone.utc) - timedelta(hours=hours)
+    total, runs = pstt.history.query(sharing_mode="kafka", since=since, limit=1_000_000)
+    by_status: dict[str, int] = {}
+    sent = failed = 0
+    for run in runs:
+        by_status[str(run.get("status"))] = by_status.get(str(run.get("status")), 0) + 1
+        sent += int(run.get("kafka_messages_sent") or 0)
+        failed += int(run.get("kafka_messages_failed") or 0)
+    attempts = sent + failed
+    return {"hours": hours, "runs": total, "by_status": by_status, "messages_sent": sent,
+            "messages_failed": failed,
+            "success_rate": round(100.0 * sent / attempts, 2) if attempts else None}

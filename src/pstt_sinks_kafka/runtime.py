@@ -13,7 +13,8 @@ STATE_KEY = "kafka"
 
 
 def get_service(pstt: Any) -> KafkaService:
-    """The facade's :class:`KafkaService` (closed by the plugin's ``pstt_shutdown``)."""
+    """The facade's :class:`KafkaService` (closed by the plugin's ``pstt_shutdown``), following
+    the facade's configuration when ``pstt serve`` re-read ``connections.json``."""
     service = pstt.state.get(STATE_KEY)
     if service is None:
         with _lock:
@@ -22,6 +23,8 @@ def get_service(pstt: Any) -> KafkaService:
                 from .service import KafkaService
 
                 service = pstt.state[STATE_KEY] = KafkaService(pstt)
+    if service.config is not pstt.config:  # the service re-read connections.json
+        service.follow(pstt.config)
     return service
 
 

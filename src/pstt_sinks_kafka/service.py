@@ -47,6 +47,8 @@ class KafkaService:
         self.settings = pstt.settings
         self.connections: dict[str, KafkaConnectionConfig] = dict(
             pstt.config.section("kafka_connections"))
+        self.config = pstt.config  # the configuration these connections come from
+        self._retired: list[ProducerHandle] = []
         self.metrics = KafkaMetricsService(
             pstt.home.exports / "kafka_metrics.json",
             retention_days=self.setting("KAFKA_METRICS_RETENTION_DAYS"),
@@ -58,6 +60,16 @@ class KafkaService:
 
     def setting(self, name: str) -> Any:
         return setting(self.settings, name)
+
+    def follow(self, config: Any) -> None:
+        """Take the connections of a re-read ``connections.json``: producers of a connection
+        that changed or went away are not used again (a run still using one finishes with
+        it; they are closed with the service)."""
+        fresh: dict[str, KafkaConnectionConfig] = dict(config.section("kafka_connections"))
+        with self._lock:
+            for key in [k for k in self._producers if fresh.get(k[0]) != self.connections.get(k[0])]:
+                self._retired.append(self._producers.pop(key))
+            self.connections, self.config = fresh, config
 
     # -- connections -----------------------------------------------------------------
     def connection_names(self) -> list[str]:
@@ -234,8 +246,9 @@ class KafkaService:
     def close(self) -> None:
         """Flush and close every producer, then write the metrics."""
         with self._lock:
-            handles = list(self._producers.values())
+            handles = [*self._producers.values(), *self._retired]
             self._producers.clear()
+            self._retired.clear()
             self.closed = True
         for handle in handles:
             try:

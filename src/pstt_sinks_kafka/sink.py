@@ -78,6 +78,7 @@ class KafkaSink(Sink):
             "kafka_topic": pub.topic, "kafka_connection": self.options.connection,
             "kafka_messages_sent": pub.sent, "kafka_messages_failed": pub.failed,
             "kafka_duration_sec": round(pub.duration_sec, 3), "kafka_chunks": pub.chunks,
+            "rows_delivered": pub.sent,  # one message per row
         }
         if pub.failed_chunks:
             fields["kafka_chunks_failed"] = len(pub.failed_chunks)
@@ -114,7 +115,7 @@ class KafkaSink(Sink):
         return fields or {"kafka_topic": self.options.topic,
                           "kafka_connection": self.options.connection,
                           "kafka_messages_sent": 0, "kafka_messages_failed": 0,
-                          "kafka_duration_sec": 0.0}
+                          "kafka_duration_sec": 0.0, "rows_delivered": 0}
 
 
 def _key_bytes(value: Any) -> bytes | None:

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from pstt_core.cli import build_cli
-from tests.conftest import HomeBuilder, write_json
-
-SRC = Path(__file__).resolve().parents[2] / "src"
+from tests.conftest import HomeBuilder, pstt_process, write_json
 
 
 def cli(home: Path, *args: str) -> Result:
@@ -22,11 +18,7 @@ def cli(home: Path, *args: str) -> Result:
 
 
 def pstt(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``pstt`` in a fresh process, as a shell script would run it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PSTT_") or k.startswith("PSTT_TEST")}
-    env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")])
-    return subprocess.run([sys.executable, "-m", "pstt_core", "--home", str(home), *args],
-                          capture_output=True, text=True, env=env, timeout=120)
+    return pstt_process(home, *args)
 
 
 def test_init_creates_a_home_and_is_idempotent(tmp_path: Path) -> None:
@@ -76,7 +68,7 @@ def test_demo_then_run_in_a_shell(tmp_path: Path) -> None:
     assert pstt(tmp_path, "init", "--demo").returncode == 0
     ok = pstt(tmp_path, "run", "demo-orders-csv")
     assert ok.returncode == 0, ok.stderr
-    assert ok.stdout.startswith("success: 5,000 rows in ")
+    assert ok.stdout.startswith("success: 5,000 rows read, 5,000 delivered in ")
     assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == [
         "demo", "scheduler_history.json", "scheduler_metrics.json", "schedules.json"]  # no locks
     files = list((tmp_path / "exports" / "demo").glob("orders_*.csv"))
@@ -86,8 +78,8 @@ def test_demo_then_run_in_a_shell(tmp_path: Path) -> None:
     listed = pstt(tmp_path, "schedules", "list", "--json")
     data = json.loads(listed.stdout)
     rows = {r["id"]: r for r in data["schedules"]}
-    assert rows["demo-orders-csv"]["last_status"] == "success"
-    assert rows["demo-revenue-by-city"]["enabled"] is False and data["invalid"] == {}
+    assert rows["demo-orders-csv"]["last_run"]["status"] == "success"
+    assert rows["demo-revenue-by-city"]["enabled"] is False and data["invalid"] == []
 
 
 @pytest.fixture
@@ -106,7 +98,7 @@ def test_run_exit_codes(shell_home: Path) -> None:
 
     failed = pstt(shell_home, "run", "broken-sql")
     assert failed.returncode == 1
-    assert failed.stdout.startswith("failed: 0 rows")
+    assert failed.stdout.startswith("failed: 0 rows read, 0 delivered")
     assert failed.stderr == "error: SQL error: OperationalError: no such column: nope\n"
 
     unknown = pstt(shell_home, "run", "missing")
@@ -167,7 +159,7 @@ def test_run_refused_while_another_process_runs_the_schedule(shell_home: Path) -
 def test_run_with_progress_and_quiet_output(shell_home: Path) -> None:
     shown = cli(shell_home, "run", "good", "--progress")
     assert shown.exit_code == 0, shown.output
-    assert "success: 3 rows in " in shown.stdout and "→ good.csv" in shown.stdout
+    assert "success: 3 rows read, 3 delivered in " in shown.stdout and "→ good.csv" in shown.stdout
     quiet = pstt(shell_home, "run", "good")  # not a terminal: no progress bar
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert quiet.stdout.count("\n") == 1

@@ -191,7 +191,7 @@ def test_run_time_and_last_success_parameters(kind: str, home: HomeBuilder, reco
         home.add_database("db", request.getfixturevalue("pg_url"))
         query = "SELECT CAST(:run_time AS timestamptz) AS rt, CAST(:last_success_at AS timestamptz) AS ls"
     else:
-        home.add_database("db", f"sqlite:///{home.root / 'p.db'}")
+        home.add_database("db", f"sqlite:///{home.root / 'p.db'}", create_if_missing=True)
         query = "SELECT :run_time AS rt, :last_success_at AS ls"
     home.add_schedule(id="p", connection="db", query=query, sharing_mode="recorder")
     pstt = home.pstt(logs=False)
@@ -278,7 +278,10 @@ def test_one_row_results_on_a_streaming_cursor(kind: str, home: HomeBuilder, rec
     """A result smaller than one batch ends the server-side cursor on its first fetch."""
     url = {"sqlite": f"sqlite:///{home.root / 'one.db'}", "postgresql": "pg_url",
            "mariadb": "mariadb_url"}[kind]
-    home.add_database("db", url if kind == "sqlite" else request.getfixturevalue(url))
+    if kind == "sqlite":
+        home.add_database("db", url, create_if_missing=True)
+    else:
+        home.add_database("db", request.getfixturevalue(url))
     home.add_schedule(id="one", connection="db", query="SELECT 1 AS one, 'x' AS letter",
                       sharing_mode="recorder")
     record = home.pstt(logs=False, environ={}).run("one")

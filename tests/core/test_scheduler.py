@@ -163,6 +163,24 @@ def test_broken_file_edit_keeps_the_current_jobs(home: HomeBuilder, started: Any
     assert pstt.scheduler.running
 
 
+def test_an_invalid_schedule_is_logged_once_per_change(home: HomeBuilder, started: Any,
+                                                      recorder: Recorder, caplog: Any) -> None:
+    home.add_schedule(id="bad", connection="nowhere", sharing_mode="recorder")
+    home.add_schedule(id="good", sharing_mode="recorder")
+    pstt = started()
+    for _ in range(3):  # every save through the API or a page syncs again
+        pstt.patch_schedule("good", {"name": "Good"})
+    lines = [r for r in caplog.records if "schedule bad is invalid" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].levelname == "ERROR"
+    raw = json.loads((home.root / "exports" / "schedules.json").read_text())
+    raw["schedules"][0]["connection"] = "elsewhere"  # a different mistake is logged again
+    (home.root / "exports" / "schedules.json").write_text(json.dumps(raw))
+    pstt.scheduler.sync()
+    pstt.scheduler.sync()
+    lines = [r.getMessage() for r in caplog.records if "schedule bad is invalid" in r.getMessage()]
+    assert len(lines) == 2 and "'elsewhere'" in lines[1]
+
+
 def test_failing_runs_are_recorded_and_others_keep_running(home: HomeBuilder, started: Any,
                                                            recorder: Recorder) -> None:
     every_second = {"type": "interval", "seconds": 1}
@@ -262,6 +280,7 @@ def test_fires_missed_while_the_process_was_suspended_are_recorded(tmp_path: Any
     """A laptop asleep or a paused VM: ``pstt serve`` frozen with SIGSTOP past several fires
     and the grace time; after SIGCONT the late fires are history records, not silence."""
     home = HomeBuilder(tmp_path / "home")
+    home.connections["databases"][0]["create_if_missing"] = True  # no demo data needed
     home.add_schedule(id="tick", query="SELECT 1 AS one", trigger={"type": "interval", "seconds": 1},
                       misfire_grace_sec=1, coalesce=False,
                       sink_options={"format": "csv", "filename": "tick_{export_id}.csv"})

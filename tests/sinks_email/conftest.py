@@ -78,6 +78,14 @@ class SmtpServerFixture:
     security: str
     ca_file: Path | None
     auth: bool
+    controller: Any = None
+
+    stopped: bool = False
+
+    def stop(self) -> None:
+        """Stop listening: a server that is down."""
+        self.controller.stop()
+        self.stopped = True
 
     def entry(self, name: str = "mail", **overrides: Any) -> dict[str, Any]:
         entry: dict[str, Any] = {"name": name, "host": "127.0.0.1", "port": self.port,
@@ -127,7 +135,7 @@ def smtp(tls_ca: dict[str, Any], monkeypatch: pytest.MonkeyPatch
     except ImportError:
         need("aiosmtpd", 'the in-process SMTP server: pip install "pstt[test]"')
 
-    controllers: list[Any] = []
+    servers: list[SmtpServerFixture] = []
     monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
     monkeypatch.setenv("PSTT_EMAIL_RETRY_BACKOFF_SEC", "0.05")
 
@@ -144,13 +152,15 @@ def smtp(tls_ca: dict[str, Any], monkeypatch: pytest.MonkeyPatch
             kwargs.update(authenticator=_authenticator, auth_require_tls=security == "starttls")
         controller = Controller(mailbox, **kwargs, **smtp_kwargs)
         controller.start()
-        controllers.append(controller)
         ca = tls_ca["ca_file"] if security != "none" else None
-        return SmtpServerFixture(port, mailbox, security, ca, auth)
+        server = SmtpServerFixture(port, mailbox, security, ca, auth, controller)
+        servers.append(server)
+        return server
 
     yield start
-    for controller in controllers:
-        controller.stop()
+    for server in servers:
+        if not server.stopped:
+            server.controller.stop()
 
 
 def email_home(home: HomeBuilder, server: SmtpServerFixture, **sink_options: Any) -> HomeBuilder:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from pstt_core.demo import create_demo_database
-from tests.conftest import HomeBuilder
+from tests.conftest import HomeBuilder, pstt_process
 from tests.kafka_broker import consume_all
 from tests.sinks_kafka.webapp import FAST_ENV, dashboard_home, live_server
 
@@ -20,11 +20,18 @@ pytestmark = [pytest.mark.kafka, pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
-def base_url(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def ui_home(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> HomeBuilder:
     root = tmp_path_factory.mktemp("kafka-ui")
     create_demo_database(root / "demo.db", orders=30)
     home = dashboard_home(HomeBuilder(root), kafka_broker.bootstrap)
-    with live_server(home.pstt(environ=FAST_ENV, logs=False)) as url:
+    home.add_schedule(id="from-cron", sharing_mode="kafka", query="SELECT * FROM orders",
+                      sink_options={"connection": "local", "topic": "t-from-cron"})
+    return home
+
+
+@pytest.fixture(scope="module")
+def base_url(ui_home: HomeBuilder) -> Iterator[str]:
+    with live_server(ui_home.pstt(environ=FAST_ENV, logs=False)) as url:
         yield url
 
 
@@ -68,13 +75,34 @@ def test_dashboard_renders_charts_tables_and_health(page: Any, base_url: str,
     page.wait_for_function("() => psttKafka.charts.throughput.data.labels.length > 0")
     assert chart_points(page, "throughput") >= 40
     assert chart_points(page, "latency") > 0
-    page.wait_for_function("() => document.getElementById('card-messages').textContent !== '–'")
-    assert int(page.inner_text("#card-messages").replace(",", "").replace(".", "")) >= 40
     assert page.locator(f"#topics-body td:text-is('{unique_name}')").count() == 1
     page.wait_for_selector("tr[data-connection='local'] .health-dot.healthy")
     page.wait_for_selector("tr[data-connection='down'] .health-dot.unhealthy", timeout=30000)
     assert page.inner_text("#kafka-health-overall").strip() == "degraded"
+    # the reason, in words, beside the red dot
+    reason = page.inner_text("tr[data-connection='down'] .health-text")
+    assert "bootstrap servers 127.0.0.1:" in reason, reason
     page.screenshot(path=str(screenshots_dir / "kafka_dashboard.png"), full_page=True)
+
+
+def test_cards_count_runs_of_other_processes_from_the_history(
+        page: Any, base_url: str, ui_home: HomeBuilder) -> None:
+    """A `pstt run` from cron is another process: the service's own metrics never see its
+    deliveries, the history does."""
+    before = httpx.get(f"{base_url}/api/kafka/metrics/summary", timeout=10).json()
+    ran = pstt_process(ui_home.root, "run", "from-cron")
+    assert ran.returncode == 0, ran.stderr
+    summary = httpx.get(f"{base_url}/api/kafka/metrics/summary", timeout=10).json()
+    assert summary["messages"] == before["messages"]  # this service delivered nothing new
+    history = summary["history"]
+    assert history["runs"] == before["history"]["runs"] + 1
+    assert history["messages_sent"] == before["history"]["messages_sent"] + 30
+    assert history["by_status"]["success"] >= 1 and history["success_rate"] == 100.0
+    page.goto(f"{base_url}/kafka")
+    page.wait_for_function("() => document.getElementById('card-runs').textContent !== '–'")
+    assert page.inner_text("#card-runs") == str(history["runs"])
+    assert page.inner_text("#card-messages") == f"{history['messages_sent']:,}"
+    assert page.inner_text("#card-success-rate") == "100 %"
 
 
 def test_send_form_delivers_a_message(page: Any, base_url: str, kafka_broker: Any,
@@ -129,6 +157,7 @@ def test_scheduler_form_shows_the_kafka_fields_only_for_kafka(page: Any, base_ur
                                                               screenshots_dir: Path) -> None:
     page.goto(f"{base_url}/scheduler")
     kafka = page.locator("fieldset.sink-options[data-sink='kafka']")
+    page.select_option("#sharing-mode", "filesystem")  # (kafka is preselected: most used here)
     assert kafka.is_hidden()
     page.select_option("#sharing-mode", "kafka")
     assert kafka.is_visible()

@@ -3,46 +3,110 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
-from .context import EXIT_FAILED, EXIT_OK, get_pstt
+from .context import EXIT_FAILED, EXIT_OK, echo_json, get_pstt
+
+# Not reported by check: the scheduler does not run in this process (its schedules are
+# listed above) and the configuration was read just now (an error would have stopped us).
+_SKIPPED_CHECKS = ("scheduler", "configuration")
 
 
 def add_to(cli: click.Group) -> None:
     cli.add_command(check_cmd)
 
 
-@click.command("check")
-@click.option("--offline", is_flag=True, help="Validate files only; do not contact databases or brokers.")
-def check_cmd(offline: bool) -> None:
-    """Exit 0 when every file is valid and every connection answers."""
-    pstt = get_pstt()
-    problems = 0
-    click.echo(f"home: {pstt.home.root}")
-    click.echo(f"connections.json: {len(pstt.config.databases)} database(s)")
-    for problem in pstt.registry.problems:
-        click.echo(f"  plugin problem: {problem}")
-        problems += 1
+def check_report(pstt: Any, *, offline: bool) -> dict[str, Any]:
+    """Everything ``check`` found. ``invalid`` has the shape of ``GET /api/schedules``,
+    ``health`` that of ``GET /api/health``; ``ok`` is false when there is any problem."""
+    problems: list[str] = [f"plugin problem: {p}" for p in pstt.registry.problems]
+    missing = [{"name": m.name, "path": m.path} for m in pstt.config.missing]
+    problems += [f"{pstt.config.file} at {m['path']}: environment variable ${{{m['name']}}} "
+                 "is not set" for m in missing]
     valid, invalid = pstt.schedules.load()
-    click.echo(f"schedules.json: {len(valid)} valid, {len(invalid)} invalid")
-    for key, err in invalid.items():
-        click.echo(f"  ✗ {key}: {err}")
-        problems += 1
+    invalid_list = [{"id": key, "error": exc.message, "path": exc.path}
+                    for key, exc in invalid.items()]
+    problems += [f"{key}: {exc}" for key, exc in invalid.items()]
+    unavailable = []
     for sched in valid.values():
         try:
             pstt.registry.sink(sched.sharing_mode)
         except Exception as exc:
-            click.echo(f"  ✗ {sched.id}: {exc}")
-            problems += 1
-    if not offline:
-        result = pstt.health()
-        for check in result["checks"]:
-            if check["name"] == "scheduler":  # not running here; its schedules are listed above
-                continue
+            unavailable.append({"id": sched.id, "error": str(exc)})
+            problems.append(f"{sched.id}: {exc}")
+    # without --offline the databases check says it, connecting
+    missing_files = _missing_files(pstt) if offline else []
+    problems += missing_files
+    health = None
+    skipped = None
+    if offline:
+        skipped = "--offline"
+    elif missing:  # never connect with a ${VAR} left in a password
+        skipped = "environment variables are not set"
+    else:
+        health = pstt.health()
+        health["checks"] = [c for c in health["checks"] if c["name"] not in _SKIPPED_CHECKS]
+        problems += [f"{c['name']}: {c['status']} {c['detail']}" for c in health["checks"]
+                     if c["status"] not in ("healthy", "not_configured")]
+    return {"ok": not problems, "home": str(pstt.home.root), "problems": problems,
+            "connections": {"file": pstt.config.file, "databases": len(pstt.config.databases),
+                            "missing_variables": missing, "missing_files": missing_files},
+            "schedules": {"valid": len(valid), "invalid": invalid_list,
+                          "unavailable": unavailable},
+            "health": health, "connection_tests_skipped": skipped}
+
+
+def _missing_files(pstt: Any) -> list[str]:
+    """SQLite files that do not exist: known without connecting to anything."""
+    from ..databases import build_url, sqlite_existing_file
+    from ..errors import ConfigError
+
+    out = []
+    for db in pstt.config.databases.values():
+        try:
+            sqlite_existing_file(build_url(db, pstt.home.root), db)
+        except ConfigError as exc:
+            out.append(exc.message)
+    return out
+
+
+@click.command("check")
+@click.option("--offline", is_flag=True, help="Validate files only; do not contact databases or brokers.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def check_cmd(offline: bool, as_json: bool) -> None:
+    """Exit 0 when every file is valid and every connection answers."""
+    pstt = get_pstt(lenient_env=True)
+    report = check_report(pstt, offline=offline)
+    if as_json:
+        echo_json(report)
+    else:
+        _print(report, pstt)
+    sys.exit(EXIT_OK if report["ok"] else EXIT_FAILED)
+
+
+def _print(report: dict[str, Any], pstt: Any) -> None:
+    click.echo(f"home: {report['home']}")
+    conns = report["connections"]
+    click.echo(f"connections.json: {conns['databases']} database(s)")
+    for m in conns["missing_variables"]:
+        click.echo(f"  ✗ {m['path']}: environment variable ${{{m['name']}}} is not set")
+    for text in conns["missing_files"]:
+        click.echo(f"  ✗ {text}")
+    for problem in pstt.registry.problems:
+        click.echo(f"  ✗ plugin problem: {problem}")
+    scheds = report["schedules"]
+    click.echo(f"schedules.json: {scheds['valid']} valid, {len(scheds['invalid'])} invalid")
+    for bad in scheds["invalid"]:
+        click.echo(f"  ✗ {bad['id']}: {bad['path']}: {bad['error']}")
+    for bad in scheds["unavailable"]:
+        click.echo(f"  ✗ {bad['id']}: {bad['error']}")
+    if report["health"] is not None:
+        for check in report["health"]["checks"]:
             mark = "✓" if check["status"] in ("healthy", "not_configured") else "✗"
             click.echo(f"  {mark} {check['name']}: {check['status']} {check['detail']}")
-            if mark == "✗":
-                problems += 1
-    click.echo("OK" if not problems else f"{problems} problem(s)")
-    sys.exit(EXIT_OK if not problems else EXIT_FAILED)
+    elif report["connection_tests_skipped"] != "--offline":
+        click.echo(f"connections not tested: {report['connection_tests_skipped']}")
+    problems = report["problems"]
+    click.echo("OK" if not problems else f"{len(problems)} problem(s)")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from .context import get_pstt
+from .context import echo_json, get_pstt
 
 
 def add_to(cli: click.Group) -> None:
@@ -17,14 +15,13 @@ def add_to(cli: click.Group) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def plugins_cmd(as_json: bool) -> None:
     """List plugins, the sharing modes they provide and whether each is available."""
-    pstt = get_pstt()
+    pstt = get_pstt(lenient_env=True)
     plugins = [p.to_dict() for p in pstt.plugins()]
     sinks = [{"name": st.name, "plugin": pstt.registry.plugin_of("sink type", st.name),
               "available": st.available, "reason": st.unavailable_reason}
              for st in pstt.registry.sinks.values()]
     if as_json:
-        click.echo(json.dumps({"plugins": plugins, "sinks": sinks,
-                               "problems": pstt.registry.problems}, indent=2))
+        echo_json({"plugins": plugins, "sinks": sinks, "problems": pstt.registry.problems})
         return
     for p in plugins:
         state = "blocked" if p["blocked"] else ("error: " + p["error"] if p["error"] else "loaded")

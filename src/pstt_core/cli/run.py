@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
+from typing import Any
 
 import click
 
-from .context import EXIT_FAILED, EXIT_OK, get_pstt
+from .context import EXIT_FAILED, EXIT_OK, echo_json, get_pstt
 
 
 def add_to(cli: click.Group) -> None:
@@ -21,7 +21,7 @@ def add_to(cli: click.Group) -> None:
               help="Progress bar (default: on when stderr is a terminal).")
 def run_cmd(schedule_id: str, as_json: bool, progress: bool | None) -> None:
     """Run SCHEDULE_ID now and print its outcome."""
-    pstt = get_pstt()
+    pstt = get_pstt(logs=True)
     show = sys.stderr.isatty() if progress is None else progress
     pstt.start(scheduler=False)
     try:
@@ -37,13 +37,21 @@ def run_cmd(schedule_id: str, as_json: bool, progress: bool | None) -> None:
             record = pstt.run(schedule_id)
     finally:
         pstt.stop()
-    data = record.to_dict()
     if as_json:
-        click.echo(json.dumps(data, indent=2, default=str))
+        echo_json(record.to_dict())
     else:
-        where = data.get("path") or data.get("kafka_topic") or data.get("recipients") or ""
-        click.echo(f"{record.status}: {record.rows:,} rows in {record.duration_sec:.2f} s"
-                   + (f" → {where}" if where else "") + f" (export_id {record.export_id})")
+        click.echo(outcome_line(record.to_dict()))
         if record.error:
             click.echo(f"error: {record.error}", err=True)
     sys.exit(EXIT_OK if record.status == "success" else EXIT_FAILED)
+
+
+def outcome_line(data: dict[str, Any]) -> str:
+    """``failed: 200 rows read, 0 delivered in 1.20 s → orders (export_id …)``: what was read
+    from the database and what reached the destination are two numbers."""
+    delivered = data.get("rows_delivered")
+    where = data.get("path") or data.get("kafka_topic") or data.get("recipients") or ""
+    return (f"{data['status']}: {data.get('rows') or 0:,} rows read, "
+            + ("delivery not known" if delivered is None else f"{delivered:,} delivered")
+            + f" in {data.get('duration_sec') or 0:.2f} s" + (f" → {where}" if where else "")
+            + f" (export_id {data['export_id']})")

@@ -1,12 +1,14 @@
-"""``pstt schedules list``."""
+"""``pstt schedules list|show|enable|disable``: the schedules, as the API shows them."""
 
 from __future__ import annotations
 
-import json
+from datetime import datetime, timezone
+from typing import Any
 
 import click
 
-from .context import get_pstt
+from ..timefmt import format_schedule_time, format_time
+from .context import echo_json, echo_table, get_pstt
 
 
 def add_to(cli: click.Group) -> None:
@@ -15,26 +17,107 @@ def add_to(cli: click.Group) -> None:
 
 @click.group("schedules")
 def schedules_group() -> None:
-    """Inspect schedules."""
+    """List, show, enable and disable schedules."""
+
+
+def _with_next_run(view: dict[str, Any], schedule: Any) -> dict[str, Any]:
+    """The API's schedule shape; ``next_run`` from the trigger, since no scheduler runs in
+    this process (``None`` for an interval, which counts from the service's start)."""
+    from ..scheduler import next_fire_time
+
+    if view.get("enabled") and view.get("next_run") is None:
+        nxt = next_fire_time(schedule, datetime.now(timezone.utc))
+        view["next_run"] = nxt.isoformat() if nxt else None
+    return view
+
+
+def _trigger_text(view: dict[str, Any]) -> str:
+    trig = view["trigger"]
+    if trig.get("type") == "cron":
+        return f"cron {trig.get('expression')} {view.get('timezone')}"
+    seconds = sum(int(trig.get(k) or 0) * n for k, n in
+                  (("seconds", 1), ("minutes", 60), ("hours", 3600), ("days", 86400)))
+    return f"every {seconds} s"
+
+
+def _last_text(last: dict[str, Any] | None, tz: Any) -> str:
+    if not last:
+        return "-"
+    return f"{last.get('status')} {format_time(last.get('started_at'), tz)}"
 
 
 @schedules_group.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print what GET /api/schedules returns.")
 def list_cmd(as_json: bool) -> None:
-    """List schedules with trigger, sharing mode and last outcome."""
-    pstt = get_pstt()
-    valid, invalid = pstt.schedules.load()
-    last = pstt.history.last(valid)
-    rows = [{"id": s.id, "name": s.name, "enabled": s.enabled, "trigger": s.trigger.describe(),
-             "sharing_mode": s.sharing_mode, "last_status": last.get(s.id, {}).get("status"),
-             "last_run": last.get(s.id, {}).get("started_at")} for s in valid.values()]
+    """Schedules with trigger, sharing mode, next run and last run; invalid ones after them."""
+    from ..web.data import schedules_view
+
+    pstt = get_pstt(lenient_env=True)
+    view = schedules_view(pstt)
+    valid = pstt.schedules.all()
+    view["schedules"] = [_with_next_run(s, valid[s["id"]]) for s in view["schedules"]]
     if as_json:
-        click.echo(json.dumps({"schedules": rows,
-                               "invalid": {k: str(v) for k, v in invalid.items()}}, indent=2))
+        echo_json(view)
         return
-    for r in rows:
-        flag = "on " if r["enabled"] else "off"
-        click.echo(f"{flag} {r['id']:<28} {r['sharing_mode']:<11} {r['trigger']:<22} "
-                   f"{r['last_status'] or '-'}")
-    for key, err in invalid.items():
-        click.echo(f"INVALID {key}: {err}")
+    tz = pstt.display_zone
+    rows = [[s["id"], "yes" if s["enabled"] else "no", s["sharing_mode"], _trigger_text(s),
+             format_schedule_time(s["next_run"], tz, s["timezone"]) if s["next_run"] else "-",
+             _last_text(s["last_run"], tz)] for s in view["schedules"]]
+    if rows:
+        echo_table(["ID", "ENABLED", "MODE", "TRIGGER", "NEXT RUN", "LAST RUN"], rows)
+    else:
+        click.echo("no valid schedules in exports/schedules.json")
+    for bad in view["invalid"]:
+        click.echo(f"INVALID {bad['id']}: {bad['path']}: {bad['error']}")
+
+
+@schedules_group.command("show")
+@click.argument("schedule_id")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print what GET /api/schedules/{id} returns.")
+def show_cmd(schedule_id: str, as_json: bool) -> None:
+    """One schedule: its definition, next run and last run."""
+    from ..web.data import schedule_view
+
+    pstt = get_pstt(lenient_env=True)
+    view = _with_next_run(schedule_view(pstt, schedule_id), pstt.schedules.get(schedule_id))
+    if as_json:
+        echo_json(view)
+        return
+    tz = pstt.display_zone
+    options = ", ".join(f"{k}={v}" for k, v in view["sink_options"].items()
+                        if v not in (None, "", [], {}))
+    lines = [("id", view["id"]), ("name", view["name"]), ("description", view["description"]),
+             ("connection", view["connection"]), ("trigger", _trigger_text(view)),
+             ("enabled", "yes" if view["enabled"] else "no"),
+             ("sharing mode", view["sharing_mode"]), ("options", options),
+             ("next run", format_schedule_time(view["next_run"], tz, view["timezone"])
+              if view["next_run"] else "-"),
+             ("last run", _last_text(view["last_run"], tz))]
+    for label, value in lines:
+        if value not in (None, ""):
+            click.echo(f"{label + ':':<14}{value}")
+    click.echo("query:")
+    for line in view["query"].strip().splitlines():
+        click.echo(f"  {line}")
+
+
+def _set_enabled(schedule_id: str, enabled: bool) -> None:
+    pstt = get_pstt()
+    pstt.patch_schedule(schedule_id, {"enabled": enabled})
+    click.echo(f"schedule {schedule_id} {'enabled' if enabled else 'disabled'} (a running "
+               "service applies it within PSTT_SCHEDULES_RELOAD_SEC seconds)")
+
+
+@schedules_group.command("enable")
+@click.argument("schedule_id")
+def enable_cmd(schedule_id: str) -> None:
+    """Enable SCHEDULE_ID (as POST /api/schedules/{id}/enable)."""
+    _set_enabled(schedule_id, True)
+
+
+@schedules_group.command("disable")
+@click.argument("schedule_id")
+def disable_cmd(schedule_id: str) -> None:
+    """Disable SCHEDULE_ID (as POST /api/schedules/{id}/disable)."""
+    _set_enabled(schedule_id, False)

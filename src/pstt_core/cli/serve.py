@@ -13,10 +13,15 @@ def add_to(cli: click.Group) -> None:
 
 @click.command("serve")
 @click.option("--host", default=None, help="Bind address (default PSTT_HOST, 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default PSTT_PORT, 8000).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port (default PSTT_PORT, 8000; 0: any free port, printed at start).")
 def serve_cmd(host: str | None, port: int | None) -> None:
-    """Serve the dashboards and the JSON API; the scheduler runs inside."""
+    """Serve the dashboards and the JSON API; the scheduler runs inside.
+
+    Prints one line with the URL(s) once it listens and one when it has stopped.
+    """
     from ..web.serve import serve
 
-    pstt = get_pstt()
-    serve(pstt, host=host or pstt.settings["PSTT_HOST"], port=port or pstt.settings["PSTT_PORT"])
+    pstt = get_pstt(logs=True)
+    serve(pstt, host=host or pstt.settings["PSTT_HOST"],
+          port=pstt.settings["PSTT_PORT"] if port is None else port, announce=click.echo)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 
 import click
 
-from .context import get_pstt
+from ..settings import Setting
+from .context import echo_json, get_pstt
 
 
 def add_to(cli: click.Group) -> None:
@@ -18,20 +19,23 @@ def add_to(cli: click.Group) -> None:
 @click.option("--markdown", is_flag=True, help="Print the documentation table (defaults, not values).")
 def settings_cmd(as_json: bool, markdown: bool) -> None:
     """Show every PSTT_* / plugin setting with its value and where it came from."""
-    pstt = get_pstt()
+    if markdown:  # the defaults of the installed plugins: needs no home
+        from ..plugins import get_plugin_manager
+        from ..registry import Registry
+
+        click.echo(settings_table(Registry(get_plugin_manager()).settings))
+        return
+    pstt = get_pstt(lenient_env=True)
     rows = pstt.settings.masked()
-    if markdown:
-        click.echo(settings_table(pstt))
-    elif as_json:
-        click.echo(json.dumps(rows, indent=2, default=str))
+    if as_json:
+        echo_json(rows)
     else:
         for r in rows:
             click.echo(f"{r['name']:<40} {str(r['value']):<24} ({r['source']})")
 
 
-def settings_table(pstt: object) -> str:
+def settings_table(specs: Mapping[str, Setting]) -> str:
     """One Markdown table per group: variable, default, allowed values, description."""
-    specs = pstt.settings.specs  # type: ignore[attr-defined]
     groups: dict[str, list[str]] = {}
     for spec in specs.values():
         allowed = ", ".join(spec.choices) if spec.choices else _range(spec)

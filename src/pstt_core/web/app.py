@@ -63,7 +63,7 @@ def create_app(pstt: Pstt) -> Starlette:
                     exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.pstt = pstt
     app.state.nav = sorted([*pages.CORE_NAV, *extra.nav], key=lambda n: (n.order, n.label))
-    app.state.templates = make_templates(extra.template_dirs)
+    app.state.templates = make_templates(extra.template_dirs, pstt.display_zone)
     app.state.route_problems = extra.problems
     app.state.metrics = metrics.build_registry(pstt, extra.problems)
     app.state.plugin_routes = extra.routes

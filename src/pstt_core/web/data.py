@@ -65,6 +65,13 @@ def scheduler_view(pstt: Pstt) -> dict[str, Any]:
             "runs_in_progress": running, "metrics": pstt.scheduler_metrics.data()}
 
 
+def history_view(pstt: Pstt, *, limit: int = 100, offset: int = 0,
+                 **filters: Any) -> dict[str, Any]:
+    """``GET /api/history``: matching records newest first, with the total before paging."""
+    total, runs = pstt.history.query(**filters, limit=limit, offset=offset)
+    return redact({"total": total, "limit": limit, "offset": offset, "runs": runs})
+
+
 def plugins_view(pstt: Pstt, extra_problems: list[str]) -> dict[str, Any]:
     sinks = []
     for name, sink in sorted(pstt.registry.sinks.items()):

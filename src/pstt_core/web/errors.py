@@ -34,7 +34,10 @@ def _respond(request: Request, status: int, message: str, **extra: Any) -> Respo
 async def config_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ConfigError)
     # file paths are the server's business; the JSON path is what the client can fix
-    return _respond(request, 400, exc.message if exc.path else str(exc), path=exc.path)
+    extra: dict[str, Any] = {"path": exc.path}
+    if len(exc.problems) > 1:  # a form shows each one next to its field
+        extra["errors"] = [{"path": p, "error": redactor.redact(m)} for p, m in exc.problems]
+    return _respond(request, 400, exc.message if exc.path else str(exc), **extra)
 
 
 async def not_found(request: Request, exc: Exception) -> Response:

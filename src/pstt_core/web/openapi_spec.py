@@ -76,6 +76,15 @@ SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {
         "error": {"type": "string"}, "path": {"type": ["string", "null"]}}},
     "Trigger": TRIGGER,
+    "PreviewInput": {"type": "object", "required": ["connection", "query"], "properties": {
+        "connection": {"type": "string", "description": "a database of connections.json"},
+        "query": {"type": "string"},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 200, "default": 20}}},
+    "Preview": {"type": "object", "properties": {
+        "columns": {"type": "array", "items": {"type": "string"}},
+        "rows": {"type": "array", "items": {"type": "array"}},
+        "truncated": {"type": "boolean", "description": "more rows than the limit"},
+        "duration_ms": {"type": "number"}}},
     "ScheduleInput": {"type": "object", "additionalProperties": True,
                       "required": ["name", "connection", "query", "trigger", "sharing_mode"],
                       "properties": SCHEDULE_PROPS},
@@ -117,7 +126,10 @@ def _paths() -> dict[str, Any]:
         "/api/schedules": {
             "get": _op("List schedules (valid ones, and invalid ones with their error)",
                        ok(_ref("ScheduleList")), tag="schedules"),
-            "post": _op("Create a schedule", {"201": _json(_ref("Schedule"), "Created")}, 409,
+            "post": _op("Create a schedule", {"201": {
+                **_json(_ref("Schedule"), "Created"),
+                "headers": {"Location": {"description": "URL of the new schedule",
+                                         "schema": {"type": "string"}}}}}, 409,
                         body="ScheduleInput", tag="schedules")},
         "/api/schedules/{id}": {
             "get": _op("One schedule", ok(_ref("Schedule")), 400, 404, params=sid, tag="schedules"),
@@ -157,6 +169,9 @@ def _paths() -> dict[str, Any]:
         "/api/connections/{section}/{name}/test": {"post": _op(
             "Test an entry of a plugin section", ok(_ref("TestResult")), 400, 404,
             params=[_path("section"), _path("name")], tag="connections")},
+        "/api/preview": {"post": _op(
+            "First rows of a query (read-only, short time limit) before it is saved",
+            ok(_ref("Preview")), body="PreviewInput", tag="schedules")},
         "/api/logs": {"get": _op("Tail of today's log", ok(OBJ), 400, params=[
             _query("tail", {"type": "integer", "minimum": 1, "maximum": 5000, "default": 200}),
             _query("level", {"type": "string",

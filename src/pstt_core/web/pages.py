@@ -4,14 +4,17 @@ read models the JSON API returns."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, tzinfo
+from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from ..errors import ConfigError
+from ..errors import ConfigError, NotFoundError
 from ..logs import tail
 from . import data
 from .api.params import choice_param, int_param, text_param, time_param
@@ -23,7 +26,7 @@ from .templating import render
 
 CORE_NAV = [NavLink("Status", "/", 10), NavLink("Scheduler", "/scheduler", 20),
             NavLink("History", "/history", 30), NavLink("Settings", "/settings", 80),
-            NavLink("Logs", "/logs", 90)]
+            NavLink("Logs", "/logs", 90), NavLink("API", "/docs", 95)]
 
 
 def _status_data(pstt: Any) -> dict[str, Any]:
@@ -38,6 +41,16 @@ async def status_page(request: Request) -> Response:
     return render(request, "index.html", context)
 
 
+def _local_time(request: Request, name: str, zone: tzinfo) -> datetime | None:
+    """A time filter; the form's ``datetime-local`` value has no offset: it is a wall-clock
+    time in the display zone, like every time on the page."""
+    value = time_param(request, name)
+    raw = request.query_params.get(name, "")
+    if value is None or re.search(r"(Z|z|[+-]\d\d:?\d\d| \d\d:?\d\d)$", raw):
+        return value
+    return value.replace(tzinfo=zone)
+
+
 async def history_page(request: Request) -> Response:
     pstt = request.app.state.pstt
     try:
@@ -45,7 +58,8 @@ async def history_page(request: Request) -> Response:
             "schedule_id": text_param(request, "schedule_id"),
             "status": choice_param(request, "status", STATUSES),
             "sharing_mode": text_param(request, "sharing_mode"),
-            "since": time_param(request, "since"), "until": time_param(request, "until")}
+            "since": _local_time(request, "since", pstt.display_zone),
+            "until": _local_time(request, "until", pstt.display_zone)}
         offset = int_param(request, "offset", 0)
         problem = ""
     except ConfigError as exc:
@@ -62,14 +76,29 @@ async def history_page(request: Request) -> Response:
         "schedule_ids": sorted(pstt.schedules.all())})
 
 
-def _settings_data(pstt: Any, problems: list[str]) -> dict[str, Any]:
+def _row(entry: dict[str, Any], test_url: str) -> dict[str, Any]:
+    """A connection for the settings page: its label, and every other field that is set."""
+    details = {k: v for k, v in entry.items()
+               if k not in ("name", "display_name") and v not in (None, "", [], {})}
+    return {"name": entry["name"], "label": entry.get("display_name") or entry["name"],
+            "details": details, "test_url": test_url}
+
+
+def _settings_data(pstt: Any, problems: list[str], root: str) -> dict[str, Any]:
+    connections = connections_view(pstt)
     return {"settings": redact(pstt.settings.masked()),
-            "plugins": plugins_view(pstt, problems), "connections": connections_view(pstt)}
+            "plugins": plugins_view(pstt, problems), "connections": connections,
+            "database_rows": [_row(db, f"{root}/api/connections/databases/{db['name']}/test")
+                              for db in connections["databases"]],
+            "section_rows": {s["name"]: [_row(e, f"{root}/api/connections/{s['name']}/"
+                                                 f"{e['name']}/test") for e in s["entries"]]
+                             for s in connections["sections"]}}
 
 
 async def settings_page(request: Request) -> Response:
     state = request.app.state
-    data = await run_in_threadpool(_settings_data, state.pstt, state.route_problems)
+    data = await run_in_threadpool(_settings_data, state.pstt, state.route_problems,
+                                   request.scope.get("root_path", ""))
     return render(request, "settings.html", data)
 
 
@@ -90,8 +119,35 @@ async def logs_page(request: Request) -> Response:
         "tail": lines, "levels": LEVELS, "problem": problem})
 
 
+def _run_file(pstt: Any, export_id: str) -> Path:
+    """The file a recorded run wrote: only a history record can name it, and only its own
+    sink type says where it is (``SinkType.output_file``)."""
+    record = pstt.history.get(export_id)
+    if record is None:
+        raise NotFoundError(f"no run with export_id {export_id!r}")
+    sink = pstt.registry.sinks.get(str(record.get("sharing_mode") or ""))
+    path = sink.output_file(record, pstt) if sink is not None and sink.output_file else None
+    if path is None:
+        raise NotFoundError("this run has no file to download (it wrote none, or the file was "
+                            "removed since, e.g. by retention)")
+    return path
+
+
+async def run_file(request: Request) -> Response:
+    path = await run_in_threadpool(_run_file, request.app.state.pstt,
+                                   request.path_params["export_id"])
+    return FileResponse(path, filename=path.name)
+
+
+async def docs_page(request: Request) -> Response:
+    """The API reference rendered from ``/api/openapi.json`` (Swagger UI, vendored)."""
+    return render(request, "docs.html")
+
+
 routes = [
     Route("/", status_page, methods=["GET"]),
+    Route("/docs", docs_page, methods=["GET"]),
+    Route("/runs/{export_id}/file", run_file, methods=["GET"]),
     Route("/history", history_page, methods=["GET"]),
     Route("/settings", settings_page, methods=["GET"]),
     Route("/logs", logs_page, methods=["GET"]),

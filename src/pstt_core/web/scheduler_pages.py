@@ -7,6 +7,8 @@ the JSON API, so the API's validation errors are shown next to the form.
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 from typing import Any
 
@@ -15,19 +17,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..errors import ConfigError
+from ..timefmt import all_zone_names, server_zone_name
 from .data import redact, schedule_view, schedules_view
 from .templating import render
 
 
 def form_context(pstt: Any) -> dict[str, Any]:
-    """What the schedule form needs: sink types with their fields and databases. The mode
-    preselected for a new schedule is the one most schedules use (else the first available)."""
+    """What the schedule form needs: sink types with their fields, databases and time zones.
+    The mode preselected for a new schedule is the one most schedules use (else the first
+    available); the zone is the server's."""
     sinks = [sink.describe(pstt) for _, sink in sorted(pstt.registry.sinks.items())]
     available = [s["name"] for s in sinks if s["available"]]
     used = Counter(s.sharing_mode for s in pstt.schedules.all().values()
                    if s.sharing_mode in available)
     default = used.most_common(1)[0][0] if used else (available[0] if available else "")
-    return {"sinks": sinks, "databases": sorted(pstt.config.databases), "default_mode": default}
+    return {"sinks": sinks, "databases": sorted(pstt.config.databases), "default_mode": default,
+            "zones": all_zone_names(), "default_zone": server_zone_name()}
 
 
 def _list_data(pstt: Any) -> dict[str, Any]:
@@ -40,9 +46,27 @@ async def scheduler_page(request: Request) -> Response:
 
 
 def _detail_data(pstt: Any, schedule_id: str) -> dict[str, Any]:
-    schedule = schedule_view(pstt, schedule_id)
     runs = redact(pstt.history.query(schedule_id=schedule_id, limit=20)[1])
-    return {"schedule": schedule, "runs": runs, **form_context(pstt)}
+    try:
+        schedule = schedule_view(pstt, schedule_id)
+    except ConfigError as exc:
+        # a hand-edited entry that does not validate: show it as stored, with every problem,
+        # in the same form, so it can be fixed here
+        raw = pstt.schedules.raw(schedule_id)
+        if raw is None:
+            raise
+        problems = [{"path": (p or "").replace(exc_prefix(p), "$", 1), "error": m}
+                    for p, m in exc.problems]
+        return {"schedule": redact({**raw, "id": schedule_id}), "runs": runs,
+                "invalid": problems, "raw_json": json.dumps(redact(raw), indent=2),
+                **form_context(pstt)}
+    return {"schedule": schedule, "runs": runs, "invalid": None, **form_context(pstt)}
+
+
+def exc_prefix(path: str | None) -> str:
+    """``$.schedules[3]`` of a stored schedule's error path: the form names fields from ``$``."""
+    match = re.match(r"^\$\.schedules\[\d+\]", path or "")
+    return match.group(0) if match else "$"
 
 
 async def schedule_page(request: Request) -> Response:

@@ -30,25 +30,32 @@
   function $(id) { return document.getElementById(id); }
   function num(v, digits) {
     if (v === null || v === undefined || isNaN(v)) return "–";
-    return Number(v).toLocaleString(undefined, { maximumFractionDigits: digits || 0 });
+    return Number(v).toLocaleString("en-US", { maximumFractionDigits: digits || 0 });
   }
   function setText(id, text) { var el = $(id); if (el) el.textContent = text; }
 
   function renderSummary(s) {
-    setText("card-messages", num(s.messages));
-    setText("card-failures", num(s.failures));
-    setText("card-success-rate", s.success_rate == null ? "–" : num(s.success_rate, 2) + " %");
+    // counts of every run in the history, not only this process's deliveries
+    var h = s.history || {runs: null, by_status: {}, messages_sent: s.messages,
+                          messages_failed: s.failures, success_rate: s.success_rate};
+    setText("card-runs", num(h.runs));
+    var bad = (h.by_status.failed || 0) + (h.by_status.partial || 0);
+    setText("card-runs-detail", h.runs ? bad + " failed or partial" : "");
+    setText("card-messages", num(h.messages_sent));
+    setText("card-failures", num(h.messages_failed));
+    setText("card-success-rate", h.success_rate == null ? "–" : num(h.success_rate, 2) + " %");
     setText("card-latency-avg", s.latency_avg_ms == null ? "–" : num(s.latency_avg_ms, 1) + " ms");
     setText("card-latency-p95", s.latency_p95_ms == null ? "–" : num(s.latency_p95_ms, 1) + " ms");
     setText("card-throughput", s.throughput_msg_s == null ? "–" : num(s.throughput_msg_s, 1) + " msg/s");
-    setText("kafka-updated", "updated " + new Date().toLocaleTimeString());
+    setText("kafka-updated", "updated " + when(new Date()));
   }
 
-  function hourLabel(h) {
-    var d = new Date(h);
-    return isNaN(d) ? String(h) : d.toLocaleTimeString(undefined,
-      { hour: "2-digit", minute: "2-digit" });
+  // times as on every other page: pstt.js's one format in the display zone
+  function when(value, short) {
+    return window.pstt ? window.pstt.formatTime(value, short) : String(value);
   }
+
+  function hourLabel(h) { return when(h, true); }
 
   function lineChart(canvasId, datasets, yTitle) {
     return new Chart($(canvasId), {
@@ -57,7 +64,8 @@
       options: { responsive: true, maintainAspectRatio: false, animation: false,
                  interaction: { mode: "index", intersect: false },
                  spanGaps: true,
-                 scales: { x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 12 } },
+                 scales: { x: { ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 12,
+                                         maxTicksLimit: window.innerWidth < 600 ? 4 : 12 } },
                            y: { beginAtZero: true, title: { display: true, text: yTitle } } } }
     });
   }
@@ -103,7 +111,7 @@
       var tr = body.insertRow();
       [r.topic, r.connection, num(r.messages), num(r.bytes), num(r.failures),
        num(r.latency_avg_ms, 1), num(r.latency_p95_ms, 1),
-       r.last_message_at ? new Date(r.last_message_at).toLocaleString() : "–"
+       r.last_message_at ? when(r.last_message_at) : "–"
       ].forEach(function (v) { tr.insertCell().textContent = v; });
     });
   }
@@ -118,6 +126,10 @@
       var dot = row.querySelector(".health-dot");
       dot.className = "health-dot " + (c.healthy ? "healthy" : "unhealthy");
       dot.title = c.healthy ? "reachable" : (c.error || "unreachable");
+      // the reason in words next to the dot, not only in a tooltip
+      var text = row.querySelector(".health-text");
+      text.textContent = c.healthy ? "reachable" : (c.error || "unreachable");
+      text.className = "health-text " + (c.healthy ? "muted" : "error-text");
       row.querySelector(".health-latency").textContent =
         c.latency_ms == null ? "–" : num(c.latency_ms, 1) + " ms";
     });

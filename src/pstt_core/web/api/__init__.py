@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import connections, runs, schedules, system
+from . import connections, preview, runs, schedules, system
 
 
 def routes() -> list[BaseRoute]:
-    return [*schedules.routes, *runs.routes, *system.routes, *connections.routes]
+    return [*schedules.routes, *runs.routes, *system.routes, *connections.routes, *preview.routes]

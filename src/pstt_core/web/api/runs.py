@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ...errors import NotFoundError
-from ..data import redact
+from ..data import history_view, redact
 from .params import bool_param, choice_param, int_param, text_param, time_param
 
 STATUSES = ("success", "failed", "partial", "skipped")
@@ -74,9 +74,8 @@ async def history(request: Request) -> Response:
     limit = int_param(request, "limit", 100, minimum=1, maximum=1000)
     offset = int_param(request, "offset", 0, minimum=0)
     pstt = request.app.state.pstt
-    total, runs = await run_in_threadpool(lambda: pstt.history.query(**filters, limit=limit,
-                                                                     offset=offset))
-    return JSONResponse(redact({"total": total, "limit": limit, "offset": offset, "runs": runs}))
+    return JSONResponse(await run_in_threadpool(
+        lambda: history_view(pstt, **filters, limit=limit, offset=offset)))
 
 
 routes = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -26,7 +27,9 @@ async def create_schedule(request: Request) -> Response:
     body = await json_body(request)
     pstt = _pstt(request)
     sched = await run_in_threadpool(pstt.create_schedule, body)
-    return JSONResponse(await run_in_threadpool(schedule_view, pstt, sched.id), status_code=201)
+    location = f"{request.scope.get('root_path', '')}/api/schedules/{quote(sched.id, safe='')}"
+    return JSONResponse(await run_in_threadpool(schedule_view, pstt, sched.id), status_code=201,
+                        headers={"Location": location})
 
 
 async def get_schedule(request: Request) -> Response:

@@ -7,6 +7,26 @@
     return el ? el.getAttribute("content") : "";
   };
   var ROOT = meta("pstt-root");
+  var ZONE = meta("pstt-timezone");
+
+  /* Every time on a page in one format and zone (PSTT_DISPLAY_TIMEZONE), as the server
+     renders them: 2026-01-21 08:00:00 CET. ``short`` drops the seconds and the date. */
+  function formatTime(value, short) {
+    var d = value instanceof Date ? value : new Date(value);
+    if (value === null || value === undefined || value === "" || isNaN(d)) {
+      return value ? String(value) : "—";
+    }
+    var opts = {year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+                minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "short"};
+    if (ZONE) { opts.timeZone = ZONE; }
+    var p = {};
+    new Intl.DateTimeFormat("en-GB", opts).formatToParts(d).forEach(function (part) {
+      p[part.type] = part.value;
+    });
+    if (short) { return p.hour + ":" + p.minute; }
+    return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute + ":" +
+      p.second + " " + p.timeZoneName;
+  }
 
   function api(method, url, body) {
     var opts = {method: method, credentials: "same-origin",
@@ -22,13 +42,14 @@
         if (!resp.ok) {
           var err = new Error((data && data.error) || ("HTTP " + resp.status));
           err.path = data && data.path; err.status = resp.status;
+          err.errors = (data && data.errors) || null;  // every problem, when there are several
           throw err;
         }
         return data;
       });
     });
   }
-  window.pstt = {api: api, root: ROOT};  // extended below with flash and reloadWith
+  window.pstt = {api: api, root: ROOT, zone: ZONE, formatTime: formatTime};  // + flash, reloadWith
 
   function flash(text, kind) {
     var el = document.getElementById("flash");

@@ -58,8 +58,15 @@
     var s = JSON.parse(dataEl.textContent);
     ["name", "description", "timezone", "query", "connection"].forEach(function (k) {
       var el = form.elements[k];
-      if (el && s[k] !== undefined && s[k] !== null) { el.value = s[k]; }
+      if (!el || s[k] === undefined || s[k] === null) { return; }
+      if (el.tagName === "SELECT" && !Array.prototype.some.call(el.options, function (o) {
+        return o.value === String(s[k]); })) {
+        // a stored value the list does not know (a hand edit): keep it visible to fix it
+        el.add(new Option(s[k] + " (not known)", s[k]), 0);
+      }
+      el.value = s[k];
     });
+    if (s.timezone === undefined) { form.elements.timezone.value = "UTC"; }  // the stored default
     form.elements.enabled.checked = !!s.enabled;
     var t = s.trigger || {};
     triggerSelect.value = t.type || "cron";
@@ -86,24 +93,92 @@
     form.querySelectorAll(".field-error").forEach(function (el) { el.hidden = true; el.textContent = ""; });
     form.querySelectorAll(".field.invalid").forEach(function (el) { el.classList.remove("invalid"); });
   }
-  function showError(err) {
-    var box = form.querySelector(".form-error");
-    box.textContent = (err.path ? err.path + ": " : "") + err.message;
-    box.hidden = false;
-    if (!err.path) { return; }
+  function markField(path, message) {
     // "$.sink_options.delimiter" → the field with data-path="sink_options.delimiter"
-    var path = err.path.replace(/^\$\.?/, "");
+    path = (path || "").replace(/^\$\.?/, "");
     var scope = path.indexOf("sink_options") === 0 ? activeFieldset() : form;
     var field = null;
     while (path && !field) {
       field = scope && scope.querySelector('.field[data-path="' + path + '"]');
       path = path.indexOf(".") > 0 ? path.slice(0, path.lastIndexOf(".")) : "";
     }
-    if (field) {
-      field.classList.add("invalid");
-      var small = field.querySelector(".field-error");
-      small.textContent = err.message; small.hidden = false;
+    if (!field) { return false; }
+    field.classList.add("invalid");
+    var small = field.querySelector(".field-error");
+    small.textContent = small.textContent ? small.textContent + "; " + message : message;
+    small.hidden = false;
+    return true;
+  }
+  // every problem the API found at once: each next to its field, all listed above the form
+  function showError(err) {
+    var box = form.querySelector(".form-error");
+    var problems = err.errors || [{path: err.path, error: err.message}];
+    box.replaceChildren();
+    if (problems.length > 1) {
+      box.appendChild(document.createTextNode(problems.length + " problems:"));
+      var list = document.createElement("ul");
+      problems.forEach(function (p) {
+        var li = document.createElement("li");
+        li.textContent = (p.path ? p.path + ": " : "") + p.error;
+        list.appendChild(li);
+      });
+      box.appendChild(list);
+    } else {
+      box.textContent = (err.path ? err.path + ": " : "") + err.message;
     }
+    box.hidden = false;
+    problems.forEach(function (p) { markField(p.path, p.error); });
+  }
+  window.pstt.showFormErrors = showError;
+  // an invalid stored schedule: its problems next to the fields from the start
+  var storedErrors = document.getElementById("schedule-errors");
+  if (storedErrors) {
+    var problems = JSON.parse(storedErrors.textContent);
+    if (problems.length) {
+      showError({errors: problems, path: problems[0].path, message: problems[0].error});
+    }
+  }
+
+  /* ---- Preview: the first rows of the query, read-only, nothing saved ---- */
+  var previewBtn = document.getElementById("preview-btn");
+  var previewBox = document.getElementById("preview");
+  function showPreview(res) {
+    previewBox.replaceChildren();
+    var note = document.createElement("p");
+    note.className = "help";
+    note.textContent = res.rows.length + " row(s)" + (res.truncated ? " (first rows only)" : "") +
+      " in " + res.duration_ms + " ms";
+    var wrap = document.createElement("div");
+    wrap.className = "table-wrap";
+    var table = document.createElement("table");
+    var head = table.createTHead().insertRow();
+    res.columns.forEach(function (c) {
+      var th = document.createElement("th"); th.textContent = c; head.appendChild(th);
+    });
+    var body = table.createTBody();
+    res.rows.forEach(function (row) {
+      var tr = body.insertRow();
+      row.forEach(function (v) {
+        tr.insertCell().textContent = v === null ? "" : (typeof v === "object" ? JSON.stringify(v) : String(v));
+      });
+    });
+    wrap.appendChild(table);
+    previewBox.appendChild(note);
+    previewBox.appendChild(wrap);
+  }
+  if (previewBtn) {
+    previewBtn.addEventListener("click", function () {
+      previewBox.hidden = false;
+      previewBox.className = "preview";
+      previewBox.textContent = "running…";
+      previewBtn.disabled = true;
+      api("POST", ROOT + "/api/preview", {connection: form.elements.connection.value,
+                                          query: form.elements.query.value}).then(showPreview)
+        .catch(function (err) {
+          previewBox.className = "preview error-text";
+          previewBox.textContent = (err.path ? err.path + ": " : "") + err.message;
+        }).then(function () { previewBtn.disabled = false; });
+    });
   }
 
   form.addEventListener("submit", function (ev) {

@@ -1,0 +1,60 @@
+"""``pstt kafka test --json`` has the API's shape; a failed Kafka run says what was delivered."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.conftest import HomeBuilder, free_port, pstt_process
+from tests.sinks_kafka.conftest import fast_env, kafka_home
+
+pytestmark = pytest.mark.kafka
+
+
+def test_kafka_test_json_equals_the_api(home: HomeBuilder, kafka_broker: Any) -> None:
+    kafka_home(home, kafka_broker.bootstrap)
+    root = home.write()
+    result = pstt_process(root, "kafka", "test", "local", "--json")
+    assert result.returncode == 0, result.stderr
+    cli = json.loads(result.stdout)
+    pstt = home.pstt(environ={"PSTT_SCHEDULER_ENABLED": "false"}, logs=False)
+    with TestClient(pstt.asgi_app()) as client:
+        api = client.post("/api/kafka/test", json={"connection": "local"}).json()
+    assert set(cli) == set(api) == {"connection", "success", "brokers", "latency_ms", "error"}
+    assert {k: v for k, v in cli.items() if k != "latency_ms"} == {
+        k: v for k, v in api.items() if k != "latency_ms"}
+
+
+def test_failed_run_says_rows_read_and_none_delivered(home: HomeBuilder, topic: str) -> None:
+    kafka_home(home, f"127.0.0.1:{free_port()}")
+    home.add_schedule(id="k", sharing_mode="kafka", query="SELECT * FROM orders WHERE id <= 40",
+                      sink_options={"connection": "local", "topic": topic})
+    root = home.write()
+    result = pstt_process(root, "run", "k", **fast_env())
+    assert result.returncode == 1
+    assert result.stdout.startswith("failed: 40 rows read, 0 delivered in "), result.stdout
+    assert f"→ {topic}" in result.stdout
+    down = pstt_process(root, "kafka", "test", "local", "--json", **fast_env())
+    assert down.returncode == 1 and json.loads(down.stdout)["success"] is False
+
+
+def test_a_reloaded_connections_json_reaches_the_kafka_service(
+        home: HomeBuilder, kafka_broker: Any, make_pstt: Any) -> None:
+    from pstt_sinks_kafka.runtime import get_service
+
+    kafka_home(home, f"127.0.0.1:{free_port()}")
+    pstt = make_pstt(home, **fast_env())
+    assert get_service(pstt).test_connection_sync("local")["success"] is False
+    old_producer = get_service(pstt).producer("local")
+    kafka_home(home, kafka_broker.bootstrap)
+    home.connections["kafka_connections"].append(
+        {"name": "second", "bootstrap_servers": [kafka_broker.bootstrap]})
+    home.write()
+    assert pstt.reload_config() is True
+    service = get_service(pstt)
+    assert [c["name"] for c in service.masked_connections()] == ["local", "second"]
+    assert service.test_connection_sync("local")["success"] is True
+    assert service.producer("local") is not old_producer  # built from the new entry
