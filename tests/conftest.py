@@ -18,9 +18,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from pstt_core import Pstt
+from pstt_core import Pstt, register_plugin, unregister_plugin
 from pstt_core.demo import create_demo_database, demo_connections
-from pstt_core.plugins import get_plugin_manager
 
 REQUIRE = os.environ.get("PSTT_REQUIRE_SERVICES") == "1"
 PG_URL = os.environ.get("PSTT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -33,14 +32,14 @@ P = TypeVar("P")
 
 @contextmanager
 def registered(plugin: P, name: str) -> Iterator[P]:
-    """``plugin`` (an inline test plugin) on the process plugin manager for the block;
-    always unregistered afterwards, whatever the block raised."""
-    pm = get_plugin_manager()
-    pm.register(plugin, name=name)
+    """``plugin`` (an inline test plugin) registered at run time for the block: every facade
+    (and CLI build) created inside the block has it, after the installed plugins; always
+    unregistered afterwards, whatever the block raised."""
+    register_plugin(plugin, name)
     try:
         yield plugin
     finally:
-        pm.unregister(plugin)
+        unregister_plugin(plugin)
 
 
 def logs_text(home_root: Path) -> str:

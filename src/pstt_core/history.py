@@ -12,7 +12,7 @@ from .models import RunRecord
 from .state import JsonFile
 
 
-def _parse_time(value: str | None) -> datetime | None:
+def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
@@ -39,6 +39,10 @@ class HistoryStore:
 
     def _records(self) -> list[dict[str, Any]]:
         return self._runs(self.file.load())
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every record, oldest first (shared with the cache: do not modify them)."""
+        return self._records()
 
     def append(self, record: RunRecord) -> None:
         with self.file.lock:
@@ -68,7 +72,7 @@ class HistoryStore:
             if sharing_mode and rec.get("sharing_mode") != sharing_mode:
                 continue
             if since or until:
-                started = _parse_time(rec.get("started_at"))
+                started = parse_time(rec.get("started_at"))
                 if started is None:
                     continue
                 if since and started < since:
@@ -128,4 +132,4 @@ class SchedulerMetricsStore:
 
     def last_success(self, schedule_id: str) -> datetime | None:
         per = self.data()["schedules"].get(schedule_id, {})
-        return _parse_time(per.get("last_success_at"))
+        return parse_time(per.get("last_success_at"))

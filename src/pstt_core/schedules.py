@@ -83,7 +83,7 @@ def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
     options = sink_type.parse_options(sched.sink_options, file=file, path=f"{path}.sink_options")
     if sink_type.validate is not None:
         try:
-            sink_type.validate(options, pstt)
+            sink_type.validate(options, pstt.owner_env("sink type", sink_type.name))
         except ConfigError as exc:
             raise ConfigError(exc.message, file=file,
                               path=f"{path}.sink_options" + (f".{exc.path}" if exc.path else "")) from None

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from pstt_core import Setting, SinkType, hookimpl
+from pstt_core import SinkType, hookimpl
 
 from .options import FilesystemOptions, validate_options
 from .sink import FilesystemSink
@@ -15,18 +14,13 @@ SINK = SinkType(
     label="File (filesystem)",
     options=FilesystemOptions,
     factory=FilesystemSink,
-    description="Writes the result as CSV, JSON Lines, XLSX or Parquet under the export root.",
+    description="Writes the result as CSV, JSON Lines, XLSX, Parquet or any installed format "
+                "under the export root (PSTT_EXPORT_ROOT).",
     validate=validate_options,
     history_fields=("path", "file_bytes", "format", "files_removed"),
 )
 
 
 @hookimpl
-def register_sinks(register: Callable[[Any], None]) -> None:
+def register_sinks(register: Callable[[SinkType], None]) -> None:
     register(SINK)
-
-
-@hookimpl
-def register_settings(register: Callable[[Any], None]) -> None:
-    register(Setting("PSTT_EXPORT_ROOT", str, "", "Directory the filesystem sink may write under "
-                     "(default: <home>/exports). Paths escaping it are refused.", group="filesystem"))

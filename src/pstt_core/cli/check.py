@@ -21,7 +21,7 @@ def check_cmd(offline: bool) -> None:
     problems = 0
     click.echo(f"home: {pstt.home.root}")
     click.echo(f"connections.json: {len(pstt.config.databases)} database(s)")
-    for problem in pstt.registry.problems:
+    for problem in pstt.plugin_problems:
         click.echo(f"  plugin problem: {problem}")
         problems += 1
     valid, invalid = pstt.schedules.load()

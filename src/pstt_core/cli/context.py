@@ -5,24 +5,29 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import ConfigError, ConflictError, NotFoundError, PsttError
 
+if TYPE_CHECKING:
+    from ..facade import Pstt
+
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_CONFLICT = 0, 1, 2, 3
 
 
-def get_pstt(ctx: click.Context | None = None, **kwargs: Any) -> Any:
-    """The :class:`~pstt_core.Pstt` for ``--home``, created once per invocation."""
+def get_pstt(ctx: click.Context | None = None, **kwargs: Any) -> Pstt:
+    """The :class:`~pstt_core.Pstt` for ``--home``, created once per invocation and closed
+    when the command ends (whatever a command opened through it is released)."""
     ctx = ctx or click.get_current_context()
     root = ctx.find_root()
     root.ensure_object(dict)
     if "pstt" not in root.obj:
         from ..facade import Pstt
 
-        root.obj["pstt"] = Pstt(root.obj.get("home"), **kwargs)
+        pstt = root.obj["pstt"] = Pstt(root.obj.get("home"), **kwargs)
+        root.call_on_close(pstt.close)
     return root.obj["pstt"]
 
 

@@ -4,7 +4,7 @@ read models the JSON API returns."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -13,20 +13,23 @@ from starlette.routing import Route
 
 from ..errors import ConfigError
 from ..logs import tail
+from ..models import FINISHED_STATUSES
 from . import data
 from .api.params import choice_param, int_param, text_param, time_param
-from .api.runs import STATUSES
 from .api.system import LEVELS
 from .data import connections_view, plugins_view, redact, scheduler_view, schedules_view
 from .nav import NavLink
 from .templating import render
+
+if TYPE_CHECKING:
+    from ..facade import Pstt
 
 CORE_NAV = [NavLink("Status", "/", 10), NavLink("Scheduler", "/scheduler", 20),
             NavLink("History", "/history", 30), NavLink("Settings", "/settings", 80),
             NavLink("Logs", "/logs", 90)]
 
 
-def _status_data(pstt: Any) -> dict[str, Any]:
+def _status_data(pstt: Pstt) -> dict[str, Any]:
     return {"scheduler": scheduler_view(pstt), "schedules": schedules_view(pstt),
             "recent": redact(pstt.history.query(limit=10)[1])}
 
@@ -43,7 +46,7 @@ async def history_page(request: Request) -> Response:
     try:
         filters: dict[str, Any] = {
             "schedule_id": text_param(request, "schedule_id"),
-            "status": choice_param(request, "status", STATUSES),
+            "status": choice_param(request, "status", FINISHED_STATUSES),
             "sharing_mode": text_param(request, "sharing_mode"),
             "since": time_param(request, "since"), "until": time_param(request, "until")}
         offset = int_param(request, "offset", 0)
@@ -58,18 +61,18 @@ async def history_page(request: Request) -> Response:
     return render(request, "history.html", {
         "runs": redact(runs), "total": total, "offset": offset, "limit": limit,
         "filters": shown, "problem": problem,
-        "statuses": STATUSES, "modes": sorted(pstt.registry.sinks),
+        "statuses": FINISHED_STATUSES, "modes": sorted(pstt.registry.sinks),
         "schedule_ids": sorted(pstt.schedules.all())})
 
 
-def _settings_data(pstt: Any, problems: list[str]) -> dict[str, Any]:
+def _settings_data(pstt: Pstt) -> dict[str, Any]:
     return {"settings": redact(pstt.settings.masked()),
-            "plugins": plugins_view(pstt, problems), "connections": connections_view(pstt)}
+            "plugins": plugins_view(pstt), "connections": connections_view(pstt)}
 
 
 async def settings_page(request: Request) -> Response:
     state = request.app.state
-    data = await run_in_threadpool(_settings_data, state.pstt, state.route_problems)
+    data = await run_in_threadpool(_settings_data, state.pstt)
     return render(request, "settings.html", data)
 
 

@@ -1,14 +1,14 @@
 """``/scheduler`` (list + new schedule form) and ``/scheduler/{id}`` (edit + recent runs).
 
 The form's sharing-mode dropdown and each mode's fields come from the installed sink
-types' option schemas (``SinkType.describe()``); the browser script submits the form to
+types' option schemas (:func:`pstt_core.web.forms.sink_schema`); the browser script submits the form to
 the JSON API, so the API's validation errors are shown next to the form.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -16,13 +16,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .data import redact, schedule_view, schedules_view
+from .forms import facade_choices, sink_schema
 from .templating import render
 
+if TYPE_CHECKING:
+    from ..facade import Pstt
 
-def form_context(pstt: Any) -> dict[str, Any]:
+
+def form_context(pstt: Pstt) -> dict[str, Any]:
     """What the schedule form needs: sink types with their fields and databases. The mode
     preselected for a new schedule is the one most schedules use (else the first available)."""
-    sinks = [sink.describe(pstt) for _, sink in sorted(pstt.registry.sinks.items())]
+    choices = facade_choices(pstt)
+    sinks = [sink_schema(sink, choices) for _, sink in sorted(pstt.registry.sinks.items())]
     available = [s["name"] for s in sinks if s["available"]]
     used = Counter(s.sharing_mode for s in pstt.schedules.all().values()
                    if s.sharing_mode in available)
@@ -30,7 +35,7 @@ def form_context(pstt: Any) -> dict[str, Any]:
     return {"sinks": sinks, "databases": sorted(pstt.config.databases), "default_mode": default}
 
 
-def _list_data(pstt: Any) -> dict[str, Any]:
+def _list_data(pstt: Pstt) -> dict[str, Any]:
     return {**schedules_view(pstt), **form_context(pstt)}
 
 
@@ -39,7 +44,7 @@ async def scheduler_page(request: Request) -> Response:
     return render(request, "scheduler.html", data)
 
 
-def _detail_data(pstt: Any, schedule_id: str) -> dict[str, Any]:
+def _detail_data(pstt: Pstt, schedule_id: str) -> dict[str, Any]:
     schedule = schedule_view(pstt, schedule_id)
     runs = redact(pstt.history.query(schedule_id=schedule_id, limit=20)[1])
     return {"schedule": schedule, "runs": runs, **form_context(pstt)}

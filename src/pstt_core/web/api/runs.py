@@ -11,10 +11,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ...errors import NotFoundError
+from ...models import FINISHED_STATUSES
 from ..data import redact
 from .params import bool_param, choice_param, int_param, text_param, time_param
-
-STATUSES = ("success", "failed", "partial", "skipped")
 
 
 async def run_schedule(request: Request) -> Response:
@@ -66,7 +65,7 @@ async def get_run(request: Request) -> Response:
 async def history(request: Request) -> Response:
     filters = {
         "schedule_id": text_param(request, "schedule_id"),
-        "status": choice_param(request, "status", STATUSES),
+        "status": choice_param(request, "status", FINISHED_STATUSES),
         "sharing_mode": text_param(request, "sharing_mode"),
         "since": time_param(request, "since"),
         "until": time_param(request, "until"),
