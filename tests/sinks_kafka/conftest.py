@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from pstt_core import Pstt
+from pstt_sinks_kafka.runtime import KafkaRuntime, runtime
 from tests.conftest import HomeBuilder, free_port, need
 
 
@@ -40,13 +41,18 @@ def fast_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def kafka_runtime(pstt: Pstt) -> KafkaRuntime:
+    """The Kafka plugin's runtime of a facade (producer pool, gateway, metrics)."""
+    return runtime(pstt.plugin_env("kafka"))
+
+
 @pytest.fixture
 def open_pstts() -> Iterator[list[Pstt]]:
-    """Facades to stop (closing their producers) when the test ends."""
+    """Facades to close (closing their producers) when the test ends."""
     made: list[Pstt] = []
     yield made
     for p in made:
-        p.pm.hook.pstt_shutdown(pstt=p)
+        p.close()
 
 
 @pytest.fixture

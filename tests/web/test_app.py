@@ -214,7 +214,7 @@ def test_plugin_static_dirs_and_bad_contributions(home: HomeBuilder, tmp_path: P
         problems = [p for p in client.get("/api/plugins").json()["problems"] if "static-test" in p]
         assert len(problems) == 6, problems
         assert any("'pstt' is taken by the core" in p for p in problems)
-        assert any("expected pstt_core.web.nav.NavLink" in p for p in problems)
+        assert any("expected pstt_core.web.NavLink" in p for p in problems)
         assert any("template directory" in p for p in problems)
         assert client.get("/").status_code == 200
 

@@ -129,6 +129,11 @@ class Resources:
             item: T = self._items[key]
             return item
 
+    def held(self) -> list[tuple[str, str]]:
+        """(plugin, name) of every open resource, oldest first."""
+        with self._lock:
+            return list(self._items)
+
     def close_all(self) -> None:
         with self._lock:
             items = list(self._items.items())
