@@ -19,7 +19,6 @@ import attrs
 
 from ..config import mask
 from ..formats import OutputFormat, pick_format
-from ..history import parse_time
 from .state import FileStateBackend, PluginState, Resources
 
 if TYPE_CHECKING:
@@ -39,39 +38,30 @@ class HistoryView:
         self._store = store
         self.sharing_modes = frozenset(sharing_modes)
 
-    def _mine(self) -> Iterable[dict[str, Any]]:
-        records = self._store.records() if self._store is not None else []
-        return (rec for rec in reversed(records) if rec.get("sharing_mode") in self.sharing_modes)
-
     def query(self, *, schedule_id: str | None = None, status: str | None = None,
               since: datetime | None = None, until: datetime | None = None,
               limit: int | None = 100, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
         """Matching records newest first (``limit=None``: all) and how many match."""
-        out = []
-        for rec in self._mine():
-            if schedule_id and rec.get("schedule_id") != schedule_id:
-                continue
-            if status and rec.get("status") != status:
-                continue
-            if since or until:
-                started = parse_time(rec.get("started_at"))
-                if started is None or (since and started < since) or (until and started > until):
-                    continue
-            out.append(rec)
-        page = out[offset:] if limit is None else out[offset:offset + limit]
-        return len(out), [dict(rec) for rec in page]
+        if self._store is None:
+            return 0, []
+        total, records = self._store.query(schedule_id=schedule_id, status=status, since=since,
+                                           until=until, sharing_modes=self.sharing_modes,
+                                           limit=limit, offset=offset)
+        return total, [dict(rec) for rec in records]
 
     def get(self, export_id: str) -> dict[str, Any] | None:
-        return next((dict(r) for r in self._mine() if r.get("export_id") == export_id), None)
+        rec = self._store.get(export_id) if self._store is not None else None
+        return dict(rec) if rec is not None and rec.get("sharing_mode") in self.sharing_modes \
+            else None
 
     def last(self, schedule_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """The newest record of each schedule (of these ids, if given)."""
         wanted = set(schedule_ids) if schedule_ids is not None else None
         last: dict[str, dict[str, Any]] = {}
-        for rec in self._mine():
+        for rec in self.query(limit=None)[1]:
             sid = str(rec.get("schedule_id", ""))
             if sid not in last and (wanted is None or sid in wanted):
-                last[sid] = dict(rec)
+                last[sid] = rec
         return last
 
 
