@@ -9,7 +9,7 @@ import attrs
 from pstt_core import ConfigError, FormatOptions, ListFromText, NotFoundError, PluginEnv
 
 from .addresses import check_header_text, parse_list, split_setting
-from .servers import get_server
+from .servers import SECTION, get_server
 from .templates import PLACEHOLDERS, render, sample_values
 
 # A form or a hand-written file may give "a@x.example, b@y.example" for a list: it is split
@@ -28,7 +28,7 @@ _PLACES = "Placeholders: " + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS if p not
 @attrs.define
 class EmailOptions:
     server: str = attrs.field(metadata={
-        "label": "SMTP server", "choices_from": "smtp_servers",
+        "label": "SMTP server", "choices_from": SECTION,
         "help": "Name of an entry of smtp_servers in connections.json"})
     to: Addresses = attrs.field(factory=list, metadata={
         "label": "To", "widget": "list", "help": "Recipients, one per line: a@b.example or "

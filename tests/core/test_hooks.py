@@ -201,6 +201,13 @@ def test_hook_register_formats(home: HomeBuilder, probe: HookProbe) -> None:
         schema = sink_schema(pstt.registry.sinks[mode], facade_choices(pstt))
         options = {f["name"]: f for f in schema["options"]}
         assert "pipe" in options[field]["choices"] and options[field]["widget"] == "select"
+    from starlette.testclient import TestClient
+
+    page = TestClient(pstt.asgi_app()).get("/scheduler").text  # the schedule form itself
+    for select_id in ("opt-filesystem-format", "opt-email-attachment_format"):
+        select = page[page.index(f'id="{select_id}"'):]
+        select = select[:select.index("</select>")]
+        assert '<option value="pipe">' in select and '<option value="csv" selected>' in select
 
 
 def test_hook_register_settings(probed: Pstt) -> None:
