@@ -80,6 +80,26 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: floa
         time.sleep(interval)
 
 
+def wait_listening(port: int, proc: Any, timeout: float, what: str) -> None:
+    """Wait until ``proc`` (a ``subprocess.Popen``) accepts connections on 127.0.0.1:``port``;
+    if it exits or is not listening within ``timeout`` s it is killed and RuntimeError says so."""
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    try:
+        wait_for(ready, timeout, interval=0.1, what=f"{what} listening on port {port}")
+    except (AssertionError, RuntimeError) as exc:
+        if proc.poll() is None:
+            proc.kill()
+        raise RuntimeError(str(exc)) from None
+
+
 class LiveServer:
     """uvicorn serving an ASGI app on a free port, in a thread (lifespan included)."""
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_listening
 
 
 def tansu_binary() -> str | None:
@@ -66,17 +65,11 @@ def start_broker(workdir: Path, *, extra_args: list[str] | None = None, scheme: 
     fh = open(log, "wb")  # noqa: SIM115 - stays open for the broker's lifetime
     proc = subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT,
                             env={**os.environ, **(env or {})}, start_new_session=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"tansu exited with {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return Broker(port, proc, log, args)
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"tansu did not listen on {port} within {timeout} s")
+    try:
+        wait_listening(port, proc, timeout, "tansu")
+    except RuntimeError as exc:
+        raise RuntimeError(f"{exc}: {log.read_text()[-2000:]}") from None
+    return Broker(port, proc, log, args)
 
 
 def consume_all(bootstrap: str, topic: str, *, expected: int | None = None,
