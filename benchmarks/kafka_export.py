@@ -82,7 +82,7 @@ def run_pstt(home: Path, bootstrap: str, topic: str, compression: str, rows: int
     t0 = time.perf_counter()
     record = pstt.run("bench")
     elapsed = time.perf_counter() - t0
-    pstt.pm.hook.pstt_shutdown(pstt=pstt)
+    pstt.close()
     assert record.status == "success", record.error
     assert record.extra["kafka_messages_sent"] == rows, record.to_dict()
     return elapsed
@@ -146,15 +146,15 @@ def run_bare_json(bootstrap: str, *, topic: str, compression: str, cols: list[st
 
 
 def send_latency(bootstrap: str, work: Path, sends: int) -> list[float]:
-    """Latency of single sends through KafkaService.send (what POST /api/kafka/send calls)."""
-    from pstt_sinks_kafka.runtime import get_service
+    """Latency of single sends through the Kafka gateway (what POST /api/kafka/send calls)."""
+    from pstt_sinks_kafka.runtime import runtime
 
     home = work / "send-home"
     (home / "exports").mkdir(parents=True, exist_ok=True)
     (home / "connections.json").write_text(json.dumps(
         {"databases": [], "kafka_connections": [{"name": "b", "bootstrap_servers": [bootstrap]}]}))
     pstt = Pstt(home, environ={}, logs=False)
-    service = get_service(pstt)
+    service = runtime(pstt.plugin_env("kafka")).gateway
 
     async def go() -> list[float]:
         await service.send("b", "bench-send", {"warm": "up"})
@@ -168,7 +168,7 @@ def send_latency(bootstrap: str, work: Path, sends: int) -> list[float]:
     try:
         return asyncio.run(go())
     finally:
-        service.close()
+        pstt.close()
 
 
 def run_aiokafka(bootstrap: str, topic: str, compression: str, cols: list[str],
@@ -215,7 +215,7 @@ def main() -> None:
                         help="the same for all contenders (aiokafka here has only none/gzip)")
     parser.add_argument("--skip-aiokafka", action="store_true")
     parser.add_argument("--sends", type=int, default=1000,
-                        help="single sends timed through KafkaService.send (0: skip)")
+                        help="single sends timed through the Kafka gateway (0: skip)")
     parser.add_argument("--verify", action="store_true", help="consume the PSTT topic and count")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pstt-kafka-bench-"))
@@ -263,7 +263,7 @@ def main() -> None:
                   f"{median['aiokafka'] / median['pstt']:.2f}  (target >= 3.00)")
         if args.sends:
             lat = sorted(fresh_broker(work, lambda b: send_latency(b, work, args.sends)))
-            print(f"single send (KafkaService.send, {args.sends}x): p50 {percentile(lat, 0.5):.2f} ms"
+            print(f"single send (gateway, {args.sends}x): p50 {percentile(lat, 0.5):.2f} ms"
                   f"  p99 {percentile(lat, 0.99):.2f} ms  avg {sum(lat) / len(lat):.2f} ms")
     finally:
         shutil.rmtree(work, ignore_errors=True)

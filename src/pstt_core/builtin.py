@@ -1,30 +1,38 @@
-"""The core's own plugin: formats, PSTT_* settings, core health checks — same hooks as anyone."""
+"""The core's own plugin: formats, PSTT_* settings and the web metrics observer — through the
+same hooks as anyone. The core's health checks look at the facade itself (configuration,
+scheduler, database connections), so the facade builds them (:func:`core_health_checks`)
+rather than a hook."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .formats import OutputFormat
 from .formats.csv_format import CSV
 from .formats.jsonl import JSONL
 from .formats.parquet import PARQUET
 from .formats.xlsx import XLSX
 from .health import HealthCheck, HealthResult
 from .hookspecs import hookimpl
-from .settings import CORE_SETTINGS
+from .settings import CORE_SETTINGS, Setting
 
 if TYPE_CHECKING:
     from .facade import Pstt
+    from .models import RunRecord
+
+CORE_FORMATS = (CSV, JSONL, XLSX, PARQUET)
+CORE_HEALTH_CHECKS = ("configuration", "scheduler", "databases")
 
 
 @hookimpl
-def register_formats(register: Callable[[Any], None]) -> None:
-    for fmt in (CSV, JSONL, XLSX, PARQUET):
+def register_formats(register: Callable[[OutputFormat], None]) -> None:
+    for fmt in CORE_FORMATS:
         register(fmt)
 
 
 @hookimpl
-def register_settings(register: Callable[[Any], None]) -> None:
+def register_settings(register: Callable[[Setting], None]) -> None:
     for setting in CORE_SETTINGS:
         register(setting)
 
@@ -64,17 +72,20 @@ def _configuration_health(pstt: Pstt) -> HealthResult:
                         {"databases": len(pstt.config.databases), "sections": sections})
 
 
-@hookimpl
-def register_health_checks(register: Callable[[Any], None]) -> None:
-    register(HealthCheck("configuration", _configuration_health,
-                         "connections.json is valid (a broken edit keeps the previous one)"))
-    register(HealthCheck("scheduler", _scheduler_health, "Scheduler state and schedule validity"))
-    register(HealthCheck("databases", _databases_health, "Each database answers SELECT 1"))
+def core_health_checks(pstt: Pstt) -> list[HealthCheck]:
+    """The checks named in :data:`CORE_HEALTH_CHECKS`, bound to ``pstt``."""
+    return [
+        HealthCheck("configuration", lambda _env: _configuration_health(pstt),
+                    "connections.json is valid (a broken edit keeps the previous one)"),
+        HealthCheck("scheduler", lambda _env: _scheduler_health(pstt),
+                    "Scheduler state and schedule validity"),
+        HealthCheck("databases", lambda _env: _databases_health(pstt),
+                    "Each database answers SELECT 1"),
+    ]
 
 
 @hookimpl
-def run_finished(record: Any, schedule: Any, pstt: Pstt) -> None:
+def run_finished(record: RunRecord, pstt: Pstt) -> None:
     """Feed the web app's Prometheus metrics (if an app was built for this facade)."""
-    metrics = pstt.state.get("pstt_core.metrics")  # set by pstt_core.web.metrics
-    if metrics is not None:
-        metrics.observe(record)
+    if pstt.run_metrics is not None:  # set by pstt_core.web.metrics
+        pstt.run_metrics.observe(record)

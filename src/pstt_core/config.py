@@ -23,8 +23,9 @@ class ConfigSection:
     :param model: attrs class of one entry (must have a ``name`` field).
     :param secret_fields: fields masked wherever the entry is shown.
     :param validate: optional ``validate(entry, file, path)`` for cross-field rules.
-    :param test: optional ``test(pstt, name)`` → ``{"name", "success", "latency_ms", "error"}``;
-        pages show a "Test" button and ``POST /api/connections/<section>/<name>/test`` calls it.
+    :param test: optional ``test(env, name)`` (``env``: the plugin's
+        :class:`~pstt_core.PluginEnv`) → ``{"name", "success", "latency_ms", "error"}``; pages
+        show a "Test" button and ``POST /api/connections/<section>/<name>/test`` calls it.
     :param label: heading for the settings page (e.g. "Kafka clusters").
     """
 

@@ -7,7 +7,8 @@ same error messages (file + JSON path) as the core's models.
 from __future__ import annotations
 
 import difflib
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
@@ -15,14 +16,11 @@ from cattrs.gen import make_dict_structure_fn
 
 from .errors import ConfigError
 from .models import RunRecord, Schedule, Trigger
+from .values import parse_bool
 
 T = TypeVar("T")
 
 converter = cattrs.Converter(forbid_extra_keys=True)
-
-
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
 
 
 def _strict_bool(value: Any, _cls: type) -> bool:
@@ -32,8 +30,9 @@ def _strict_bool(value: Any, _cls: type) -> bool:
         return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
+    parsed = parse_bool(value) if isinstance(value, str) else None
+    if parsed is not None:
+        return parsed
     raise ValueError(f"expected true or false, got {value!r}")
 
 
@@ -72,6 +71,32 @@ converter.register_structure_hook(bool, _strict_bool)
 converter.register_structure_hook(int, _strict_int)
 converter.register_structure_hook(float, _strict_float)
 converter.register_structure_hook(str, _strict_str)
+
+
+@attrs.frozen
+class ListFromText:
+    """Mark a list field as also accepting one string, split by ``split``:
+    ``servers: Annotated[list[str], ListFromText(split_commas)]`` reads ``"a:1, b:2"`` and
+    ``["a:1", "b:2"]`` alike (without it, a string would become a list of characters)."""
+
+    split: Callable[[str], list[Any]]
+
+
+def _list_from_text(type_: Any) -> ListFromText | None:
+    if get_origin(type_) is not Annotated:
+        return None
+    return next((m for m in type_.__metadata__ if isinstance(m, ListFromText)), None)
+
+
+def _structure_list_from_text(value: Any, type_: Any) -> Any:
+    marker = _list_from_text(type_)
+    assert marker is not None
+    return converter.structure(marker.split(value) if isinstance(value, str) else value,
+                               get_args(type_)[0])
+
+
+converter.register_structure_hook_func(lambda t: _list_from_text(t) is not None,
+                                       _structure_list_from_text)
 
 
 def _structure_lenient(cls: type) -> Any:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from .builtin import CORE_HEALTH_CHECKS, core_health_checks
 from .config import Config, load_config
 from .databases import Databases
 from .envsubst import missing_error
@@ -21,17 +22,22 @@ from .home import Home
 from .logs import logging_to, redactor, release_logging, setup_logging
 from .models import RunInfo, RunRecord, Schedule
 from .pipeline import Progress
-from .plugins import PluginInfo, disabled_from_env, get_plugin_manager, list_plugins
+from .plugin import HistoryView, PluginEnv, PluginState
+from .plugin.state import FileStateBackend, Resources
+from .plugins import CORE, HookFailure, PluginInfo, Plugins, disabled_from_env
 from .registry import Registry
 from .runner import Runner
 from .scheduler import Scheduler
 from .schedules import ScheduleStore
 from .settings import Settings, lookup_env, read_dotenv
+from .sinks import SinkContext, SinkType
 from .state import file_stamp
 from .timefmt import display_zone
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
+
+    from .web.metrics import RunMetrics
 
 log = logging.getLogger("pstt")
 
@@ -44,7 +50,9 @@ class Pstt:
 
     :param home: the home directory (default ``$PSTT_HOME`` or the current directory).
     :param environ: settings source instead of ``os.environ`` (``.env`` is still read).
-    :param plugin_manager: a ready PluginManager (tests); default the process-wide one.
+    :param plugin_manager: a ready pluggy ``PluginManager`` to use as it is; by default the
+        facade loads its own: the core, the installed plugins not in
+        ``PSTT_DISABLED_PLUGINS``, and the plugins registered with ``register_plugin``.
     :param logs: attach the daily log file handler for this home.
     :param lenient_env: ``${VAR}``s of ``connections.json`` that are not set do not stop
         loading; they are listed in ``config.missing``, nothing that uses them connects and
@@ -59,8 +67,10 @@ class Pstt:
         dotenv = read_dotenv(self.home.root)
         env = os.environ if environ is None else environ
         disabled = env.get("PSTT_DISABLED_PLUGINS", dotenv.get("PSTT_DISABLED_PLUGINS") or "")
-        self.pm = plugin_manager or get_plugin_manager(disabled_from_env(disabled))
-        self.registry = Registry(self.pm)
+        self.hooks = Plugins(disabled_from_env(disabled), pm=plugin_manager)
+        self.pm = self.hooks.pm
+        self.registry = Registry(self.hooks, reserved={"health check": CORE_HEALTH_CHECKS},
+                                 reserved_files=[p.name for p in self.home.state_files])
         self.settings = Settings.load(self.registry.settings.values(), self.home.root,
                                       environ=environ, dotenv=dotenv)
         self._environ = environ
@@ -86,8 +96,54 @@ class Pstt:
         self.started = False
         self._app: Starlette | None = None
         self._background: set[threading.Thread] = set()
-        # Per-plugin state (producers, metrics services …) keyed by plugin name.
+        self.run_metrics: RunMetrics | None = None  # set when the web app is built
+        # Deprecated (plugins written for 1.1 kept objects here); plugins use env.state.
         self.state: dict[str, Any] = {}
+        self.export_root = self._export_root()
+        self._state = FileStateBackend(self.home.exports, self.home.locks,
+                                       {p: f.name for p, f in self.registry.state_files.items()})
+        self.state_files = frozenset(
+            p.resolve() for p in [*self.home.state_files,
+                                  *(self._state.path(name) for name in self.hooks.names())])
+        self._resources = Resources()
+        self._envs: dict[str, PluginEnv] = {}
+        self._envs_lock = threading.Lock()
+        self._core_checks = core_health_checks(self)
+
+    def _export_root(self) -> Path:
+        configured = self.settings["PSTT_EXPORT_ROOT"]
+        root = Path(configured).expanduser() if configured else self.home.exports
+        return (root if root.is_absolute() else self.home.root / root).resolve()
+
+    # -- plugins ---------------------------------------------------------------------
+    def plugin_env(self, name: str) -> PluginEnv:
+        """The :class:`PluginEnv` of plugin ``name`` (one per plugin, made on first use)."""
+        with self._envs_lock:
+            env = self._envs.get(name)
+            if env is None:
+                modes = self.registry.sharing_modes_of(name)
+                env = self._envs[name] = PluginEnv(
+                    name=name, settings=self.settings, export_root=self.export_root,
+                    state=PluginState(name, self._state, self._resources),
+                    history=HistoryView(self.history, modes),
+                    logger=logging.getLogger(f"pstt.plugins.{name}"),
+                    state_files=self.state_files, sharing_modes=modes,
+                    sections=lambda: self.config.sections,
+                    secret_fields={n: s.secret_fields for n, s in self.registry.sections.items()},
+                    formats=self.registry.formats, schedules=self.schedules.all)
+            return env
+
+    def owner_env(self, kind: str, name: str) -> PluginEnv:
+        """The env of the plugin that registered ``name`` as a ``kind`` ("sink type" …)."""
+        return self.plugin_env(self.registry.plugin_of(kind, name) or CORE)
+
+    def sink_context(self, sink_type: SinkType, options: Any, run: RunInfo) -> SinkContext:
+        return SinkContext(options=options, run=run,
+                           env=self.owner_env("sink type", sink_type.name), facade=self)
+
+    def _report(self, failures: list[HookFailure]) -> None:
+        """Lifecycle failures: logged by the caller, listed by `pstt plugins` and /settings."""
+        self.hooks.problems.extend(str(f) for f in failures)
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self, *, scheduler: bool = True) -> None:
@@ -99,34 +155,48 @@ class Pstt:
         self._attach_logs()  # again after close()
         self.home.exports.mkdir(parents=True, exist_ok=True)
         with logging_to(self.home.logs):
-            self.pm.hook.pstt_startup(pstt=self)
+            self._report(self.hooks.notify("pstt_startup", pstt=self, env_for=self.plugin_env))
             if scheduler and self.settings["PSTT_SCHEDULER_ENABLED"]:
                 self.scheduler.start()
             self.started = True
             log.info("PSTT started on %s", self.home.root)
 
     def stop(self) -> None:
-        """Stop the scheduler (waiting for running jobs), then ``pstt_shutdown``."""
+        """Stop the scheduler (waiting for running jobs), then ``pstt_shutdown``, then close
+        what the plugins hold in ``env.state`` resources and the database engines."""
         if not self.started:
             return
         self.scheduler.stop(wait=True)
-        for thread in list(self._background):
-            thread.join(timeout=60)
         with logging_to(self.home.logs):
+            self._join_background()
             try:
-                self.pm.hook.pstt_shutdown(pstt=self)
+                self._report(self.hooks.notify("pstt_shutdown", pstt=self,
+                                               env_for=self.plugin_env))
             finally:
-                self.databases.dispose()
+                self._release()
                 self.started = False
                 log.info("PSTT stopped")
 
     def close(self) -> None:
-        """``stop()``, then detach this home's log file handler (the last user of a home's
-        handler closes it), so that a process can open and close many homes."""
+        """``stop()``; release whatever a run, a health check, the API or a metrics scrape
+        opened without ``start()`` (plugin resources, database engines); then detach this
+        home's log file handler (the last user of a home's handler closes it), so that a
+        process can open and close many homes."""
         self.stop()
+        with logging_to(self.home.logs):
+            self._join_background()
+            self._release()
         if self._logs_attached:
             release_logging(self.home.logs)
             self._logs_attached = False
+
+    def _join_background(self) -> None:
+        for thread in list(self._background):
+            thread.join(timeout=60)
+
+    def _release(self) -> None:
+        self._resources.close_all()
+        self.databases.dispose()
 
     def _attach_logs(self) -> None:
         if self._logs and not self._logs_attached:
@@ -231,20 +301,28 @@ class Pstt:
         return run
 
     def observe_run(self, record: RunRecord, run: RunInfo) -> None:
-        """Tell each plugin's ``run_finished``; one observer's failure never affects others."""
-        for impl in reversed(self.pm.hook.run_finished.get_hookimpls()):
-            try:
-                impl.function(record=record, schedule=run.schedule, pstt=self)
-            except Exception:
-                log.exception("run_finished observer of plugin %s failed", impl.plugin_name)
+        """Tell each plugin's ``run_finished``; a failing observer is logged (with its plugin)
+        and never affects the others or the run."""
+        self.hooks.notify("run_finished", record=record, schedule=run.schedule, pstt=self,
+                          env_for=self.plugin_env)
 
     # -- introspection ---------------------------------------------------------------
     def plugins(self) -> list[PluginInfo]:
-        return list_plugins(self.pm)
+        return self.hooks.info()
+
+    @property
+    def plugin_problems(self) -> list[str]:
+        """What went wrong with plugins: load errors aside, refused or failing contributions
+        and lifecycle hooks, attributed to their plugin."""
+        return self.hooks.problems
 
     def health(self) -> dict[str, Any]:
         self.reload_config()  # also when no scheduler runs the file watcher
-        return run_checks(list(self.registry.health_checks.values()), self)
+        core = self.plugin_env(CORE)
+        checks = [(check, core) for check in self._core_checks]
+        checks += [(check, self.owner_env("health check", name))
+                   for name, check in self.registry.health_checks.items()]
+        return run_checks(checks)
 
     def asgi_app(self) -> Starlette:
         """The Starlette app (built once); mount it in another ASGI app if you like."""
@@ -256,4 +334,6 @@ class Pstt:
 
     @property
     def exports_root(self) -> Path:
+        """The home's ``exports/`` directory (state files); sinks write under
+        :attr:`export_root`."""
         return self.home.exports

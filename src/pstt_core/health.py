@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 if TYPE_CHECKING:
-    from .facade import Pstt
+    from .plugin import PluginEnv
 
 STATUSES = ("healthy", "degraded", "unhealthy", "not_configured")
 
@@ -23,20 +23,22 @@ class HealthResult:
 
 @attrs.frozen
 class HealthCheck:
-    """``check(pstt)`` returns a :class:`HealthResult`; an exception counts as unhealthy."""
+    """``check(env)`` (the plugin's :class:`~pstt_core.PluginEnv`) returns a
+    :class:`HealthResult`; an exception counts as unhealthy."""
 
     name: str
-    check: Callable[[Pstt], HealthResult]
+    check: Callable[[PluginEnv], HealthResult]
     description: str = ""
 
 
-def run_checks(checks: list[HealthCheck], pstt: Pstt) -> dict[str, Any]:
-    """Run every check; overall status is the worst of the configured ones."""
+def run_checks(checks: list[tuple[HealthCheck, PluginEnv]]) -> dict[str, Any]:
+    """Run every check with its plugin's env; overall status is the worst of the configured
+    ones."""
     results = []
-    for hc in checks:
+    for hc, env in checks:
         t0 = time.perf_counter()
         try:
-            res = hc.check(pstt)
+            res = hc.check(env)
         except Exception as exc:  # a broken check is reported, never raised
             res = HealthResult("unhealthy", f"{type(exc).__name__}: {exc}")
         results.append({"name": hc.name, "status": res.status, "detail": res.detail,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -56,9 +56,10 @@ class HistoryStore:
 
     def query(self, *, schedule_id: str | None = None, status: str | None = None,
               since: datetime | None = None, until: datetime | None = None,
-              sharing_mode: str | None = None, limit: int = 100,
-              offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
-        """Filtered records, newest first, with the total count before paging."""
+              sharing_mode: str | None = None, sharing_modes: Collection[str] | None = None,
+              limit: int | None = 100, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+        """Filtered records, newest first (``limit=None``: all), with the total count before
+        paging. ``sharing_modes`` keeps the records of those modes only."""
         out = []
         for rec in reversed(self._records()):
             if schedule_id and rec.get("schedule_id") != schedule_id:
@@ -66,6 +67,8 @@ class HistoryStore:
             if status and rec.get("status") != status:
                 continue
             if sharing_mode and rec.get("sharing_mode") != sharing_mode:
+                continue
+            if sharing_modes is not None and rec.get("sharing_mode") not in sharing_modes:
                 continue
             if since or until:
                 started = _parse_time(rec.get("started_at"))
@@ -76,7 +79,7 @@ class HistoryStore:
                 if until and started > until:
                     continue
             out.append(rec)
-        return len(out), out[offset:offset + limit]
+        return len(out), out[offset:] if limit is None else out[offset:offset + limit]
 
     def last(self, schedule_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         wanted = set(schedule_ids) if schedule_ids is not None else None

@@ -43,6 +43,11 @@ class Home:
         return self.exports / "scheduler_metrics.json"
 
     @property
+    def state_files(self) -> tuple[Path, ...]:
+        """The core's state files (plugins add theirs, see ``Pstt.state_files``)."""
+        return (self.schedules, self.history, self.scheduler_metrics)
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import attrs
 
@@ -13,6 +13,8 @@ SCHEDULE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 RunStatus = Literal["success", "failed", "partial", "running", "skipped"]
+# What a finished run can be: every status but "running" (history filters, counters).
+FINISHED_STATUSES: tuple[str, ...] = tuple(s for s in get_args(RunStatus) if s != "running")
 
 
 def utcnow() -> datetime:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from .databases import describe_db_error
 from .errors import PsttError
 from .models import RunInfo, RunRecord, iso, utcnow
-from .sinks import Sink, SinkContext, SinkResult
+from .sinks import Sink, SinkResult
 
 if TYPE_CHECKING:
     from .facade import Pstt
@@ -108,7 +108,7 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None) -> Ru
             result = conn.execute(stmt, params)
             if not result.returns_rows:
                 raise PsttError("the query returned no result set (is it a SELECT?)")
-            sink = sink_type.factory(SinkContext(options=options, run=run, pstt=pstt))
+            sink = sink_type.factory(pstt.sink_context(sink_type, options, run))
             sink.open(list(result.keys()))
             for part in batches(result, batch):
                 sink.write(part)

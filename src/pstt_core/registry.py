@@ -1,55 +1,48 @@
-"""Contributions collected from the plugins' ``register_*`` hooks, validated and attributed.
+"""Contributions collected from the plugins' declaration hooks, validated and attributed.
 
 Each hook implementation is called on its own with a ``register`` callback bound to its
-plugin's name, so a duplicate or a wrong type is reported against the plugin that made it.
-The first registration of a name wins; later ones are recorded in ``problems``.
+plugin's name (:meth:`pstt_core.plugins.Plugins.collect`), so a duplicate or a wrong type is
+reported against the plugin that made it. The first registration of a name wins; later ones,
+and hooks that raised, are recorded in ``problems`` (the facade's plugin problems).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
-
-import pluggy
 
 from .config import ConfigSection
 from .errors import ConfigError, NotFoundError
-from .formats import OutputFormat
+from .formats import OutputFormat, pick_format
 from .health import HealthCheck
+from .plugin.state import StateFile
+from .plugins import CORE, Plugins
 from .settings import Setting
 from .sinks import SinkType
 
 
-def call_register_hook(pm: pluggy.PluginManager, hook_name: str,
-                       accept: Callable[[str, Any], None], **kwargs: Any) -> None:
-    """Call every implementation of ``hook_name`` with ``register`` bound to its plugin.
-
-    Implementations are called in registration order (the core, then entry points by name,
-    then plugins registered at run time), so a late plugin cannot take over a name.
-    """
-    caller = getattr(pm.hook, hook_name)
-    for impl in caller.get_hookimpls():
-        def register(*args: Any, _plugin: str = impl.plugin_name) -> None:
-            accept(_plugin, args[0] if len(args) == 1 else args)
-        impl.function(register=register, **{k: v for k, v in kwargs.items()
-                                             if k in impl.argnames})
-
-
 class Registry:
-    def __init__(self, pm: pluggy.PluginManager):
-        self.pm = pm
+    """:param reserved: names the core keeps for itself, per kind (``"health check"``)."""
+
+    def __init__(self, plugins: Plugins, *, reserved: dict[str, Iterable[str]] | None = None,
+                 reserved_files: Iterable[str] = ()):
+        self.plugins = plugins
+        self.problems = plugins.problems
         self.sinks: dict[str, SinkType] = {}
         self.formats: dict[str, OutputFormat] = {}
         self.settings: dict[str, Setting] = {}
         self.sections: dict[str, ConfigSection] = {}
         self.health_checks: dict[str, HealthCheck] = {}
-        self.owner: dict[tuple[str, str], str] = {}
-        self.problems: list[str] = []
+        self.state_files: dict[str, StateFile] = {}  # plugin → its file
+        self.owner: dict[tuple[str, str], str] = {
+            (label, name): CORE for label, names in (reserved or {}).items() for name in names}
+        self._reserved_files = frozenset(reserved_files)
         self._collect("register_sinks", SinkType, self.sinks, "sink type")
         self._collect("register_formats", OutputFormat, self.formats, "format")
         self._collect("register_settings", Setting, self.settings, "setting")
         self._collect("register_config_sections", ConfigSection, self.sections, "config section")
         self._collect("register_health_checks", HealthCheck, self.health_checks, "health check")
+        plugins.collect("register_state_file", self._accept_state_file)
 
     def _collect(self, hook: str, kind: type, target: dict[str, Any], label: str) -> None:
         def accept(plugin: str, item: Any) -> None:
@@ -58,7 +51,7 @@ class Registry:
                                      f"expected {kind.__name__}")
                 return
             name = item.name  # type: ignore[attr-defined]
-            if name in target:
+            if (label, name) in self.owner:
                 first = self.owner[(label, name)]
                 self.problems.append(f"plugin {plugin!r}: {label} {name!r} is already registered "
                                      f"by {first!r}; ignored")
@@ -66,7 +59,25 @@ class Registry:
             target[name] = item
             self.owner[(label, name)] = plugin
 
-        call_register_hook(self.pm, hook, accept)
+        self.plugins.collect(hook, accept)
+
+    def _accept_state_file(self, plugin: str, item: Any) -> None:
+        def refuse(why: str) -> None:
+            self.problems.append(f"plugin {plugin!r}: register_state_file: {why}; ignored")
+
+        if not isinstance(item, StateFile):
+            return refuse(f"got {type(item).__name__}, expected StateFile")
+        if plugin in self.state_files:
+            return refuse(f"a plugin has one state file, already {self.state_files[plugin].name!r}")
+        problem = item.problem()
+        if problem:
+            return refuse(problem)
+        taken = {f.name: p for p, f in self.state_files.items()}
+        if item.name in self._reserved_files or item.name in taken:
+            return refuse(f"{item.name!r} is the state file of "
+                          f"{taken.get(item.name, 'the core')!r}")
+        self.state_files[plugin] = item
+        return None
 
     def sink(self, name: str) -> SinkType:
         """The sink type for ``sharing_mode`` ``name``; clear errors if absent or unavailable."""
@@ -81,14 +92,11 @@ class Registry:
         return st
 
     def format(self, name: str) -> OutputFormat:
-        try:
-            fmt = self.formats[name]
-        except KeyError:
-            known = ", ".join(sorted(self.formats))
-            raise ConfigError(f"unknown format {name!r}; available: {known}") from None
-        if not fmt.available:
-            raise ConfigError(fmt.unavailable_reason or f"format {name!r} unavailable")
-        return fmt
+        return pick_format(self.formats, name)
 
     def plugin_of(self, label: str, name: str) -> str | None:
         return self.owner.get((label, name))
+
+    def sharing_modes_of(self, plugin: str) -> frozenset[str]:
+        return frozenset(name for name in self.sinks
+                         if self.owner.get(("sink type", name)) == plugin)

@@ -90,7 +90,7 @@ def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
                                               path=f"{path}.sink_options")
             if sink_type.validate is not None:
                 try:
-                    sink_type.validate(options, pstt)
+                    sink_type.validate(options, pstt.owner_env("sink type", sink_type.name))
                 except ConfigError as exc:
                     where = f"{path}.sink_options" + (f".{exc.path}" if exc.path else "")
                     problems.append((where, exc.message))

@@ -17,9 +17,7 @@ import attrs
 from dotenv import dotenv_values
 
 from .errors import ConfigError
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+from .values import parse_bool
 
 
 @attrs.frozen
@@ -50,11 +48,10 @@ class Setting:
                 raise bad(f"is not allowed; use one of: {', '.join(self.choices)}")
             return value
         if self.type is bool:
-            if text.lower() in _TRUE:
-                return True
-            if text.lower() in _FALSE:
-                return False
-            raise bad("is not a boolean; use true or false")
+            flag = parse_bool(text)
+            if flag is None:
+                raise bad("is not a boolean; use true or false")
+            return flag
         if self.type in (int, float):
             try:
                 number = self.type(text)
@@ -76,6 +73,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("PSTT_SECRET_KEY", str, "", "Key that signs session cookies. Empty: derived from PSTT_API_TOKEN.", secret=True),
     Setting("PSTT_LOG_LEVEL", "choice", "info", "Minimum level written to logs/app_YYYYMMDD.log.", choices=("debug", "info", "warning", "error")),
     Setting("PSTT_LOG_RETENTION_DAYS", int, 30, "Daily log files older than this are deleted.", minimum=1),
+    Setting("PSTT_EXPORT_ROOT", str, "", "Directory sinks write files under (default: <home>/exports); the filesystem sink refuses paths escaping it. A relative path is relative to the home."),
     Setting("PSTT_HISTORY_MAX_RECORDS", int, 10000, "Run records kept in exports/scheduler_history.json (oldest dropped first).", minimum=10),
     Setting("PSTT_DEFAULT_BATCH_SIZE", int, 10000, "Rows fetched from the database per batch when a schedule sets none.", minimum=1, maximum=1_000_000),
     Setting("PSTT_RUN_TIMEOUT_SEC", float, 0.0, "Default run timeout in seconds; 0 disables it. A schedule's timeout_sec overrides it.", minimum=0),

@@ -9,18 +9,19 @@ output. Sinks are called from a worker thread, never from the event loop.
 from __future__ import annotations
 
 import abc
-import importlib.util
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .converter import structure, unstructure
-from .models import RunInfo, Schedule
+from .converter import structure
+from .models import RunInfo, RunStatus, Schedule
+from .requires import unavailable_reason
 
 if TYPE_CHECKING:
-    from .facade import Pstt
+    from .plugin import PluginEnv
 
 
 @attrs.define
@@ -32,22 +33,35 @@ class SinkResult:
     :param fields: extra history fields (``kafka_topic``, ``path``, ``recipients`` …).
     """
 
-    status: str | None = None
+    status: RunStatus | None = None
     error: str | None = None
     fields: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.define
 class SinkContext:
-    """Everything a sink may need for one run."""
+    """Everything a sink may need for one run.
+
+    :param options: the parsed ``sink_options`` (an instance of the sink type's options class).
+    :param run: the run: ``export_id``, ``export_timestamp``, the schedule, ``metadata()``.
+    :param env: the sink's plugin environment (settings, export root, formats, state …).
+    """
 
     options: Any
     run: RunInfo
-    pstt: Pstt
+    env: PluginEnv
+    _facade: Any = attrs.field(default=None, repr=False, alias="facade")
 
     @property
     def schedule(self) -> Schedule:
         return self.run.schedule
+
+    @property
+    def pstt(self) -> Any:
+        """Deprecated (removed in 1.3): the whole facade. Use :attr:`env`."""
+        warnings.warn("SinkContext.pstt is deprecated and will be removed in PSTT 1.3; use "
+                      "ctx.env (pstt_core.PluginEnv)", DeprecationWarning, stacklevel=2)
+        return self._facade
 
 
 class Sink(abc.ABC):
@@ -76,61 +90,6 @@ class Sink(abc.ABC):
         return {}
 
 
-def option_schema(cls: type, pstt: Pstt | None = None) -> list[dict[str, Any]]:
-    """Describe an attrs options class for forms and the API.
-
-    Field metadata understood: ``label``, ``help``, ``choices``, ``widget`` (``text``,
-    ``textarea``, ``number``, ``checkbox``, ``select``, ``list``, ``json`` — the default for
-    mapping fields: a JSON object typed into a textarea), ``secret``, ``advanced``, and
-    ``choices_from``: the name of a ``connections.json`` section (``"databases"`` or a plugin
-    section such as ``"kafka_connections"``) whose entry names become the choices — given
-    ``pstt``, so a form offers the configured connections as a drop-down.
-    """
-    fields = []
-    for a in attrs.fields(cls):
-        meta = dict(a.metadata)
-        source = meta.get("choices_from")
-        if source and pstt is not None:
-            names = sorted(pstt.config.databases if source == "databases"
-                           else pstt.config.section(source))
-            if names:  # with nothing configured the field stays free text
-                meta["choices"] = tuple(names)
-        required = a.default is attrs.NOTHING
-        default = None
-        if not required:
-            factory = getattr(a.default, "factory", None)
-            default = factory() if factory is not None else a.default
-        type_name = getattr(a.type, "__name__", str(a.type))
-        widget = meta.get("widget") or _widget_for(str(a.type), meta)
-        fields.append({
-            "name": a.name,
-            "label": meta.get("label", a.name.replace("_", " ").capitalize()),
-            "type": type_name,
-            "widget": widget,
-            "required": required,
-            "default": unstructure(default),
-            "help": meta.get("help", ""),
-            "choices": list(meta.get("choices", ())),
-            "secret": bool(meta.get("secret", False)),
-            "advanced": bool(meta.get("advanced", False)),
-        })
-    return fields
-
-
-def _widget_for(type_text: str, meta: Mapping[str, Any]) -> str:
-    if meta.get("choices"):
-        return "select"
-    if "dict" in type_text or "Mapping" in type_text:
-        return "json"
-    if "bool" in type_text:
-        return "checkbox"
-    if "int" in type_text or "float" in type_text:
-        return "number"
-    if "list" in type_text:
-        return "list"
-    return "text"
-
-
 @attrs.frozen
 class SinkType:
     """A sharing mode as registered by a plugin.
@@ -143,10 +102,10 @@ class SinkType:
     :param legacy_keys: flat schedule fields accepted as option spellings
         (``{"kafka_topic": "topic"}``).
     :param legacy_object: a nested schedule object also accepted (``"kafka_config"``).
-    :param validate: ``validate(options, pstt)`` checks the options against configuration
-        (e.g. that a named server exists) and raises ``ConfigError``.
+    :param validate: ``validate(options, env)`` checks the options against configuration
+        (e.g. that a named server exists) with the plugin's env and raises ``ConfigError``.
     :param history_fields: the extra history fields this sink writes, for pages.
-    :param output_file: ``output_file(record, pstt)`` → the file a run wrote (an existing
+    :param output_file: ``output_file(record, env)`` → the file a run wrote (an existing
         file inside the sink's own output directory) or ``None``; pages link it for
         download. Only files named by a history record can be reached this way.
     """
@@ -160,20 +119,17 @@ class SinkType:
     install_hint: str = ""
     legacy_keys: Mapping[str, str] = attrs.field(factory=dict)
     legacy_object: str | None = None
-    validate: Callable[[Any, Pstt], None] | None = None
+    validate: Callable[[Any, PluginEnv], None] | None = None
     history_fields: tuple[str, ...] = ()
-    output_file: Callable[[Mapping[str, Any], Pstt], Path | None] | None = None
+    output_file: Callable[[Mapping[str, Any], PluginEnv], Path | None] | None = None
 
     @property
     def available(self) -> bool:
-        return all(importlib.util.find_spec(mod) is not None for mod in self.requires)
+        return self.unavailable_reason is None
 
     @property
     def unavailable_reason(self) -> str | None:
-        missing = [m for m in self.requires if importlib.util.find_spec(m) is None]
-        if not missing:
-            return None
-        return f"missing Python module(s) {', '.join(missing)}; install with: {self.install_hint}"
+        return unavailable_reason(self.requires, self.install_hint)
 
     def parse_options(self, data: Mapping[str, Any], *, file: str | None = None,
                       path: str = "$.sink_options") -> Any:
@@ -191,15 +147,3 @@ class SinkType:
                 value = schedule.extra.pop(legacy)
                 if value is not None:
                     schedule.sink_options.setdefault(option, value)
-
-    def describe(self, pstt: Pstt | None = None) -> dict[str, Any]:
-        """The sink type for pages and the API; ``pstt`` resolves ``choices_from`` options."""
-        return {
-            "name": self.name,
-            "label": self.label,
-            "description": self.description,
-            "available": self.available,
-            "unavailable_reason": self.unavailable_reason,
-            "options": option_schema(self.options, pstt),
-            "history_fields": list(self.history_fields),
-        }

@@ -1,4 +1,5 @@
-"""Conversion of database values to text and to lossless JSON."""
+"""Conversion of values: database values to text and to lossless JSON, and the words PSTT
+reads as true or false (settings, JSON files, query strings)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,20 @@ import uuid
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def parse_bool(text: str) -> bool | None:
+    """``True`` / ``False`` for true/false, yes/no, on/off, 1/0 (any case, surrounding space
+    ignored); ``None`` for anything else."""
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None
 
 
 def decimal_text(value: Decimal) -> str:

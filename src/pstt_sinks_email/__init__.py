@@ -12,7 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pstt_core import HealthCheck, HealthResult, Setting, SinkType, hookimpl
+from pstt_core import (
+    ConfigSection,
+    HealthCheck,
+    HealthResult,
+    PluginEnv,
+    RunRecord,
+    Schedule,
+    Setting,
+    SinkType,
+    hookimpl,
+)
 
 from .notices import check_notice_config, on_run_finished
 from .options import EmailOptions, validate_options
@@ -21,8 +31,6 @@ from .sink import EmailSink
 
 if TYPE_CHECKING:
     import click
-
-    from pstt_core import Pstt, RunRecord, Schedule
 
 SINK = SinkType(
     name="email",
@@ -56,17 +64,17 @@ SETTINGS = (
 
 
 @hookimpl
-def register_sinks(register: Callable[[Any], None]) -> None:
+def register_sinks(register: Callable[[SinkType], None]) -> None:
     register(SINK)
 
 
 @hookimpl
-def register_config_sections(register: Callable[[Any], None]) -> None:
+def register_config_sections(register: Callable[[ConfigSection], None]) -> None:
     register(SMTP_SECTION)
 
 
 @hookimpl
-def register_settings(register: Callable[[Any], None]) -> None:
+def register_settings(register: Callable[[Setting], None]) -> None:
     for setting in SETTINGS:
         register(setting)
 
@@ -75,11 +83,11 @@ def register_settings(register: Callable[[Any], None]) -> None:
 PROBE_TIMEOUT_SEC = 5.0
 
 
-def _health(pstt: Pstt) -> HealthResult:
+def _health(env: PluginEnv) -> HealthResult:
     """Each server answers (connect, EHLO, TLS, login when credentials are set) and the
     failure-notice settings are valid."""
-    servers = pstt.config.section(SECTION)
-    problems = check_notice_config(pstt)
+    servers = env.section(SECTION)
+    problems = check_notice_config(env)
     data: dict[str, Any] = {"servers": sorted(servers), "available": SINK.available}
     if not servers:
         return HealthResult("not_configured", "no smtp_servers in connections.json", data)
@@ -101,18 +109,18 @@ def _health(pstt: Pstt) -> HealthResult:
 
 
 @hookimpl
-def register_health_checks(register: Callable[[Any], None]) -> None:
+def register_health_checks(register: Callable[[HealthCheck], None]) -> None:
     register(HealthCheck("email", _health, "Each SMTP server answers EHLO (and accepts the "
                                            "login) and failure-notice settings are valid"))
 
 
 @hookimpl
-def register_commands(cli: click.Group) -> None:
+def register_commands(cli: click.Group, get_env: Callable[[], PluginEnv]) -> None:
     from .cli import email_group
 
-    cli.add_command(email_group)
+    cli.add_command(email_group(get_env))
 
 
 @hookimpl
-def run_finished(record: RunRecord, schedule: Schedule, pstt: Pstt) -> None:
-    on_run_finished(record, schedule, pstt)
+def run_finished(record: RunRecord, schedule: Schedule, env: PluginEnv) -> None:
+    on_run_finished(record, schedule, env)

@@ -10,8 +10,7 @@ import zipfile
 from collections.abc import Sequence
 from typing import IO, Any
 
-from pstt_core import FormatOptions, OutputFormat, SinkError
-from pstt_core.formats import FormatWriter
+from pstt_core import FormatOptions, FormatWriter, OutputFormat, SinkError
 
 CHUNK = 1 << 20
 

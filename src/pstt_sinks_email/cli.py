@@ -2,41 +2,49 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import click
 
+from pstt_core import PluginEnv
+
 from .addresses import envelope, parse_list
 from .message import new_message, set_body, to_bytes
-from .servers import get_server
+from .servers import SmtpServer, get_server
 from .smtp import SmtpFailure, deliver
 
 
-@click.group("email")
-def email_group() -> None:
-    """E-mail sharing mode: test SMTP servers."""
+def email_group(get_env: Callable[[], PluginEnv]) -> click.Group:
+    """The ``pstt email`` group; ``get_env`` gives the plugin's env for ``--home``."""
+
+    @click.group("email")
+    def group() -> None:
+        """E-mail sharing mode: test SMTP servers."""
+
+    @group.command("test")
+    @click.argument("server")
+    @click.option("--to", "to", multiple=True, required=True,
+                  help="Recipient (repeat for several).")
+    @click.option("--subject", default="PSTT test message", show_default=True)
+    @click.option("--json", "as_json", is_flag=True,
+                  help="Print the result as JSON (the shape of the settings page's Test "
+                       "button, plus delivered, refused and message_id).")
+    def test_command(server: str, to: tuple[str, ...], subject: str, as_json: bool) -> None:
+        """Send a test message through SERVER (a name from connections.json → smtp_servers).
+
+        Exit status 0 when the server accepted the message for every recipient, 1 otherwise.
+        """
+        send_test(get_server(get_env(), server), list(to), subject, as_json=as_json)
+
+    return group
 
 
-@email_group.command("test")
-@click.argument("server")
-@click.option("--to", "to", multiple=True, required=True,
-              help="Recipient (repeat for several).")
-@click.option("--subject", default="PSTT test message", show_default=True)
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the result as JSON (the shape of the settings page's Test button, "
-                   "plus delivered, refused and message_id).")
-def test_command(server: str, to: tuple[str, ...], subject: str, as_json: bool) -> None:
-    """Send a test message through SERVER (a name from connections.json → smtp_servers).
-
-    Exit status 0 when the server accepted the message for every recipient, 1 otherwise.
-    """
-    from pstt_core.cli.context import echo_json, get_pstt
-
-    pstt = get_pstt()
-    smtp = get_server(pstt, server)
-    recipients = parse_list(list(to), "--to")
+def send_test(smtp: SmtpServer, to: list[str], subject: str, *, as_json: bool = False) -> None:
+    recipients = parse_list(to, "--to")
     sender = smtp.sender()
     msg = new_message(sender=sender, to=recipients, subject=subject)
     set_body(msg, f"This is a test message from PSTT through SMTP server {smtp.name!r} "
@@ -58,7 +66,7 @@ def test_command(server: str, to: tuple[str, ...], subject: str, as_json: bool) 
         if delivery.refused:
             result["error"] = "; ".join(f"refused {r}: {why}" for r, why in delivery.refused.items())
     if as_json:
-        echo_json(result)
+        click.echo(json.dumps(result, indent=2, default=str))
     elif delivery is None:
         click.echo(f"error: {result['error']}", err=True)
     else:

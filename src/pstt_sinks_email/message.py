@@ -10,8 +10,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from typing import IO, Any
 
-from pstt_core.models import utcnow
-from pstt_core.values import to_text
+from pstt_core import to_text, utcnow
 
 from .addresses import check_header_text
 

@@ -12,27 +12,23 @@ import importlib.util
 import logging
 import threading
 from email.headerregistry import Address
-from typing import TYPE_CHECKING
 
-from pstt_core import ConfigError, NotFoundError
+from pstt_core import ConfigError, NotFoundError, PluginEnv, RunRecord, Schedule
 
 from .addresses import envelope, parse_address, split_setting
 from .message import new_message, set_body, to_bytes
 from .servers import SECTION, SmtpServer, get_server
 from .smtp import SmtpFailure, deliver
 
-if TYPE_CHECKING:
-    from pstt_core import Pstt, RunRecord, Schedule
-
 log = logging.getLogger("pstt.email.notices")
 NOTIFY_STATUSES = ("failed", "partial")
 _busy = threading.local()
 
 
-def notice_recipients(schedule: Schedule, pstt: Pstt) -> list[Address]:
+def notice_recipients(schedule: Schedule, env: PluginEnv) -> list[Address]:
     """Configured recipients; an invalid one is logged and left out, never fatal."""
     sources: list[tuple[str, list[str]]] = [
-        ("PSTT_EMAIL_NOTIFY_TO", split_setting(pstt.settings["PSTT_EMAIL_NOTIFY_TO"] or ""))]
+        ("PSTT_EMAIL_NOTIFY_TO", split_setting(env.settings["PSTT_EMAIL_NOTIFY_TO"] or ""))]
     own = {"sink_options.failure_notice_to": schedule.sink_options.get("failure_notice_to")
            if schedule.sharing_mode == "email" else None,
            "failure_notice_to": schedule.extra.get("failure_notice_to")}
@@ -50,11 +46,11 @@ def notice_recipients(schedule: Schedule, pstt: Pstt) -> list[Address]:
     return out
 
 
-def notice_server(schedule: Schedule, pstt: Pstt) -> SmtpServer | None:
-    name = pstt.settings["PSTT_EMAIL_NOTIFY_SERVER"] or (
+def notice_server(schedule: Schedule, env: PluginEnv) -> SmtpServer | None:
+    name = env.settings["PSTT_EMAIL_NOTIFY_SERVER"] or (
         schedule.sink_options.get("server") if schedule.sharing_mode == "email" else None)
     if not name:
-        servers = pstt.config.section(SECTION)
+        servers = env.section(SECTION)
         if len(servers) != 1:
             log.error("failure notice for schedule %s not sent: set PSTT_EMAIL_NOTIFY_SERVER to one "
                       "of the %d SMTP servers in connections.json (%s)", schedule.id,
@@ -62,7 +58,7 @@ def notice_server(schedule: Schedule, pstt: Pstt) -> SmtpServer | None:
             return None
         name = next(iter(servers))
     try:
-        return get_server(pstt, str(name))
+        return get_server(env, str(name))
     except NotFoundError as exc:
         log.error("failure notice for schedule %s not sent: %s", schedule.id, exc)
         return None
@@ -82,16 +78,16 @@ def notice_text(record: RunRecord, schedule: Schedule) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
-def send_notice(record: RunRecord, schedule: Schedule, pstt: Pstt) -> list[str]:
+def send_notice(record: RunRecord, schedule: Schedule, env: PluginEnv) -> list[str]:
     """E-mail the notice; returns the addresses it was delivered to."""
-    recipients = notice_recipients(schedule, pstt)
+    recipients = notice_recipients(schedule, env)
     if not recipients:
         return []
     if importlib.util.find_spec("aiosmtplib") is None:
         log.error("failure notice for schedule %s not sent: aiosmtplib is missing; install with: "
                   'pip install "pstt[email]"', schedule.id)
         return []
-    server = notice_server(schedule, pstt)
+    server = notice_server(schedule, env)
     if server is None:
         return []
     sender = server.sender()
@@ -99,22 +95,22 @@ def send_notice(record: RunRecord, schedule: Schedule, pstt: Pstt) -> list[str]:
     msg = new_message(sender=sender, to=recipients, subject=subject, export_id=record.export_id)
     msg["X-PSTT-Notice"] = "run-" + record.status
     set_body(msg, body, None)
-    retries = min(int(pstt.settings["PSTT_EMAIL_RETRIES"]), 1)
+    retries = min(int(env.settings["PSTT_EMAIL_RETRIES"]), 1)
     delivery = deliver(server, sender.addr_spec, envelope(recipients), to_bytes(msg),
-                       retries=retries, backoff=float(pstt.settings["PSTT_EMAIL_RETRY_BACKOFF_SEC"]))
+                       retries=retries, backoff=float(env.settings["PSTT_EMAIL_RETRY_BACKOFF_SEC"]))
     return delivery.delivered
 
 
-def on_run_finished(record: RunRecord, schedule: Schedule, pstt: Pstt) -> None:
+def on_run_finished(record: RunRecord, schedule: Schedule, env: PluginEnv) -> None:
     if record.status not in NOTIFY_STATUSES:
         return
-    if record.status == "partial" and not pstt.settings["PSTT_EMAIL_NOTIFY_PARTIAL"]:
+    if record.status == "partial" and not env.settings["PSTT_EMAIL_NOTIFY_PARTIAL"]:
         return
     if getattr(_busy, "active", False):  # belt and braces: never notify about a notice
         return
     _busy.active = True
     try:
-        sent = send_notice(record, schedule, pstt)
+        sent = send_notice(record, schedule, env)
         if sent:
             log.info("failure notice for run %s sent to %s", record.export_id, ", ".join(sent))
     except (SmtpFailure, ConfigError) as exc:
@@ -125,15 +121,15 @@ def on_run_finished(record: RunRecord, schedule: Schedule, pstt: Pstt) -> None:
         _busy.active = False
 
 
-def check_notice_config(pstt: Pstt) -> list[str]:
+def check_notice_config(env: PluginEnv) -> list[str]:
     """Problems with the notice settings (for the health check)."""
     problems = []
-    for i, value in enumerate(split_setting(pstt.settings["PSTT_EMAIL_NOTIFY_TO"] or "")):
+    for i, value in enumerate(split_setting(env.settings["PSTT_EMAIL_NOTIFY_TO"] or "")):
         try:
             parse_address(value, f"PSTT_EMAIL_NOTIFY_TO[{i}]")
         except ConfigError as exc:
             problems.append(str(exc))
-    name = pstt.settings["PSTT_EMAIL_NOTIFY_SERVER"]
-    if name and name not in pstt.config.section(SECTION):
+    name = env.settings["PSTT_EMAIL_NOTIFY_SERVER"]
+    if name and name not in env.section(SECTION):
         problems.append(f"PSTT_EMAIL_NOTIFY_SERVER: unknown SMTP server {name!r}")
     return problems

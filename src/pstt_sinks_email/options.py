@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Annotated
 
 import attrs
-from cattrs.gen import make_dict_structure_fn
 
-from pstt_core import ConfigError, NotFoundError
-from pstt_core.converter import converter
+from pstt_core import ConfigError, FormatOptions, ListFromText, NotFoundError, PluginEnv
 
 from .addresses import check_header_text, parse_list, split_setting
-from .servers import get_server
+from .servers import SECTION, get_server
 from .templates import PLACEHOLDERS, render, sample_values
 
-if TYPE_CHECKING:
-    from pstt_core import Pstt
-
-FORMATS = ("csv", "xlsx", "jsonl", "parquet")
+# A form or a hand-written file may give "a@x.example, b@y.example" for a list: it is split
+# (quote-aware) instead of becoming a list of single characters.
+Addresses = Annotated[list[str], ListFromText(split_setting)]
 ON_EMPTY = ("send", "skip")
 DEFAULT_SUBJECT = "{schedule_name}: {rows} rows ({run_time:%Y-%m-%d %H:%M})"
 DEFAULT_BODY = ("Result of the scheduled query \"{schedule_name}\" run at "
@@ -31,16 +28,16 @@ _PLACES = "Placeholders: " + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS if p not
 @attrs.define
 class EmailOptions:
     server: str = attrs.field(metadata={
-        "label": "SMTP server", "choices_from": "smtp_servers",
+        "label": "SMTP server", "choices_from": SECTION,
         "help": "Name of an entry of smtp_servers in connections.json"})
-    to: list[str] = attrs.field(factory=list, metadata={
+    to: Addresses = attrs.field(factory=list, metadata={
         "label": "To", "widget": "list", "help": "Recipients, one per line: a@b.example or "
                                                  "Name <a@b.example>"})
-    cc: list[str] = attrs.field(factory=list, metadata={
+    cc: Addresses = attrs.field(factory=list, metadata={
         "label": "Cc", "widget": "list", "help": "Copy recipients, shown to everyone"})
-    bcc: list[str] = attrs.field(factory=list, metadata={
+    bcc: Addresses = attrs.field(factory=list, metadata={
         "label": "Bcc", "widget": "list", "help": "Receive the message without being shown"})
-    reply_to: list[str] = attrs.field(factory=list, metadata={
+    reply_to: Addresses = attrs.field(factory=list, metadata={
         "label": "Reply-To", "widget": "list", "advanced": True,
         "help": "Where replies go (default: the server's from_address)"})
     subject: str = attrs.field(default=DEFAULT_SUBJECT, metadata={
@@ -48,7 +45,7 @@ class EmailOptions:
     body: str = attrs.field(default=DEFAULT_BODY, metadata={
         "label": "Body template", "widget": "textarea", "help": _PLACES})
     attachment_format: str = attrs.field(default="csv", metadata={
-        "label": "Attachment format", "choices": FORMATS, "widget": "select",
+        "label": "Attachment format", "choices_from": "formats", "widget": "select",
         "help": "csv and xlsx open in a spreadsheet; jsonl and parquet suit programs"})
     attachment_name: str = attrs.field(default=DEFAULT_NAME, metadata={
         "label": "Attachment name template",
@@ -68,7 +65,7 @@ class EmailOptions:
     on_empty: str = attrs.field(default="send", metadata={
         "label": "When the result is empty", "choices": ON_EMPTY, "widget": "select",
         "help": "send: e-mail anyway (attachment with the header only); skip: send nothing"})
-    failure_notice_to: list[str] = attrs.field(factory=list, metadata={
+    failure_notice_to: Addresses = attrs.field(factory=list, metadata={
         "label": "Failure notice to", "widget": "list",
         "help": "Who is told when this schedule's run fails or is partial (in addition to "
                 "PSTT_EMAIL_NOTIFY_TO)"})
@@ -81,20 +78,9 @@ class EmailOptions:
         "advanced": True, "label": "XLSX sheet name", "help": "At most 31 characters"})
 
 
-LIST_FIELDS = ("to", "cc", "bcc", "reply_to", "failure_notice_to")
-_structure_base = make_dict_structure_fn(EmailOptions, converter)
-
-
-def _structure(data: Any, cls: type) -> EmailOptions:
-    # A form or a hand-written file may give "a@x.example, b@y.example" for a list: split it
-    # (quote-aware) instead of letting it become a list of single characters.
-    if isinstance(data, dict):
-        data = {k: split_setting(v) if k in LIST_FIELDS and isinstance(v, str) else v
-                for k, v in data.items()}
-    return _structure_base(data, cls)
-
-
-converter.register_structure_hook(EmailOptions, _structure)
+    def format_options(self) -> FormatOptions:
+        return FormatOptions(delimiter=self.delimiter, encoding=self.encoding,
+                             sheet_name=self.sheet_name)
 
 
 def _check_template(template: str, field: str, *, one_line: bool) -> str:
@@ -103,10 +89,10 @@ def _check_template(template: str, field: str, *, one_line: bool) -> str:
     return render(template, sample_values(), field=field)
 
 
-def validate_options(options: EmailOptions, pstt: Pstt) -> None:
+def validate_options(options: EmailOptions, env: PluginEnv) -> None:
     """Everything that can be checked before a run; errors name the option (JSON path)."""
     try:
-        get_server(pstt, options.server)
+        get_server(env, options.server)
     except NotFoundError as exc:
         raise ConfigError(str(exc), path="server") from None
     lists = {"to": options.to, "cc": options.cc, "bcc": options.bcc,
@@ -124,9 +110,10 @@ def validate_options(options: EmailOptions, pstt: Pstt) -> None:
         raise ConfigError("the attachment name must not be empty nor contain / \\ : * ? \" < > |",
                           path="attachment_name")
     try:
-        pstt.registry.format(options.attachment_format)
+        fmt = env.format(options.attachment_format)
     except ConfigError as exc:
         raise ConfigError(exc.message, path="attachment_format") from None
+    fmt.check(options.format_options())
     if not 0 <= options.preview_rows <= MAX_PREVIEW_ROWS:
         raise ConfigError(f"must be between 0 and {MAX_PREVIEW_ROWS}", path="preview_rows")
     if options.zip_above_bytes is not None and options.zip_above_bytes < 0:

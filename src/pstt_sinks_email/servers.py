@@ -6,16 +6,13 @@ import ipaddress
 import ssl
 from email.headerregistry import Address
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
-from pstt_core import ConfigError, ConfigSection, NotFoundError
+from pstt_core import ConfigError, ConfigSection, NotFoundError, PluginEnv
 
 from .addresses import check_header_text, parse_address
-
-if TYPE_CHECKING:
-    from pstt_core import Pstt
 
 SECTION = "smtp_servers"
 SECURITY = ("none", "starttls", "tls")
@@ -124,8 +121,8 @@ def validate_server(entry: SmtpServer, file: str, path: str) -> None:
         entry.ca_file = str(ca)
 
 
-def get_server(pstt: Pstt, name: str) -> SmtpServer:
-    servers: dict[str, Any] = pstt.config.section(SECTION)
+def get_server(env: PluginEnv, name: str) -> SmtpServer:
+    servers = env.section(SECTION)
     try:
         return servers[name]
     except KeyError:
@@ -134,12 +131,12 @@ def get_server(pstt: Pstt, name: str) -> SmtpServer:
                             f"{known})") from None
 
 
-def test_server(pstt: Pstt, name: str) -> dict[str, Any]:
+def test_server(env: PluginEnv, name: str) -> dict[str, Any]:
     """Connect, EHLO, STARTTLS/TLS and log in; never raises."""
     from .smtp import probe
 
     try:
-        server = get_server(pstt, name)
+        server = get_server(env, name)
     except NotFoundError as exc:
         return {"name": name, "success": False, "latency_ms": None, "error": str(exc)}
     return {"name": name, **probe(server)}

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from typing import Any
 
-from pstt_core import FormatOptions, Sink, SinkContext, SinkResult
+from pstt_core import PluginEnv, Sink, SinkContext, SinkResult
 
 from .addresses import envelope, parse_list
 from .attachment import Attachment
@@ -17,16 +17,16 @@ from .smtp import Delivery, SmtpFailure, deliver
 from .templates import render, run_values
 
 
-def retry_settings(pstt: Any) -> tuple[int, float]:
-    return int(pstt.settings["PSTT_EMAIL_RETRIES"]), float(pstt.settings["PSTT_EMAIL_RETRY_BACKOFF_SEC"])
+def retry_settings(env: PluginEnv) -> tuple[int, float]:
+    return int(env.settings["PSTT_EMAIL_RETRIES"]), float(env.settings["PSTT_EMAIL_RETRY_BACKOFF_SEC"])
 
 
 class EmailSink(Sink):
     def __init__(self, ctx: SinkContext):
         super().__init__(ctx)
         self.options: EmailOptions = ctx.options
-        self.server = get_server(ctx.pstt, self.options.server)
-        self.fmt = ctx.pstt.registry.format(self.options.attachment_format)
+        self.server = get_server(ctx.env, self.options.server)
+        self.fmt = ctx.env.format(self.options.attachment_format)
         self.attachment: Attachment | None = None
         self.preview: list[Sequence[Any]] = []
         self.fields: dict[str, Any] = {"email_server": self.server.name, "recipients": 0}
@@ -34,9 +34,8 @@ class EmailSink(Sink):
     def open(self, columns: Sequence[str]) -> None:
         super().open(columns)
         o = self.options
-        fopts = FormatOptions(delimiter=o.delimiter, encoding=o.encoding, sheet_name=o.sheet_name)
-        self.attachment = Attachment(self.fmt, self.columns, fopts, max_bytes=o.max_bytes,
-                                     zip_above=o.zip_above_bytes)
+        self.attachment = Attachment(self.fmt, self.columns, o.format_options(),
+                                     max_bytes=o.max_bytes, zip_above=o.zip_above_bytes)
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         assert self.attachment is not None
@@ -59,7 +58,7 @@ class EmailSink(Sink):
             self.attachment.writer.close()
             return SinkResult(fields={**self.fields, "email_skipped": "empty result"})
         msg, recipients = self._compose(rows)
-        retries, backoff = retry_settings(self.ctx.pstt)
+        retries, backoff = retry_settings(self.ctx.env)
         try:
             delivery = deliver(self.server, self.server.sender().addr_spec, recipients,
                                to_bytes(msg), retries=retries, backoff=backoff)

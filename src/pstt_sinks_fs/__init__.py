@@ -6,19 +6,19 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pstt_core import Setting, SinkType, hookimpl
+from pstt_core import PluginEnv, SinkType, hookimpl
 
-from .options import FilesystemOptions, export_root, validate_options
+from .options import FilesystemOptions, validate_options
 from .sink import FilesystemSink
 
 
-def output_file(record: Mapping[str, Any], pstt: Any) -> Path | None:
+def output_file(record: Mapping[str, Any], env: PluginEnv) -> Path | None:
     """The file a run recorded in ``path``, if it is still there and inside the export root
     (a hand-edited history cannot point the download link anywhere else)."""
     relative = record.get("path")
     if not isinstance(relative, str) or not relative:
         return None
-    root = export_root(pstt)
+    root = env.export_root
     target = (root / relative).resolve()
     if not target.is_relative_to(root) or not target.is_file():
         return None
@@ -30,7 +30,8 @@ SINK = SinkType(
     label="File (filesystem)",
     options=FilesystemOptions,
     factory=FilesystemSink,
-    description="Writes the result as CSV, JSON Lines, XLSX or Parquet under the export root.",
+    description="Writes the result as CSV, JSON Lines, XLSX, Parquet or any installed format "
+                "under the export root (PSTT_EXPORT_ROOT).",
     validate=validate_options,
     history_fields=("path", "file_bytes", "format", "files_removed"),
     output_file=output_file,
@@ -38,11 +39,5 @@ SINK = SinkType(
 
 
 @hookimpl
-def register_sinks(register: Callable[[Any], None]) -> None:
+def register_sinks(register: Callable[[SinkType], None]) -> None:
     register(SINK)
-
-
-@hookimpl
-def register_settings(register: Callable[[Any], None]) -> None:
-    register(Setting("PSTT_EXPORT_ROOT", str, "", "Directory the filesystem sink may write under "
-                     "(default: <home>/exports). Paths escaping it are refused.", group="filesystem"))

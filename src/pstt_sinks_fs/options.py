@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
-from pstt_core import ConfigError
+from pstt_core import ConfigError, FormatOptions, PluginEnv, slugify
 
-if TYPE_CHECKING:
-    from pstt_core import Pstt
-
-FORMATS = ("csv", "jsonl", "xlsx", "parquet")
 PLACEHOLDERS = ("schedule_id", "schedule_name", "run_time", "date", "time", "export_id", "ext")
 DEFAULT_TEMPLATE = "{schedule_id}_{run_time:%Y%m%d_%H%M%S}.{ext}"
-# State files the sink must never overwrite when the export root is the home's exports/.
-STATE_FILES = frozenset({"schedules.json", "scheduler_history.json", "scheduler_metrics.json",
-                         "kafka_metrics.json"})
 
 
 @attrs.define
 class FilesystemOptions:
-    format: str = attrs.field(default="csv", metadata={"choices": FORMATS, "label": "Format"})
+    format: str = attrs.field(default="csv", metadata={"choices_from": "formats",
+                                                       "label": "Format"})
     directory: str = attrs.field(default="", metadata={
         "help": "Sub-directory of the export root (relative; '..' is refused)"})
     filename: str = attrs.field(default=DEFAULT_TEMPLATE, metadata={
@@ -47,10 +42,14 @@ class FilesystemOptions:
     sheet_name: str = attrs.field(default="data", metadata={"advanced": True})
 
 
+    def format_options(self) -> FormatOptions:
+        return FormatOptions(delimiter=self.delimiter, quoting=self.quoting,
+                             encoding=self.encoding, header=self.header, null=self.null,
+                             sheet_name=self.sheet_name)
+
+
 def template_values(run_time: datetime, *, schedule_id: str, schedule_name: str,
                     export_id: str, ext: str) -> dict[str, Any]:
-    from pstt_core.schedules import slugify
-
     return {"schedule_id": schedule_id, "schedule_name": slugify(schedule_name),
             "run_time": run_time, "date": run_time.strftime("%Y%m%d"),
             "time": run_time.strftime("%H%M%S"), "export_id": export_id, "ext": ext}
@@ -67,14 +66,6 @@ def render_name(template: str, values: dict[str, Any]) -> str:
     if not name or name in (".", ".."):
         raise ConfigError("file name template renders to an empty name", path="filename")
     return name
-
-
-def export_root(pstt: Pstt) -> Path:
-    configured = pstt.settings.get("PSTT_EXPORT_ROOT") or ""
-    root = Path(configured).expanduser() if configured else pstt.home.exports
-    if not root.is_absolute():
-        root = pstt.home.root / root
-    return root.resolve()
 
 
 def confined(root: Path, directory: str, name: str = "") -> Path:
@@ -99,9 +90,10 @@ def confined(root: Path, directory: str, name: str = "") -> Path:
     return target
 
 
-def target_path(root: Path, state_dir: Path, directory: str, name: str) -> Path:
+def target_path(root: Path, state_files: Collection[Path], directory: str, name: str) -> Path:
     """Where a rendered file name goes: one plain name under ``root/directory``, never a
-    hidden name (those are files being written) or a PSTT state file."""
+    hidden name (those are files being written) or a PSTT state file (the core's or any
+    plugin's, as the env lists them)."""
     if "/" in name or "\\" in name or "\0" in name:
         raise ConfigError(f"the file name {name!r} contains a path separator; put sub-directories "
                           "in 'directory'", path="filename")
@@ -109,19 +101,17 @@ def target_path(root: Path, state_dir: Path, directory: str, name: str) -> Path:
         raise ConfigError(f"the file name {name!r} starts with '.' (hidden names are reserved for "
                           "files being written)", path="filename")
     target = confined(root, directory, name)
-    if target.parent == state_dir and name in STATE_FILES:
-        raise ConfigError(f"the file name {name!r} is a PSTT state file in {state_dir}",
+    if target in state_files:
+        raise ConfigError(f"the file name {name!r} is a PSTT state file in {target.parent}",
                           path="filename")
     return target
 
 
-def validate_options(options: FilesystemOptions, pstt: Pstt) -> None:
-    fmt = pstt.registry.formats.get(options.format)
-    if fmt is None:
-        raise ConfigError(f"unknown format {options.format!r}; available: "
-                          f"{', '.join(sorted(pstt.registry.formats))}", path="format")
-    if not fmt.available:
-        raise ConfigError(fmt.unavailable_reason or "format unavailable", path="format")
+def validate_options(options: FilesystemOptions, env: PluginEnv) -> None:
+    try:
+        fmt = env.format(options.format)
+    except ConfigError as exc:
+        raise ConfigError(exc.message, path="format") from None
     if options.gzip and not fmt.compressible:
         raise ConfigError(f"gzip is only for csv and jsonl; {options.format} files are already "
                           "compressed", path="gzip")
@@ -136,12 +126,7 @@ def validate_options(options: FilesystemOptions, pstt: Pstt) -> None:
         "x".encode(options.encoding)
     except LookupError:
         raise ConfigError(f"unknown encoding {options.encoding!r}", path="encoding") from None
-    if options.format == "xlsx":
-        from pstt_core.formats.xlsx import sheet_name_problem
-
-        problem = sheet_name_problem(options.sheet_name)
-        if problem:
-            raise ConfigError(problem, path="sheet_name")
+    fmt.check(options.format_options())
     for field in ("keep_last", "keep_days"):
         value = getattr(options, field)
         if value is not None and value < 1:
@@ -149,4 +134,4 @@ def validate_options(options: FilesystemOptions, pstt: Pstt) -> None:
     sample = template_values(datetime.now(timezone.utc), schedule_id="id", schedule_name="name",
                              export_id="0", ext=fmt.extension)
     name = render_name(options.filename, sample)
-    target_path(export_root(pstt), pstt.home.exports.resolve(), options.directory, name)
+    target_path(env.export_root, env.state_files, options.directory, name)

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from pstt_core import Pstt
+from pstt_core import HistoryView
 
 
-def owned_files(pstt: Pstt, root: Path, schedule_id: str) -> set[Path]:
-    """Existing files under ``root`` last written by a successful run of ``schedule_id``."""
+def owned_files(history: HistoryView, root: Path, schedule_id: str) -> set[Path]:
+    """Existing files under ``root`` last written by a successful run of ``schedule_id``
+    (``history`` holds the filesystem runs only)."""
     writer: dict[str, str] = {}
-    _total, records = pstt.history.query(limit=2**31)
+    _total, records = history.query(status="success", limit=None)
     for rec in reversed(records):  # oldest first, so the latest writer of a path wins
         path = rec.get("path")
-        if isinstance(path, str) and path and rec.get("status") == "success" \
-                and rec.get("sharing_mode") == "filesystem":
+        if isinstance(path, str) and path:
             writer[path] = str(rec.get("schedule_id"))
     owned = set()
     for rel, sid in writer.items():
@@ -35,14 +33,14 @@ def owned_files(pstt: Pstt, root: Path, schedule_id: str) -> set[Path]:
     return owned
 
 
-def expired_files(pstt: Pstt, root: Path, schedule_id: str, current: Path, *,
+def expired_files(history: HistoryView, root: Path, schedule_id: str, current: Path, *,
                   keep_last: int | None, keep_days: int | None) -> list[Path]:
     """This schedule's files beyond the newest ``keep_last`` or older than ``keep_days``.
 
     ``current`` (the file just written) always counts as the newest and is never returned.
     """
     current = current.resolve()
-    others = owned_files(pstt, root, schedule_id) - {current}
+    others = owned_files(history, root, schedule_id) - {current}
     mtimes = {p: p.stat().st_mtime for p in others}
     newest_first = sorted(others, key=lambda p: (mtimes[p], p.name), reverse=True)
     doomed: set[Path] = set()

@@ -14,11 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from pstt_core import ConfigError, FormatOptions, Sink, SinkContext, SinkResult
-from pstt_core.formats import FormatWriter
-from pstt_core.state import fsync_dir
+from pstt_core import ConfigError, FormatWriter, Sink, SinkContext, SinkResult, fsync_dir
 
-from .options import FilesystemOptions, export_root, render_name, target_path, template_values
+from .options import FilesystemOptions, render_name, target_path, template_values
 from .retention import expired_files
 
 log = logging.getLogger("pstt.sinks.filesystem")
@@ -28,8 +26,8 @@ class FilesystemSink(Sink):
     def __init__(self, ctx: SinkContext):
         super().__init__(ctx)
         self.options: FilesystemOptions = ctx.options
-        self.root = export_root(ctx.pstt)
-        self.fmt = ctx.pstt.registry.format(self.options.format)
+        self.root = ctx.env.export_root
+        self.fmt = ctx.env.format(self.options.format)
         self.tmp: Path | None = None
         self.final: Path | None = None
         self._raw: IO[bytes] | None = None
@@ -45,8 +43,7 @@ class FilesystemSink(Sink):
         name = render_name(self.options.filename, values)
         if self.options.gzip:
             name += ".gz"
-        return target_path(self.root, self.ctx.pstt.home.exports.resolve(), self.options.directory,
-                           name)
+        return target_path(self.root, self.ctx.env.state_files, self.options.directory, name)
 
     def _exists_error(self) -> ConfigError:
         assert self.final is not None
@@ -67,10 +64,7 @@ class FilesystemSink(Sink):
             self._gz = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=6,
                                      filename=self.final.name[:-3])
             stream = self._gz  # type: ignore[assignment]
-        o = self.options
-        fopts = FormatOptions(delimiter=o.delimiter, quoting=o.quoting, encoding=o.encoding,
-                              header=o.header, null=o.null, sheet_name=o.sheet_name)
-        self.writer = self.fmt.open(stream, self.columns, fopts)
+        self.writer = self.fmt.open(stream, self.columns, self.options.format_options())
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         assert self.writer is not None
@@ -130,7 +124,7 @@ class FilesystemSink(Sink):
         o = self.options
         if not (o.keep_last or o.keep_days) or self.final is None:
             return 0
-        doomed = expired_files(self.ctx.pstt, self.root, self.ctx.run.schedule.id, self.final,
+        doomed = expired_files(self.ctx.env.history, self.root, self.ctx.run.schedule.id, self.final,
                                keep_last=o.keep_last, keep_days=o.keep_days)
         removed = 0
         for path in doomed:

@@ -1,18 +1,34 @@
 """Sharing mode ``kafka`` (R20260121): schedules publish rows to Apache Kafka topics.
 
-A PSTT plugin: it reaches the core only through hooks. ``confluent_kafka`` is imported
-lazily, so without it the sink is listed as unavailable with its install hint.
+A PSTT plugin: it reaches the core only through hooks and the ``PluginEnv`` they hand it.
+``confluent_kafka`` is imported lazily, so without it the sink is listed as unavailable with
+its install hint. Producers live in the plugin's runtime (an ``env.state`` resource), made on
+first use and closed by ``Pstt.close()``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pstt_core import ConfigError, ConfigSection, HealthCheck, HealthResult, SinkType, hookimpl
+from pstt_core import (
+    ConfigError,
+    ConfigSection,
+    HealthCheck,
+    HealthResult,
+    PluginEnv,
+    Setting,
+    Sink,
+    SinkContext,
+    SinkType,
+    StateFile,
+    hookimpl,
+)
 
 from .models import (
+    COMPRESSIONS,
     SECRET_FIELDS,
+    SECTION,
     KafkaConnectionConfig,
     KafkaExportConfig,
     validate_connection,
@@ -26,12 +42,14 @@ from .web_hooks import (  # noqa: F401
     register_template_dirs,
 )
 
-SECTION = "kafka_connections"
+if TYPE_CHECKING:
+    import click
+    from prometheus_client.registry import Collector
 
 
-def _validate_export(options: KafkaExportConfig, pstt: Any) -> None:
+def _validate_export(options: KafkaExportConfig, env: PluginEnv) -> None:
     validate_topic(options.topic, "topic")
-    names = pstt.config.section(SECTION)
+    names = env.section(SECTION)
     if options.connection not in names:
         known = ", ".join(sorted(names)) or "none (add a kafka_connections section to connections.json)"
         raise ConfigError(f"unknown Kafka connection {options.connection!r}; configured: {known}",
@@ -40,14 +58,12 @@ def _validate_export(options: KafkaExportConfig, pstt: Any) -> None:
         raise ConfigError("must be at least 1 (or omitted for KAFKA_BATCH_SIZE)", path="batch_size")
     if options.key_field is not None and not options.key_field.strip():
         options.key_field = None
-    from .models import COMPRESSIONS
-
     if options.compression_type is not None and options.compression_type not in COMPRESSIONS:
         raise ConfigError(f"{options.compression_type!r} is not allowed; use one of "
                           + ", ".join(COMPRESSIONS), path="compression_type")
 
 
-def _sink_factory(ctx: Any) -> Any:
+def _sink_factory(ctx: SinkContext) -> Sink:
     from .sink import KafkaSink
 
     return KafkaSink(ctx)
@@ -71,39 +87,46 @@ SINK = SinkType(
 )
 
 
-def _test(pstt: Any, name: str) -> dict[str, Any]:
-    from .runtime import get_service
+def _test(env: PluginEnv, name: str) -> dict[str, Any]:
+    from .runtime import runtime
 
-    result = get_service(pstt).test_connection_sync(name)
+    result = runtime(env).gateway.test_connection_sync(name)
     return {"name": name, **result}
 
 
 @hookimpl
-def register_sinks(register: Callable[[Any], None]) -> None:
+def register_sinks(register: Callable[[SinkType], None]) -> None:
     register(SINK)
 
 
 @hookimpl
-def register_settings(register: Callable[[Any], None]) -> None:
+def register_settings(register: Callable[[Setting], None]) -> None:
     for item in KAFKA_SETTINGS:
         register(item)
 
 
 @hookimpl
-def register_config_sections(register: Callable[[Any], None]) -> None:
+def register_config_sections(register: Callable[[ConfigSection], None]) -> None:
     register(ConfigSection(SECTION, KafkaConnectionConfig, secret_fields=SECRET_FIELDS,
                            description="Kafka clusters schedules can publish to",
                            validate=validate_connection, test=_test, label="Kafka clusters"))
 
 
-def _health(pstt: Any) -> HealthResult:
-    if not pstt.config.section(SECTION):
+@hookimpl
+def register_state_file(register: Callable[[StateFile], None]) -> None:
+    # SPEC §2: the metrics keep their 1.1 file name and shape.
+    register(StateFile("kafka_metrics.json", "Kafka metrics: hourly buckets per topic and "
+                                             "connection, totals"))
+
+
+def _health(env: PluginEnv) -> HealthResult:
+    if not env.section(SECTION):
         return HealthResult("not_configured", "no kafka_connections in connections.json")
     if not SINK.available:
         return HealthResult("unhealthy", SINK.unavailable_reason or "confluent-kafka missing")
-    from .runtime import get_service
+    from .runtime import runtime
 
-    data = get_service(pstt).health_sync()
+    data = runtime(env).gateway.health_sync()
     bad = [c for c in data["connections"] if not c["healthy"]]
     detail = "; ".join(f"{c['name']}: {c['error']}" for c in bad) or \
         f"{len(data['connections'])} cluster(s) reachable"
@@ -111,26 +134,19 @@ def _health(pstt: Any) -> HealthResult:
 
 
 @hookimpl
-def register_health_checks(register: Callable[[Any], None]) -> None:
+def register_health_checks(register: Callable[[HealthCheck], None]) -> None:
     register(HealthCheck("kafka", _health, "Each Kafka cluster answers a metadata request"))
 
 
 @hookimpl
-def register_metrics(register: Callable[[Any], None], pstt: Any) -> None:
+def register_metrics(register: Callable[[Collector], None], env: PluginEnv) -> None:
     from .prometheus import KafkaCollector
 
-    register(KafkaCollector(pstt))
+    register(KafkaCollector(env))
 
 
 @hookimpl
-def register_commands(cli: Any) -> None:
-    from .cli import kafka
+def register_commands(cli: click.Group, get_env: Callable[[], PluginEnv]) -> None:
+    from .cli import kafka_group
 
-    cli.add_command(kafka)
-
-
-@hookimpl
-def pstt_shutdown(pstt: Any) -> None:
-    from .runtime import close_service
-
-    close_service(pstt)
+    cli.add_command(kafka_group(get_env))

@@ -19,17 +19,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from pstt_core import ConfigError, NotFoundError, SinkError
-from pstt_core.web.responses import error, json_body
+from pstt_core import ConfigError, NotFoundError, PluginEnv, SinkError
+from pstt_core.web import error, json_body
 
-from .models import validate_topic
+from .models import SECTION, validate_topic
 
 if TYPE_CHECKING:
-    from pstt_core import Pstt
+    from .gateway import KafkaGateway
+    from .runtime import KafkaRuntime
 
 log = logging.getLogger("pstt.kafka.api")
 
-SECTION = "kafka_connections"
 INSTALL_HINT = 'pip install "pstt[kafka]"'
 # A batch is held in memory and answered in one response: cap it (and say so in the docs).
 MAX_BATCH_MESSAGES = 10_000
@@ -42,8 +42,8 @@ def kafka_installed() -> bool:
     return importlib.util.find_spec("confluent_kafka") is not None
 
 
-def configured(pstt: Pstt) -> bool:
-    return bool(pstt.config.section(SECTION))
+def configured(env: PluginEnv) -> bool:
+    return bool(env.section(SECTION))
 
 
 # -- input validation: each helper names the field it rejects ------------------------------
@@ -145,16 +145,19 @@ def guarded(handler: Handler) -> Handler:
 class KafkaApi:
     """The endpoints, bound to one facade."""
 
-    def __init__(self, pstt: Pstt):
-        self.pstt = pstt
+    def __init__(self, env: PluginEnv):
+        self.env = env
 
-    def service(self) -> Any:
-        from .runtime import get_service
+    def runtime(self) -> KafkaRuntime:
+        from .runtime import runtime
 
-        return get_service(self.pstt)
+        return runtime(self.env)
+
+    def service(self) -> KafkaGateway:
+        return self.runtime().gateway
 
     def _require(self, name: str) -> None:
-        names = self.pstt.config.section(SECTION)
+        names = self.env.section(SECTION)
         if not names:
             raise NotFoundError(f"unknown Kafka connection {name!r}: connections.json has no "
                                 f"'{SECTION}' section")
@@ -163,9 +166,9 @@ class KafkaApi:
                                 f"{', '.join(sorted(names))}")
 
     async def connections(self, request: Request) -> Response:
-        if not configured(self.pstt):
+        if not configured(self.env):
             return JSONResponse([])
-        return JSONResponse(self.service().masked_connections())
+        return JSONResponse(self.runtime().masked_connections())
 
     async def test(self, request: Request) -> Response:
         name = _text(await json_body(request), "connection")
@@ -200,7 +203,7 @@ class KafkaApi:
         return 24 if raw in (None, "") else _int(raw, "hours", 1, MAX_HOURS)
 
     async def _metrics(self, method: str, hours: int) -> Any:
-        metrics = self.service().metrics
+        metrics = self.runtime().metrics
         # The metrics service guards its buckets with a lock and may touch the file: thread.
         return await run_in_threadpool(getattr(metrics, method), hours=hours)
 
@@ -209,7 +212,7 @@ class KafkaApi:
 
         hours = self._hours(request)
         summary = await self._metrics("summary", hours)
-        summary["history"] = await run_in_threadpool(history_summary, self.pstt, hours)
+        summary["history"] = await run_in_threadpool(history_summary, self.env.history, hours)
         return JSONResponse(summary)
 
     async def metrics_hourly(self, request: Request) -> Response:
@@ -219,15 +222,15 @@ class KafkaApi:
         return JSONResponse(await self._metrics("topics", self._hours(request)))
 
     async def health(self, request: Request) -> Response:
-        if not configured(self.pstt):
+        if not configured(self.env):
             return JSONResponse({"status": "not_configured", "connections": []})
         return JSONResponse(await self.service().health())
 
 
-def api_mount(pstt: Pstt) -> Mount:
+def api_mount(env: PluginEnv) -> Mount:
     from .openapi import OPERATIONS
 
-    api = KafkaApi(pstt)
+    api = KafkaApi(env)
     table = [("/connections", "connections", "GET"), ("/test", "test", "POST"),
              ("/send", "send", "POST"), ("/batch", "batch", "POST"),
              ("/metrics/summary", "metrics_summary", "GET"),

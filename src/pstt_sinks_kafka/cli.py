@@ -1,90 +1,98 @@
-"""``pstt kafka …``: list connections, test one, benchmark publishing."""
+"""``pstt kafka …``: list connections, show settings, test one, benchmark publishing."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+from collections.abc import Callable
 
 import click
 
-from pstt_core.cli.context import echo_json, get_pstt
+from pstt_core import PluginEnv
 
 
-@click.group("kafka")
-def kafka() -> None:
-    """Kafka clusters of connections.json: list, test, benchmark."""
+def kafka_group(get_env: Callable[[], PluginEnv]) -> click.Group:
+    """The ``pstt kafka`` group; ``get_env`` gives the plugin's env for ``--home``."""
 
+    @click.group("kafka")
+    def kafka() -> None:
+        """Kafka clusters of connections.json: list, test, benchmark."""
 
-@kafka.command("connections")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (secrets masked).")
-def connections(as_json: bool) -> None:
-    """List the configured Kafka connections (secrets masked)."""
-    from .runtime import get_service
+    @kafka.command("connections")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON (secrets masked).")
+    def connections(as_json: bool) -> None:
+        """List the configured Kafka connections (secrets masked)."""
+        from .runtime import runtime
 
-    rows = get_service(get_pstt()).masked_connections()
-    if as_json:
-        echo_json(rows)
-        return
-    if not rows:
-        click.echo("no kafka_connections in connections.json")
-        return
-    for row in rows:
-        click.echo(f"{row['name']:<20} {row['security_protocol']:<15} "
-                   f"{','.join(row['bootstrap_servers'])}  {row.get('description') or ''}")
+        rows = runtime(get_env()).masked_connections()
+        if as_json:
+            click.echo(json.dumps(rows, indent=2, default=str))
+            return
+        if not rows:
+            click.echo("no kafka_connections in connections.json")
+            return
+        for row in rows:
+            click.echo(f"{row['name']:<20} {row['security_protocol']:<15} "
+                       f"{','.join(row['bootstrap_servers'])}  {row.get('description') or ''}")
 
+    @kafka.command("settings")
+    @click.option("--markdown", is_flag=True, help="Print the documentation table.")
+    def settings(markdown: bool) -> None:
+        """List the KAFKA_* settings: effective value, default, allowed values, meaning."""
+        from .settings import KAFKA_SETTINGS, allowed
 
-@kafka.command("settings")
-@click.option("--markdown", is_flag=True, help="Print the documentation table.")
-def settings(markdown: bool) -> None:
-    """List the KAFKA_* settings: effective value, default, allowed values, meaning."""
-    from .settings import KAFKA_SETTINGS, allowed
-
-    values = get_pstt().settings
-    if markdown:
-        click.echo("| Variable | Default | Allowed | Description |")
-        click.echo("|---|---|---|---|")
+        if markdown:
+            click.echo("| Variable | Default | Allowed | Description |")
+            click.echo("|---|---|---|---|")
+            for s in KAFKA_SETTINGS:
+                click.echo(f"| `{s.name}` | `{s.default}` | {allowed(s)} | {s.description} |")
+            return
+        values = get_env().settings
+        sources = getattr(values, "sources", {})
         for s in KAFKA_SETTINGS:
-            click.echo(f"| `{s.name}` | `{s.default}` | {allowed(s)} | {s.description} |")
-        return
-    for s in KAFKA_SETTINGS:
-        source = values.sources.get(s.name, "default")
-        click.echo(f"{s.name:<42} {values.get(s.name, s.default)!s:<18} ({source}; {allowed(s)})")
+            source = sources.get(s.name, "default")
+            click.echo(f"{s.name:<42} {values.get(s.name, s.default)!s:<18} "
+                       f"({source}; {allowed(s)})")
 
+    @kafka.command("test")
+    @click.argument("connection")
+    @click.option("--timeout-ms", type=int, default=None, help="Default: KAFKA_TEST_TIMEOUT_MS.")
+    @click.option("--json", "as_json", is_flag=True,
+                  help="Print what POST /api/kafka/test returns.")
+    def test(connection: str, timeout_ms: int | None, as_json: bool) -> None:
+        """Ask CONNECTION's cluster for metadata; exit 0 when it answers, 1 otherwise."""
+        from .runtime import runtime
 
-@kafka.command("test")
-@click.argument("connection")
-@click.option("--timeout-ms", type=int, default=None, help="Default: KAFKA_TEST_TIMEOUT_MS.")
-@click.option("--json", "as_json", is_flag=True, help="Print what POST /api/kafka/test returns.")
-def test(connection: str, timeout_ms: int | None, as_json: bool) -> None:
-    """Ask CONNECTION's cluster for metadata; exit 0 when it answers, 1 otherwise."""
-    from .runtime import get_service
-
-    result = get_service(get_pstt()).test_connection_sync(connection, timeout_ms)
-    if as_json:
-        echo_json(result)
-        sys.exit(0 if result["success"] else 1)
-    if result["success"]:
-        click.echo(f"ok: {connection} answered in {result['latency_ms']} ms; "
-                   f"brokers: {', '.join(result['brokers'])}")
-        return
-    click.echo(f"failed: {connection}: {result['error']}", err=True)
-    sys.exit(1)
-
-
-@kafka.command("bench")
-@click.option("--connection", required=True, help="A name from kafka_connections.")
-@click.option("--topic", required=True)
-@click.option("--mode", type=click.Choice(["single", "batch", "mixed"]), default="batch")
-@click.option("--messages", type=int, default=1000, show_default=True)
-@click.option("--size", type=int, default=256, show_default=True, help="Payload bytes.")
-@click.option("--batch-size", type=int, default=None, help="Chunk size (default KAFKA_BATCH_SIZE).")
-def bench(connection: str, topic: str, mode: str, messages: int, size: int,
-          batch_size: int | None) -> None:
-    """Publish N messages and print latency avg/p50/p90/p99 and msg/s."""
-    from .bench import run_bench
-
-    report = asyncio.run(run_bench(get_pstt(), connection, topic, mode, messages, size, batch_size))
-    for line in report["lines"]:
-        click.echo(line)
-    if report["failed"]:
+        result = runtime(get_env()).gateway.test_connection_sync(connection, timeout_ms)
+        if as_json:
+            click.echo(json.dumps(result, indent=2, default=str))
+            sys.exit(0 if result["success"] else 1)
+        if result["success"]:
+            click.echo(f"ok: {connection} answered in {result['latency_ms']} ms; "
+                       f"brokers: {', '.join(result['brokers'])}")
+            return
+        click.echo(f"failed: {connection}: {result['error']}", err=True)
         sys.exit(1)
+
+    @kafka.command("bench")
+    @click.option("--connection", required=True, help="A name from kafka_connections.")
+    @click.option("--topic", required=True)
+    @click.option("--mode", type=click.Choice(["single", "batch", "mixed"]), default="batch")
+    @click.option("--messages", type=int, default=1000, show_default=True)
+    @click.option("--size", type=int, default=256, show_default=True, help="Payload bytes.")
+    @click.option("--batch-size", type=int, default=None,
+                  help="Chunk size (default KAFKA_BATCH_SIZE).")
+    def bench(connection: str, topic: str, mode: str, messages: int, size: int,
+              batch_size: int | None) -> None:
+        """Publish N messages and print latency avg/p50/p90/p99 and msg/s."""
+        from .bench import run_bench
+
+        report = asyncio.run(run_bench(get_env(), connection, topic, mode, messages, size,
+                                       batch_size))
+        for line in report["lines"]:
+            click.echo(line)
+        if report["failed"]:
+            sys.exit(1)
+
+    return kafka

@@ -1,12 +1,11 @@
-"""Message values, keys and headers as bytes (lossless JSON via ``pstt_core.values``)."""
+"""Message values, keys and headers as bytes (lossless JSON via ``pstt_core.dumps``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from pstt_core import ConfigError
-from pstt_core.values import dumps, to_text
+from pstt_core import ConfigError, dumps, to_text
 
 
 def encode_value(value: Any, path: str = "value") -> bytes:
@@ -50,15 +49,8 @@ def encode_headers(headers: Any, path: str = "headers") -> Headers | None:
     return out
 
 
-def encode_messages(messages: Any) -> list[tuple[bytes, bytes | None, Any]]:
-    if not isinstance(messages, list) or not messages:
-        raise ConfigError("messages must be a non-empty list", path="messages")
-    out = []
-    for i, item in enumerate(messages):
-        if not isinstance(item, dict) or "value" not in item:
-            raise ConfigError("each message must be an object with a 'value'",
-                              path=f"messages[{i}]")
-        out.append((encode_value(item["value"], f"messages[{i}].value"),
-                    encode_key(item.get("key")),
-                    encode_headers(item.get("headers"), f"messages[{i}].headers")))
-    return out
+def encode_messages(messages: list[dict[str, Any]]) -> list[tuple[bytes, bytes | None, Any]]:
+    """Messages checked by the API (``api.parse_batch``) as (value, key, headers) bytes."""
+    return [(encode_value(m.get("value"), f"messages[{i}].value"), encode_key(m.get("key")),
+             encode_headers(m.get("headers"), f"messages[{i}].headers"))
+            for i, m in enumerate(messages)]

@@ -1,4 +1,5 @@
-"""Kafka metrics: hourly buckets × topic × connection, persisted to ``exports/kafka_metrics.json``.
+"""Kafka metrics: hourly buckets × topic × connection, the plugin's state document
+(``exports/kafka_metrics.json``, named through ``register_state_file``).
 
 Writes are batched: ``record()`` updates memory and writes the file at most every
 ``KAFKA_METRICS_FLUSH_INTERVAL_SEC`` (plus at run end and shutdown). Latency percentiles
@@ -13,10 +14,12 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pstt_core.state import atomic_write_json, read_json
+from pstt_core import HistoryView, PluginState
+
+if TYPE_CHECKING:
+    from .publish import Publisher
 
 log = logging.getLogger("pstt.kafka.metrics")
 _COUNTERS = ("messages", "bytes", "failures", "latency_sum_ms", "latency_count", "busy_sec")
@@ -41,9 +44,11 @@ def _new_cell() -> dict[str, Any]:
 
 
 class KafkaMetricsService:
-    def __init__(self, path: Path, *, retention_days: int = 30, flush_interval: float = 30.0,
-                 samples: int = 1000):
-        self.path = path
+    """:param state: where the document is kept (``env.state`` of the Kafka plugin)."""
+
+    def __init__(self, state: PluginState, *, retention_days: int = 30,
+                 flush_interval: float = 30.0, samples: int = 1000):
+        self.state = state
         self.retention_days = retention_days
         self.flush_interval = flush_interval
         self.sample_size = samples
@@ -58,9 +63,9 @@ class KafkaMetricsService:
     def _load(self) -> None:
         """Read an existing file; shapes we do not know are skipped, never fatal."""
         try:
-            data = read_json(self.path, {})
+            data = self.state.read()
         except Exception as exc:
-            log.warning("ignoring unreadable %s: %s", self.path, exc)
+            log.warning("ignoring unreadable %s: %s", self.state.location, exc)
             return
         if not isinstance(data, dict):
             return
@@ -112,9 +117,9 @@ class KafkaMetricsService:
             self.dirty = False
             self._last_flush = time.monotonic()
         try:
-            atomic_write_json(self.path, doc)
+            self.state.write(doc)
         except OSError:
-            log.exception("could not write %s", self.path)
+            log.exception("could not write %s", self.state.location)
 
     def flush_due(self) -> bool:
         return self.dirty and time.monotonic() - self._last_flush >= self.flush_interval
@@ -160,6 +165,13 @@ class KafkaMetricsService:
             self.dirty = True
         if flush:
             self.maybe_flush()
+
+    def record_publisher(self, connection: str, pub: Publisher) -> None:
+        """Add a finished publisher's figures."""
+        self.record(connection, pub.topic, messages=pub.sent, bytes=pub.sent_bytes,
+                    failures=pub.failed, latency_sum_ms=pub.latency_sum_ms,
+                    latency_count=pub.latency_count, samples=pub.samples,
+                    busy_sec=pub.duration_sec)
 
     def _merge_samples(self, reservoir: list[float], new: list[float], seen: int, count: int) -> None:
         """Keep a uniform-ish sample: new samples stand for ``count`` deliveries."""
@@ -254,12 +266,12 @@ def _parse(text: str) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
-def history_summary(pstt: Any, hours: int = 24) -> dict[str, Any]:
-    """Kafka runs of the last ``hours`` from the run history, whichever process ran them
-    (``pstt serve``, ``pstt run`` from cron, another instance): the in-memory metrics only
-    know this process's deliveries."""
+def history_summary(history: HistoryView, hours: int = 24) -> dict[str, Any]:
+    """Kafka runs of the last ``hours`` from the run history (the plugin's view of it),
+    whichever process ran them (``pstt serve``, ``pstt run`` from cron, another instance):
+    the in-memory metrics only know this process's deliveries."""
     since = datetime.now(timezone.utc) - timedelta(hours=hours)
-    total, runs = pstt.history.query(sharing_mode="kafka", since=since, limit=1_000_000)
+    total, runs = history.query(since=since, limit=None)
     by_status: dict[str, int] = {}
     sent = failed = 0
     for run in runs:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import attrs
 
-from pstt_core import ConfigError
+from pstt_core import ConfigError, ListFromText
+
+SECTION = "kafka_connections"  # the connections.json section this plugin claims
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
@@ -81,7 +83,9 @@ class KafkaConnectionConfig:
     """One entry of ``connections.json`` → ``kafka_connections``."""
 
     name: str
-    bootstrap_servers: list[str] = attrs.field(converter=_servers)
+    # a list of host:port, or one comma-separated string
+    bootstrap_servers: Annotated[list[str], ListFromText(_servers)] = attrs.field(
+        converter=_servers)
     display_name: str | None = None
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str | None = None
@@ -149,7 +153,7 @@ def validate_connection(conn: KafkaConnectionConfig, file: str, path: str) -> No
 class KafkaExportConfig:
     """``sink_options`` of sharing mode ``kafka`` (legacy: ``kafka_*`` / ``kafka_config``)."""
 
-    connection: str = attrs.field(metadata={"label": "Kafka connection", "choices_from": "kafka_connections",
+    connection: str = attrs.field(metadata={"label": "Kafka connection", "choices_from": SECTION,
                                             "help": "A name from kafka_connections"})
     topic: str = attrs.field(metadata={"label": "Topic",
                                        "help": "1-249 characters of letters, digits, '.', '_', '-'"})
@@ -184,49 +188,3 @@ class BatchResult:
         return {"total": self.total, "sent": self.sent, "failed": self.failed,
                 "success_rate": self.success_rate, "duration_sec": round(self.duration_sec, 4),
                 "throughput_msg_s": round(rate, 1), "errors": self.errors}
-
-
-@attrs.define
-class KafkaHealthStatus:
-    name: str
-    healthy: bool
-    latency_ms: float | None = None
-    error: str | None = None
-    brokers: list[str] = attrs.field(factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "healthy": self.healthy, "latency_ms": self.latency_ms,
-                "error": self.error, "brokers": self.brokers}
-
-
-@attrs.define
-class KafkaMetrics:
-    """Counters of one (hour, topic, connection) cell."""
-
-    messages: int = 0
-    bytes: int = 0
-    failures: int = 0
-    latency_sum_ms: float = 0.0
-    latency_count: int = 0
-    latencies_ms: list[float] = attrs.field(factory=list)
-    last_message_at: str | None = None
-
-
-def _register_structure_hooks() -> None:
-    """``bootstrap_servers`` may be a list or one comma-separated string: split the string
-    before cattrs would read it as a list of characters."""
-    from cattrs.gen import make_dict_structure_fn
-
-    from pstt_core.converter import converter
-
-    base = make_dict_structure_fn(KafkaConnectionConfig, converter)
-
-    def structure(data: Any, cls: type) -> KafkaConnectionConfig:
-        if isinstance(data, dict) and isinstance(data.get("bootstrap_servers"), str):
-            data = {**data, "bootstrap_servers": _servers(data["bootstrap_servers"])}
-        return base(data, cls)
-
-    converter.register_structure_hook(KafkaConnectionConfig, structure)
-
-
-_register_structure_hooks()

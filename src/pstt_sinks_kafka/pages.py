@@ -3,24 +3,23 @@ so the page itself only needs the connection list and what to say when Kafka is 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pstt_core.web.templating import render
+from pstt_core import PluginEnv
+from pstt_core.web import render
 
-from .api import INSTALL_HINT, MAX_BATCH_MESSAGES, SECTION, configured, kafka_installed
-
-if TYPE_CHECKING:
-    from pstt_core import Pstt
+from .api import INSTALL_HINT, MAX_BATCH_MESSAGES, configured, kafka_installed
+from .models import SECTION
 
 
-def _connections(pstt: Pstt) -> list[dict[str, Any]]:
+def _connections(env: PluginEnv) -> list[dict[str, Any]]:
     """Name, label and brokers of each connection; never a secret field."""
     out = []
-    for name, entry in pstt.config.section(SECTION).items():
+    for name, entry in env.section(SECTION).items():
         servers = getattr(entry, "bootstrap_servers", []) or []
         out.append({"name": name,
                     "display_name": getattr(entry, "display_name", "") or name,
@@ -30,14 +29,14 @@ def _connections(pstt: Pstt) -> list[dict[str, Any]]:
     return out
 
 
-def dashboard_route(pstt: Pstt) -> Route:
+def dashboard_route(env: PluginEnv) -> Route:
     async def dashboard(request: Request) -> Response:
-        batch_default = pstt.settings.get("KAFKA_BATCH_SIZE", 100)
+        batch_default = env.settings.get("KAFKA_BATCH_SIZE", 100)
         return render(request, "kafka/dashboard.html", {
             "kafka_installed": kafka_installed(),
-            "kafka_configured": configured(pstt),
+            "kafka_configured": configured(env),
             "install_hint": INSTALL_HINT,
-            "connections": _connections(pstt),
+            "connections": _connections(env),
             "max_batch_messages": MAX_BATCH_MESSAGES,
             "batch_size_default": batch_default,
         })

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .models import KafkaConnectionConfig
-from .producer import ErrorTracker, security_properties
+from .producer import ErrorTracker, error_text, security_properties
 from .settings import setting
 
 
@@ -36,7 +36,7 @@ def probe(conn: KafkaConnectionConfig, settings: Mapping[str, Any],
     try:
         client = Producer(conf)
     except Exception as exc:  # bad client configuration, e.g. an unreadable certificate
-        result["error"] = f"client configuration refused: {_text(exc)}"
+        result["error"] = f"client configuration refused: {error_text(exc)}"
         return result
     try:
         meta = client.list_topics(timeout=timeout)
@@ -48,17 +48,10 @@ def probe(conn: KafkaConnectionConfig, settings: Mapping[str, Any],
     except KafkaException as exc:
         client.poll(0)  # serve queued error callbacks: they say *why* (TLS, SASL, refused)
         detail = tracker.last
-        result["error"] = (f"{_text(exc)} after {timeout:g} s" + (f"; {detail}" if detail else "")
+        result["error"] = (f"{error_text(exc)} after {timeout:g} s" + (f"; {detail}" if detail else "")
                            + f" (bootstrap servers {', '.join(conn.bootstrap_servers)})")
     finally:
         client.flush(0)
     if result["success"] and tracker.last and "auth" in tracker.last.lower():
         result.update(success=False, error=tracker.last)
     return result
-
-
-def _text(exc: BaseException) -> str:
-    err = exc.args[0] if exc.args else None
-    if err is not None and hasattr(err, "str"):
-        return str(err.str())
-    return f"{type(exc).__name__}: {exc}"

@@ -30,6 +30,14 @@ _OVERRIDES = {
 }
 
 
+def error_text(exc: BaseException) -> str:
+    """librdkafka's own text of a ``KafkaException`` (its ``KafkaError``), else the exception."""
+    err = exc.args[0] if exc.args else None
+    if err is not None and hasattr(err, "str"):
+        return str(err.str())
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _prop(value: Any) -> Any:
     return str(value).lower() if isinstance(value, bool) else value
 
@@ -93,7 +101,8 @@ class ErrorTracker:
 
 
 class ProducerHandle:
-    """A producer and the thread that polls it; ``close()`` flushes and stops both."""
+    """A producer and the thread that polls it; ``close()`` flushes, stops the thread and
+    destroys the client (librdkafka's threads end with it)."""
 
     def __init__(self, name: str, config: Mapping[str, Any]):
         from confluent_kafka import Producer
@@ -110,6 +119,8 @@ class ProducerHandle:
         self.producer = Producer(conf)
         self.delivery_timeout_ms = int(config.get("delivery.timeout.ms", 120000))
         self._closed = threading.Event()
+        self._close_lock = threading.Lock()
+        self._destroyed = False
         self._thread = threading.Thread(target=self._poll_loop, name=f"pstt-kafka-{name}",
                                         daemon=True)
         self._thread.start()
@@ -130,6 +141,16 @@ class ProducerHandle:
         return self._closed.is_set()
 
     def close(self, timeout: float = 30.0) -> int:
+        """Wait up to ``timeout`` s for outstanding messages; those still undelivered are
+        purged (their delivery reports count them as failed) so that destroying the client
+        does not wait for them. Returns how many were purged."""
+        with self._close_lock:
+            if self._destroyed:
+                return 0
+            self._destroyed = True
+            return self._close(timeout)
+
+    def _close(self, timeout: float) -> int:
         # Stop the poll thread first so that flush() is the only one serving callbacks.
         self._closed.set()
         self._thread.join(timeout=5)
@@ -137,6 +158,9 @@ class ProducerHandle:
         if remaining:
             log.warning("kafka connection %s closed with %d undelivered message(s)",
                         self.name, remaining)
+            self.producer.purge()
+            self.producer.flush(1.0)  # serves the purged messages' reports
+        self.producer.close()
         return remaining
 
     def __enter__(self) -> ProducerHandle:

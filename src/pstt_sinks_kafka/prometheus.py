@@ -8,17 +8,21 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from pstt_core import PluginEnv
+
+from .models import SECTION
+
 
 class KafkaCollector(Collector):
-    def __init__(self, pstt: Any):
-        self.pstt = pstt
+    def __init__(self, env: PluginEnv):
+        self.env = env
 
     def collect(self) -> Iterator[Any]:
-        if not self.pstt.config.section("kafka_connections"):
+        if not self.env.section(SECTION):
             return
-        from .runtime import get_service
+        from .runtime import runtime
 
-        metrics = get_service(self.pstt).metrics
+        metrics = runtime(self.env).metrics
         labels = ["topic", "connection"]
         sent = CounterMetricFamily("pstt_kafka_messages", "Messages acknowledged by Kafka", labels=labels)
         size = CounterMetricFamily("pstt_kafka_bytes", "Bytes of acknowledged messages", labels=labels)

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from .models import BatchResult
-from .producer import ProducerHandle
+from .producer import ProducerHandle, error_text
 
 # The first 64 deliveries, then one in 8, give latency samples (the average is estimated
 # from the same samples).
@@ -96,8 +96,7 @@ class Publisher:
     def refused(self, chunk: Chunk, exc: Exception, value: bytes) -> None:
         """``produce()`` refused one message at once (e.g. larger than message.max.bytes):
         it counts as produced and failed; the others go on."""
-        err: Any = exc.args[0] if exc.args else None
-        text = err.str() if hasattr(err, "str") else f"{type(exc).__name__}: {exc}"
+        text = error_text(exc)
         with self.lock:
             chunk.failed += 1
             self.failed += 1

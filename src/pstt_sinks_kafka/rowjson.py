@@ -1,6 +1,6 @@
 """Rows → JSON bytes, fast and lossless.
 
-The reference is :func:`pstt_core.values.dumps`. When ``orjson`` is installed (it comes with
+The reference is :func:`pstt_core.dumps`. When ``orjson`` is installed (it comes with
 ``pstt[kafka]``) it does the work several times faster; values orjson does not handle the same
 way go through the same fallbacks as the reference: datetime/date/time → ``isoformat()``,
 Decimal → string, bytes → base64, timedelta → seconds. A row orjson refuses (an integer
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pstt_core.values import dumps, json_default
+from pstt_core import dumps, json_default
 
 
 def _stdlib(value: Any) -> bytes:

@@ -1,34 +1,48 @@
-"""The per-facade Kafka service: created on first use, kept in ``pstt.state["kafka"]``."""
+"""The Kafka plugin's runtime for one facade: connections, metrics, the producer pool (export
+path) and the HTTP gateway. It is an ``env.state`` resource: made on first use — by a run,
+the API, a health check, a metrics scrape or a command — and closed by ``Pstt.close()``."""
 
 from __future__ import annotations
 
-import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .service import KafkaService
+from pstt_core import PluginEnv
 
-_lock = threading.Lock()
-STATE_KEY = "kafka"
+from .gateway import KafkaGateway
+from .metrics import KafkaMetricsService
+from .models import SECTION
+from .pool import ProducerPool
+from .settings import setting
 
-
-def get_service(pstt: Any) -> KafkaService:
-    """The facade's :class:`KafkaService` (closed by the plugin's ``pstt_shutdown``), following
-    the facade's configuration when ``pstt serve`` re-read ``connections.json``."""
-    service = pstt.state.get(STATE_KEY)
-    if service is None:
-        with _lock:
-            service = pstt.state.get(STATE_KEY)
-            if service is None:
-                from .service import KafkaService
-
-                service = pstt.state[STATE_KEY] = KafkaService(pstt)
-    if service.config is not pstt.config:  # the service re-read connections.json
-        service.follow(pstt.config)
-    return service
+_RESOURCE = "runtime"
 
 
-def close_service(pstt: Any) -> None:
-    service = pstt.state.pop(STATE_KEY, None)
-    if service is not None:
-        service.close()
+class KafkaRuntime:
+    def __init__(self, env: PluginEnv):
+        self.env = env
+        self.settings = env.settings
+        self.metrics = KafkaMetricsService(
+            env.state, retention_days=self.setting("KAFKA_METRICS_RETENTION_DAYS"),
+            flush_interval=self.setting("KAFKA_METRICS_FLUSH_INTERVAL_SEC"),
+            samples=self.setting("KAFKA_METRICS_LATENCY_SAMPLES"))
+        self.pool = ProducerPool(env.section(SECTION), env.settings)
+        self.gateway = KafkaGateway(self.pool, self.metrics)
+
+    def setting(self, name: str) -> Any:
+        return setting(self.settings, name)
+
+    def masked_connections(self) -> list[dict[str, Any]]:
+        return self.env.masked_section(SECTION)
+
+    def close(self) -> None:
+        """Flush and close every producer, then write the metrics."""
+        self.pool.close()
+        self.metrics.close()
+
+
+def runtime(env: PluginEnv) -> KafkaRuntime:
+    """The Kafka runtime of ``env``'s facade (closed by ``Pstt.close()``), following the
+    facade's configuration when ``pstt serve`` re-read ``connections.json``."""
+    rt: KafkaRuntime = env.state.resource(_RESOURCE, lambda: KafkaRuntime(env))
+    rt.pool.follow(env.section(SECTION))
+    return rt

@@ -7,7 +7,7 @@ from typing import Any
 
 from pstt_core import Setting
 
-from .models import COMPRESSIONS
+from .models import ACKS, COMPRESSIONS
 
 
 def _s(name: str, type_: Any, default: Any, description: str, **kw: Any) -> Setting:
@@ -20,7 +20,7 @@ KAFKA_SETTINGS: tuple[Setting, ...] = (
     _s("KAFKA_BATCH_SIZE", int, 100, "Messages per chunk (unit of accounting) when a schedule sets no batch_size.", minimum=1, maximum=1_000_000),
     _s("KAFKA_SUCCESS_THRESHOLD", float, 95.0, "Success rate (%) at or above which a run with failed messages is `partial`; below it the run is `failed`.", minimum=0, maximum=100),
     _s("KAFKA_COMPRESSION_TYPE", "choice", "snappy", "Message compression.", choices=COMPRESSIONS),
-    _s("KAFKA_ACKS", "choice", "all", "Acknowledgements the leader waits for: all (= -1), 1 (leader) or 0 (none).", choices=("all", "1", "0"), aliases={"-1": "all"}),
+    _s("KAFKA_ACKS", "choice", "all", "Acknowledgements the leader waits for: all (= -1), 1 (leader) or 0 (none).", choices=ACKS, aliases={"-1": "all"}),
     _s("KAFKA_ENABLE_IDEMPOTENCE", bool, True, "Idempotent producer: no duplicates on retry (requires acks=all)."),
     # Batching and buffering.
     _s("KAFKA_LINGER_MS", int, 5, "Time the producer waits to fill a batch (linger.ms).", minimum=0, maximum=900000),

@@ -5,18 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pstt_core import ConfigError, Sink, SinkContext, SinkResult
-from pstt_core.values import to_text
+from pstt_core import ConfigError, RunStatus, Sink, SinkContext, SinkResult, to_text
 
 from .encoding import encode_headers
 from .models import KafkaExportConfig
 from .publish import Publisher
 from .rowjson import encode_json
-from .runtime import get_service
+from .runtime import runtime
 from .settings import setting
 
 
-def run_status(total: int, sent: int, threshold: float) -> str:
+def run_status(total: int, sent: int, threshold: float) -> RunStatus:
     """``success`` without failures; ``partial`` at or above the threshold; else ``failed``."""
     if sent == total:
         return "success"
@@ -28,8 +27,8 @@ class KafkaSink(Sink):
     def __init__(self, ctx: SinkContext):
         super().__init__(ctx)
         self.options: KafkaExportConfig = ctx.options
-        self.service = get_service(ctx.pstt)
-        self.service.connection(self.options.connection)
+        self.service = runtime(ctx.env)
+        self.service.pool.connection(self.options.connection)
         self.pub: Publisher | None = None
         self.key_index: int | None = None
         self.headers = encode_headers(self.options.headers, "headers")
@@ -47,8 +46,9 @@ class KafkaSink(Sink):
         if self.options.include_metadata:
             meta = encode_json(self.ctx.run.metadata())
             self._prefix, self._suffix = b'{"data":', b',"metadata":' + meta + b"}"
-        self.pub = self.service.publisher(self.options.connection, self.options.topic,
-                                          self.options.batch_size, self.options.compression_type)
+        self.pub = self.service.pool.publisher(self.options.connection, self.options.topic,
+                                               self.options.batch_size,
+                                               self.options.compression_type)
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         assert self.pub is not None
@@ -72,7 +72,7 @@ class KafkaSink(Sink):
         pub.wait()
         if not self._recorded:
             self._recorded = True
-            self.service.record(self.options.connection, pub)
+            self.service.metrics.record_publisher(self.options.connection, pub)
             self.service.metrics.flush()
         fields: dict[str, Any] = {
             "kafka_topic": pub.topic, "kafka_connection": self.options.connection,
@@ -90,7 +90,7 @@ class KafkaSink(Sink):
         fields = self._finish()
         pub = self.pub
         assert pub is not None
-        threshold = setting(self.ctx.pstt.settings, "KAFKA_SUCCESS_THRESHOLD")
+        threshold = setting(self.ctx.env.settings, "KAFKA_SUCCESS_THRESHOLD")
         status = run_status(pub.produced, pub.sent, threshold)
         error = None
         if status != "success":

@@ -3,38 +3,39 @@ menu link, templates and static files (Chart.js is vendored, never loaded from a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pstt_core import hookimpl
-from pstt_core.web.nav import NavLink
+from pstt_core import PluginEnv, hookimpl
+from pstt_core.web import NavLink
 
 if TYPE_CHECKING:
-    from pstt_core import Pstt
+    from starlette.routing import BaseRoute
 
 HERE = Path(__file__).parent
 
 
 @hookimpl
-def register_routes(register: Callable[[Any], None], pstt: Pstt) -> None:
+def register_routes(register: Callable[[BaseRoute], None], env: PluginEnv) -> None:
     from .api import api_mount
     from .pages import dashboard_route
 
-    register(api_mount(pstt))
-    register(dashboard_route(pstt))
+    register(api_mount(env))
+    register(dashboard_route(env))
 
 
 @hookimpl
-def register_nav_links(register: Callable[[Any], None]) -> None:
+def register_nav_links(register: Callable[[NavLink], None]) -> None:
     register(NavLink("Kafka", "/kafka", order=50))
 
 
 @hookimpl
-def register_template_dirs(register: Callable[[Any], None]) -> None:
+def register_template_dirs(register: Callable[[str | os.PathLike[str]], None]) -> None:
     register(HERE / "templates")
 
 
 @hookimpl
-def register_static_dirs(register: Callable[[str, Any], None]) -> None:
+def register_static_dirs(register: Callable[[str, str | os.PathLike[str]], None]) -> None:
     register("kafka", HERE / "static")

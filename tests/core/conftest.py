@@ -11,7 +11,7 @@ import attrs
 import pytest
 
 from pstt_core import Sink, SinkContext, SinkError, SinkResult, SinkType, hookimpl
-from tests.conftest import registered
+from tests.conftest import registered, wait_for  # noqa: F401  (wait_for: used from here too)
 
 
 @attrs.define
@@ -100,14 +100,3 @@ class Recorder:
 def recorder() -> Iterator[Recorder]:
     with registered(Recorder(), Recorder.name) as plugin:
         yield plugin
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")

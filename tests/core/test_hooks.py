@@ -10,6 +10,7 @@ hook proves the core calls it.
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,14 +27,18 @@ from pstt_core import (
     HealthCheck,
     HealthResult,
     OutputFormat,
+    PluginEnv,
     Pstt,
     Setting,
+    StateFile,
     hookimpl,
     hookspecs,
+    register_plugin,
+    unregister_plugin,
 )
 from pstt_core.cli import build_cli
-from pstt_core.plugins import get_plugin_manager
-from pstt_core.web.nav import NavLink
+from pstt_core.web import NavLink
+from pstt_core.web.forms import facade_choices, sink_schema
 from tests.conftest import HomeBuilder, registered
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,11 +108,16 @@ class HookProbe:
         register(ConfigSection("widgets", Widget, secret_fields=("token",), label="Widgets"))
 
     @hookimpl
-    def register_routes(self, register: Callable[[Any], None], pstt: Pstt) -> None:
+    def register_state_file(self, register: Callable[[StateFile], None]) -> None:
+        register(StateFile("probe_state.json", "what the probe counted"))
+
+    @hookimpl
+    def register_routes(self, register: Callable[[Any], None], env: PluginEnv) -> None:
         from starlette.responses import JSONResponse
         from starlette.routing import Route
 
-        register(Route("/api/probe", lambda request: JSONResponse({"home": str(pstt.home.root)})))
+        register(Route("/api/probe", lambda request: JSONResponse(
+            {"plugin": env.name, "export_root": str(env.export_root)})))
 
     @hookimpl
     def register_nav_links(self, register: Callable[[Any], None]) -> None:
@@ -123,35 +133,38 @@ class HookProbe:
 
     @hookimpl
     def register_health_checks(self, register: Callable[[Any], None]) -> None:
-        register(HealthCheck("probe", lambda pstt: HealthResult("degraded", "probe says so")))
+        register(HealthCheck("probe", lambda env: HealthResult(
+            "degraded", f"{env.name} says so", {"widgets": len(env.section("widgets"))})))
 
     @hookimpl
-    def register_metrics(self, register: Callable[[Any], None], pstt: Pstt) -> None:
+    def register_metrics(self, register: Callable[[Any], None], env: PluginEnv) -> None:
         from prometheus_client.core import GaugeMetricFamily
 
         class Collector:
             def collect(self) -> Iterator[Any]:
                 yield GaugeMetricFamily("probe_widgets", "widgets configured",
-                                        value=len(pstt.config.section("widgets")))
+                                        value=len(env.section("widgets")))
 
         register(Collector())
 
     @hookimpl
-    def register_commands(self, cli: click.Group) -> None:
-        cli.add_command(click.Command("probe", callback=lambda: click.echo("probe ok")))
+    def register_commands(self, cli: click.Group, get_env: Callable[[], PluginEnv]) -> None:
+        cli.add_command(click.Command("probe", callback=lambda: click.echo(
+            f"probe ok: {get_env().name}, level {get_env().settings['PROBE_LEVEL']}")))
         cli.add_command(click.Command("check", callback=lambda: click.echo("hijacked")))
 
     @hookimpl
-    def run_finished(self, record: Any, schedule: Any, pstt: Pstt) -> None:
+    def run_finished(self, record: Any, schedule: Any, env: PluginEnv) -> None:
         self.finished.append((record.export_id, schedule.id))
         raise RuntimeError("an observer that fails must not change the run")
 
     @hookimpl
-    def pstt_startup(self, pstt: Pstt) -> None:
+    def pstt_startup(self, env: PluginEnv) -> None:
         self.calls.append("pstt_startup")
+        env.state.update("starts", lambda n: n + 1, default=0)
 
     @hookimpl
-    def pstt_shutdown(self, pstt: Pstt) -> None:
+    def pstt_shutdown(self, env: PluginEnv) -> None:
         self.calls.append("pstt_shutdown")
 
 
@@ -179,9 +192,22 @@ def test_hook_register_sinks(probed: Pstt, probe: HookProbe) -> None:
 def test_hook_register_formats(home: HomeBuilder, probe: HookProbe) -> None:
     home.add_schedule(id="pipe", query="SELECT id, status FROM orders WHERE id <= 2",
                       sink_options={"format": "pipe", "filename": "out.txt", "header": False})
-    record = home.pstt(logs=False, environ={}).run("pipe")
+    pstt = home.pstt(logs=False, environ={})
+    record = pstt.run("pipe")
     assert record.status == "success", record.error
     assert (home.root / "exports" / "out.txt").read_text().splitlines()[0].startswith("1|")
+    # the plugin's format is offered by every sink's format drop-down
+    for mode, field in (("filesystem", "format"), ("email", "attachment_format")):
+        schema = sink_schema(pstt.registry.sinks[mode], facade_choices(pstt))
+        options = {f["name"]: f for f in schema["options"]}
+        assert "pipe" in options[field]["choices"] and options[field]["widget"] == "select"
+    from starlette.testclient import TestClient
+
+    page = TestClient(pstt.asgi_app()).get("/scheduler").text  # the schedule form itself
+    for select_id in ("opt-filesystem-format", "opt-email-attachment_format"):
+        select = page[page.index(f'id="{select_id}"'):]
+        select = select[:select.index("</select>")]
+        assert '<option value="pipe">' in select and '<option value="csv" selected>' in select
 
 
 def test_hook_register_settings(probed: Pstt) -> None:
@@ -200,9 +226,20 @@ def test_hook_register_config_sections(probed: Pstt, home: HomeBuilder) -> None:
         home.pstt(logs=False, environ={})
 
 
+def test_hook_register_state_file(probed: Pstt, home: HomeBuilder) -> None:
+    env = probed.plugin_env(HookProbe.name)
+    assert env.state.location == str(home.root / "exports" / "probe_state.json")
+    assert env.state.update("count", lambda n: n + 1, default=0) == 1
+    assert json.loads((home.root / "exports" / "probe_state.json").read_text()) == {"count": 1}
+    assert (home.root / "exports" / "probe_state.json").resolve() in env.state_files
+
+
 def test_hook_register_routes(probed: Pstt) -> None:
-    paths = {getattr(r, "path", None) for r in probed.asgi_app().routes}
-    assert "/api/probe" in paths
+    from starlette.testclient import TestClient
+
+    with TestClient(probed.asgi_app()) as client:
+        body = client.get("/api/probe").json()
+    assert body == {"plugin": "hook-probe", "export_root": str(probed.export_root)}
 
 
 def test_hook_register_nav_links(probed: Pstt) -> None:
@@ -222,7 +259,8 @@ def test_hook_register_static_dirs(probed: Pstt, probe: HookProbe) -> None:
 def test_hook_register_health_checks(probed: Pstt) -> None:
     health = probed.health()
     probe = next(c for c in health["checks"] if c["name"] == "probe")
-    assert probe["status"] == "degraded" and probe["detail"] == "probe says so"
+    assert probe["status"] == "degraded" and probe["detail"] == "hook-probe says so"
+    assert probe["data"] == {"widgets": 1}
     assert health["status"] in ("degraded", "unhealthy")
 
 
@@ -240,14 +278,17 @@ def test_hook_register_commands(probe: HookProbe, home: HomeBuilder,
     group = build_cli(reload=True)
     assert ("plugin 'hook-probe' command 'check' clashes with an existing command; ignored"
             in capsys.readouterr().err)
-    result = CliRunner().invoke(group, ["--home", str(home.root), "probe"])
-    assert result.exit_code == 0 and result.stdout == "probe ok\n"
+    home.write()
+    result = CliRunner().invoke(group, ["--home", str(home.root), "probe"],
+                                env={"PROBE_LEVEL": "5"})
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "probe ok: hook-probe, level 5\n"
     assert (group.commands["check"].help or "").startswith("Exit 0 when")  # core command kept
-    get_plugin_manager().unregister(probe)
+    unregister_plugin(probe)
     try:
         assert "probe" not in build_cli(reload=True).commands
     finally:
-        get_plugin_manager().register(probe, name=HookProbe.name)
+        register_plugin(probe, HookProbe.name)
 
 
 def test_hook_run_finished(home: HomeBuilder, probe: HookProbe) -> None:
@@ -262,5 +303,6 @@ def test_hook_run_finished(home: HomeBuilder, probe: HookProbe) -> None:
 def test_hook_pstt_startup_and_pstt_shutdown(probed: Pstt, probe: HookProbe) -> None:
     probed.start(scheduler=False)
     assert probe.calls[-1] == "pstt_startup"
+    assert probed.plugin_env(HookProbe.name).state.get("starts") == 1
     probed.stop()
     assert probe.calls[-1] == "pstt_shutdown"

@@ -1,10 +1,11 @@
-"""Option schemas: ``choices_from`` turns a connection-name option into a drop-down."""
+"""Option schemas (web forms): ``choices_from`` turns a connection-name or format option into
+a drop-down of what is configured / registered."""
 
 from __future__ import annotations
 
 import attrs
 
-from pstt_core.sinks import option_schema
+from pstt_core.web.forms import facade_choices, option_schema
 from tests.conftest import HomeBuilder
 
 
@@ -12,6 +13,7 @@ from tests.conftest import HomeBuilder
 class _Options:
     database: str = attrs.field(metadata={"choices_from": "databases"})
     server: str = attrs.field(default="", metadata={"choices_from": "smtp_servers"})
+    format: str = attrs.field(default="csv", metadata={"choices_from": "formats"})
     note: str = ""
 
 
@@ -20,16 +22,17 @@ def test_choices_from_lists_configured_names(home: HomeBuilder) -> None:
     home.connections["smtp_servers"] = [{"name": "relay", "host": "127.0.0.1", "port": 25,
                                          "from_address": "pstt@example.com"}]
     pstt = home.pstt()
-    fields = {f["name"]: f for f in option_schema(_Options, pstt)}
+    fields = {f["name"]: f for f in option_schema(_Options, facade_choices(pstt))}
     assert fields["database"]["choices"] == ["demo", "warehouse"]
     assert fields["database"]["widget"] == "select"
     assert fields["server"]["choices"] == ["relay"]
+    assert fields["format"]["choices"] == ["csv", "jsonl", "parquet", "xlsx"]
     assert fields["note"]["widget"] == "text"
 
 
 def test_without_configured_entries_the_field_stays_text(home: HomeBuilder) -> None:
     pstt = home.pstt()
-    fields = {f["name"]: f for f in option_schema(_Options, pstt)}
+    fields = {f["name"]: f for f in option_schema(_Options, facade_choices(pstt))}
     assert fields["server"]["choices"] == []
     assert fields["server"]["widget"] == "text"
     # Without a facade (API consumers describing the class alone) nothing is resolved.

@@ -1,4 +1,5 @@
-"""Plugin discovery and its failure modes: blocked, broken and clashing plugins."""
+"""Plugin discovery and the one hook caller: blocked, broken, clashing and failing plugins,
+registration order, and one plugin manager per facade."""
 
 from __future__ import annotations
 
@@ -12,17 +13,17 @@ from click.testing import CliRunner
 
 from pstt_core import Pstt, SinkType, hookimpl
 from pstt_core.cli import build_cli
-from pstt_core.plugins import reset_plugin_manager
+from pstt_core.plugins import rescan_entry_points
 from tests.conftest import HomeBuilder, registered
-from tests.core.conftest import RecorderOptions
+from tests.core.conftest import Recorder, RecorderOptions
 
 
 @pytest.fixture
 def fresh_plugins() -> Iterator[None]:
-    """Blocking is process-wide: start from a clean plugin manager and leave one behind."""
-    reset_plugin_manager()
+    """Installed plugins are looked up once per process: look again (a test adds one)."""
+    rescan_entry_points()
     yield
-    reset_plugin_manager()
+    rescan_entry_points()
 
 
 def plugin_states(pstt: Pstt) -> dict[str, str]:
@@ -122,3 +123,23 @@ def test_inline_plugin_registration_is_reversible(home: HomeBuilder) -> None:
         info = {p.name: p for p in pstt.plugins()}[Recorder.name]
         assert info.hooks == ["register_sinks", "run_finished"]
     assert "recorder" not in Pstt(home.root, logs=False, environ={}).registry.sinks
+
+
+def test_two_facades_with_different_disabled_plugins_do_not_disturb_each_other(
+        home: HomeBuilder) -> None:
+    home.add_schedule(id="rec", sharing_mode="recorder", query="SELECT 1 AS one")
+    home.write()
+    with registered(Recorder(), Recorder.name) as recorder:
+        first = Pstt(home.root, logs=False, environ={"PSTT_DISABLED_PLUGINS": "email"})
+        second = Pstt(home.root, logs=False,
+                      environ={"PSTT_DISABLED_PLUGINS": f"{Recorder.name},filesystem"})
+    assert {"filesystem", "recorder"} <= set(first.registry.sinks)
+    assert "email" not in first.registry.sinks
+    assert "email" in second.registry.sinks
+    assert not {"filesystem", "recorder"} & set(second.registry.sinks)
+    # the second facade (and leaving the block) took nothing from the first one's plugins:
+    record = first.run("rec")
+    assert record.status == "success", record.error
+    assert [r.export_id for r in recorder.finished] == [record.export_id]  # its observer too
+    assert plugin_states(first)["email"] == "blocked"
+    assert plugin_states(second)[Recorder.name] == "blocked"

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from pstt_core.plugins import reset_plugin_manager
+from pstt_core import ConfigError
+from pstt_core.plugins import rescan_entry_points
+from pstt_core.web.forms import sink_schema
 from tests.conftest import HomeBuilder
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "pstt-example-plugin"
@@ -42,14 +44,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def on_path(installed: Path) -> Iterator[Path]:
     sys.path.insert(0, str(installed))
     importlib.invalidate_caches()
-    reset_plugin_manager()
+    rescan_entry_points()
     try:
         yield installed
     finally:
         sys.path.remove(str(installed))
         sys.modules.pop("pstt_example_plugin", None)
         importlib.invalidate_caches()
-        reset_plugin_manager()
+        rescan_entry_points()
 
 
 def test_installed_plugin_is_discovered_and_runs(home: HomeBuilder, on_path: Path) -> None:
@@ -62,7 +64,7 @@ def test_installed_plugin_is_discovered_and_runs(home: HomeBuilder, on_path: Pat
     assert plugins["jsonfile"].version == "0.1.0"
     assert {"register_sinks", "register_settings", "register_commands"} <= set(plugins["jsonfile"].hooks)
     assert pstt.settings["EXAMPLE_GREETING"] == "ciao"
-    schema = {f["name"]: f for f in pstt.registry.sinks["jsonfile"].describe()["options"]}
+    schema = {f["name"]: f for f in sink_schema(pstt.registry.sinks["jsonfile"])["options"]}
     assert schema["filename"]["required"] and schema["filename"]["label"] == "File name"
     assert schema["indent"]["widget"] == "number" and schema["include_metadata"]["widget"] == "checkbox"
 
@@ -81,6 +83,25 @@ def test_installed_plugin_validates_its_options(home: HomeBuilder, on_path: Path
     assert str(invalid["escape"]) == (f"{home.root / 'exports' / 'schedules.json'} at "
                                       "$.schedules[0].sink_options.filename: must be a relative "
                                       "file name without '..'")
+
+
+def test_installed_plugin_cannot_overwrite_state_files(home: HomeBuilder, on_path: Path) -> None:
+    home.connections["kafka_connections"] = [{"name": "k", "bootstrap_servers": ["127.0.0.1:1"]}]
+    for i, name in enumerate(("scheduler_history.json", "schedules.json", "kafka_metrics.json",
+                              "./scheduler_metrics.json")):
+        home.add_schedule(id=f"s{i}", sharing_mode="jsonfile", sink_options={"filename": name})
+    home.add_schedule(id="fine", sharing_mode="jsonfile", sink_options={"filename": "fine.json"})
+    pstt = home.pstt(logs=False, environ={})
+    valid, invalid = pstt.schedules.load()
+    assert set(valid) == {"fine"}
+    for i in range(4):
+        assert str(invalid[f"s{i}"]).endswith(
+            f"$.schedules[{i}].sink_options.filename: is a PSTT state file; choose another name")
+    # a link created after the schedule was saved is refused before the run starts
+    (home.root / "exports" / "fine.json").symlink_to(home.root / "exports" / "schedules.json")
+    with pytest.raises(ConfigError, match="is a PSTT state file"):
+        pstt.run("fine")
+    assert json.loads((home.root / "exports" / "schedules.json").read_text())["schedules"]
 
 
 def test_installed_plugin_command_in_a_fresh_process(home: HomeBuilder, installed: Path) -> None:

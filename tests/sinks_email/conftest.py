@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 import pytest
 
+from pstt_core import Pstt
 from tests.conftest import HomeBuilder, free_port, need
 
 USER, PASSWORD = "mailer", "s3cret-pass"
@@ -172,11 +173,11 @@ def email_home(home: HomeBuilder, server: SmtpServerFixture, **sink_options: Any
     return home
 
 
-def connection_test(pstt: Any, name: str) -> dict[str, Any]:
-    """What the settings page's Test button calls."""
+def connection_test(pstt: Pstt, name: str) -> dict[str, Any]:
+    """What the settings page's Test button calls: the section's test with its plugin's env."""
     section = pstt.registry.sections["smtp_servers"]
     assert section.test is not None
-    return section.test(pstt, name)
+    return section.test(pstt.owner_env("config section", "smtp_servers"), name)
 
 
 def attachment_of(message: EmailMessage) -> tuple[str, bytes]:

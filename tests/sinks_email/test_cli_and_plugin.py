@@ -12,6 +12,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from pstt_core.cli import build_cli
+from pstt_core.web.forms import facade_choices, sink_schema
 from tests.conftest import HomeBuilder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,12 +59,12 @@ def test_plugin_contributions(home: HomeBuilder) -> None:
     sink = pstt.registry.sinks["email"]
     assert pstt.registry.plugin_of("sink type", "email") == "email"
     assert sink.available and sink.install_hint == 'pip install "pstt[email]"'
-    described = sink.describe()
+    described = sink_schema(sink, facade_choices(pstt))
     by_name = {o["name"]: o for o in described["options"]}
     assert by_name["server"]["required"] is True
     assert by_name["to"]["widget"] == "list"
     assert by_name["body"]["widget"] == "textarea"
-    assert by_name["attachment_format"]["choices"] == ["csv", "xlsx", "jsonl", "parquet"]
+    assert by_name["attachment_format"]["choices"] == ["csv", "jsonl", "parquet", "xlsx"]
     assert by_name["on_empty"]["choices"] == ["send", "skip"]
     assert by_name["sheet_name"]["advanced"] is True
     assert all(o["label"] and o["help"] is not None for o in described["options"])
@@ -73,6 +74,7 @@ def test_plugin_contributions(home: HomeBuilder) -> None:
     assert section.secret_fields == ("password",) and section.test is not None
     assert "PSTT_EMAIL_NOTIFY_TO" in pstt.settings
     assert pstt.config.section("smtp_servers") == {}  # absent section: nothing configured
+    assert dict(pstt.plugin_env("email").section("smtp_servers")) == {}
 
 
 BLOCKED = """

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +15,8 @@ from typing import Any
 import pytest
 
 from pstt_core import Pstt
-from tests.conftest import HomeBuilder, free_port, need
+from pstt_sinks_kafka.runtime import KafkaRuntime, runtime
+from tests.conftest import HomeBuilder, free_port, need, wait_listening
 
 
 @pytest.fixture
@@ -40,13 +39,18 @@ def fast_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def kafka_runtime(pstt: Pstt) -> KafkaRuntime:
+    """The Kafka plugin's runtime of a facade (producer pool, gateway, metrics)."""
+    return runtime(pstt.plugin_env("kafka"))
+
+
 @pytest.fixture
 def open_pstts() -> Iterator[list[Pstt]]:
-    """Facades to stop (closing their producers) when the test ends."""
+    """Facades to close (closing their producers) when the test ends."""
     made: list[Pstt] = []
     yield made
     for p in made:
-        p.pm.hook.pstt_shutdown(pstt=p)
+        p.close()
 
 
 @pytest.fixture
@@ -95,16 +99,10 @@ def s3_storage(tmp_path: Path) -> Iterator[dict[str, str]]:
     log = open(tmp_path / "moto.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                need("S3 store", "moto server did not start")
-            time.sleep(0.1)
+    try:
+        wait_listening(port, proc, 30, "moto server")
+    except RuntimeError as exc:
+        need("S3 store", str(exc))
     env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT": f"http://127.0.0.1:{port}",
            "AWS_ALLOW_HTTP": "true"}

@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import HomeBuilder, free_port, pstt_process
-from tests.sinks_kafka.conftest import fast_env, kafka_home
+from tests.sinks_kafka.conftest import fast_env, kafka_home, kafka_runtime
 
 pytestmark = pytest.mark.kafka
 
@@ -43,18 +43,18 @@ def test_failed_run_says_rows_read_and_none_delivered(home: HomeBuilder, topic: 
 
 def test_a_reloaded_connections_json_reaches_the_kafka_service(
         home: HomeBuilder, kafka_broker: Any, make_pstt: Any) -> None:
-    from pstt_sinks_kafka.runtime import get_service
-
     kafka_home(home, f"127.0.0.1:{free_port()}")
     pstt = make_pstt(home, **fast_env())
-    assert get_service(pstt).test_connection_sync("local")["success"] is False
-    old_producer = get_service(pstt).producer("local")
+    assert kafka_runtime(pstt).gateway.test_connection_sync("local")["success"] is False
+    old_producer = kafka_runtime(pstt).pool.producer("local")
     kafka_home(home, kafka_broker.bootstrap)
     home.connections["kafka_connections"].append(
         {"name": "second", "bootstrap_servers": [kafka_broker.bootstrap]})
     home.write()
     assert pstt.reload_config() is True
-    service = get_service(pstt)
-    assert [c["name"] for c in service.masked_connections()] == ["local", "second"]
-    assert service.test_connection_sync("local")["success"] is True
-    assert service.producer("local") is not old_producer  # built from the new entry
+    assert [c["name"] for c in pstt.plugin_env("kafka").masked_section("kafka_connections")] \
+        == ["local", "second"]  # the plugin's env shows the configuration in force
+    rt = kafka_runtime(pstt)
+    assert [c["name"] for c in rt.masked_connections()] == ["local", "second"]
+    assert rt.gateway.test_connection_sync("local")["success"] is True
+    assert rt.pool.producer("local") is not old_producer  # built from the new entry

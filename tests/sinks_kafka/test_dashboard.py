@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from pstt_core.demo import create_demo_database
-from tests.conftest import HomeBuilder, pstt_process
+from tests.conftest import HomeBuilder, LiveServer, pstt_process
 from tests.kafka_broker import consume_all
-from tests.sinks_kafka.webapp import FAST_ENV, dashboard_home, live_server
+from tests.sinks_kafka.webapp import FAST_ENV, dashboard_home
 
 pytestmark = [pytest.mark.kafka, pytest.mark.browser]
 
@@ -31,8 +31,10 @@ def ui_home(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Home
 
 @pytest.fixture(scope="module")
 def base_url(ui_home: HomeBuilder) -> Iterator[str]:
-    with live_server(ui_home.pstt(environ=FAST_ENV, logs=False)) as url:
-        yield url
+    pstt = ui_home.pstt(environ=FAST_ENV, logs=False)
+    with LiveServer(pstt.asgi_app()) as server:
+        yield server.url
+    pstt.close()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from tests.conftest import HomeBuilder
 from tests.kafka_broker import consume_all
-from tests.sinks_kafka.conftest import decode, kafka_home
+from tests.sinks_kafka.conftest import decode, kafka_home, kafka_runtime
 
 pytestmark = pytest.mark.kafka
 
@@ -141,9 +141,7 @@ def test_every_compression(home: HomeBuilder, kafka_broker: Any, topic: str, mak
     pstt = make_pstt(home, KAFKA_COMPRESSION_TYPE=compression)
     record = pstt.run("c")
     assert record.status == "success", record.error
-    from pstt_sinks_kafka.runtime import get_service
-
-    handle = get_service(pstt).producer("local")
+    handle = kafka_runtime(pstt).pool.producer("local")
     assert handle.config["compression.type"] == compression
     got = decode(consume_all(kafka_broker.bootstrap, topic, expected=500))
     assert len(got) == 500 and got["42"] == orders(home)[42]
@@ -157,11 +155,9 @@ def test_schedule_compression_override(home: HomeBuilder, kafka_broker: Any, top
                                     "compression_type": "zstd"})
     pstt = make_pstt(home)
     assert pstt.run("c").status == "success"
-    from pstt_sinks_kafka.runtime import get_service
-
-    service = get_service(pstt)
-    assert service.producer("local").config["compression.type"] == "gzip"
-    assert service.producer("local", "zstd").config["compression.type"] == "zstd"
+    pool = kafka_runtime(pstt).pool
+    assert pool.producer("local").config["compression.type"] == "gzip"
+    assert pool.producer("local", "zstd").config["compression.type"] == "zstd"
     assert len(consume_all(kafka_broker.bootstrap, topic, expected=10)) == 10
 
 
@@ -175,9 +171,7 @@ def test_acks_and_idempotence(home: HomeBuilder, kafka_broker: Any, topic: str, 
     pstt = make_pstt(home, KAFKA_ACKS=acks, KAFKA_ENABLE_IDEMPOTENCE=idempotence)
     record = pstt.run("a")
     assert record.status == "success", record.error
-    from pstt_sinks_kafka.runtime import get_service
-
-    config = get_service(pstt).producer("local").config
+    config = kafka_runtime(pstt).pool.producer("local").config
     canonical = "all" if acks == "-1" else acks
     assert config["acks"] == canonical
     # Idempotence needs acks=all; with acks 0/1 it is switched off rather than failing.

@@ -5,13 +5,22 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
+from pstt_core import PluginState
+from pstt_core.plugin.state import FileStateBackend, Resources
 from pstt_sinks_kafka.metrics import KafkaMetricsService, hour_of, percentile
+
+
+def metrics_in(path: Path, **settings: Any) -> KafkaMetricsService:
+    """The metrics service keeping its document in ``path`` (as the plugin's state file)."""
+    backend = FileStateBackend(path.parent, path.parent / ".locks", {"kafka": path.name})
+    return KafkaMetricsService(PluginState("kafka", backend, Resources()), **settings)
 
 
 def test_buckets_by_hour_topic_connection(tmp_path: Path) -> None:
     path = tmp_path / "exports" / "kafka_metrics.json"
-    m = KafkaMetricsService(path, flush_interval=3600)
+    m = metrics_in(path, flush_interval=3600)
     now = datetime.now(timezone.utc)
     m.record("dev", "orders", messages=100, bytes=10_000, latency_sum_ms=500, latency_count=100,
              samples=[float(i) for i in range(1, 101)], busy_sec=0.5, at=now)
@@ -45,14 +54,14 @@ def test_buckets_by_hour_topic_connection(tmp_path: Path) -> None:
     m.close()
     data = json.loads(path.read_text())
     assert data["totals"] == {"messages": 115, "bytes": 11_000, "failures": 3}
-    again = KafkaMetricsService(path)
+    again = metrics_in(path)
     assert again.summary(48)["messages"] == 115
     assert again.topics(24) == m.topics(24)
 
 
 def test_retention_removes_old_buckets(tmp_path: Path) -> None:
     path = tmp_path / "kafka_metrics.json"
-    m = KafkaMetricsService(path, retention_days=30)
+    m = metrics_in(path, retention_days=30)
     now = datetime.now(timezone.utc)
     m.record("dev", "t", messages=1, at=now - timedelta(days=31))
     m.record("dev", "t", messages=2, at=now - timedelta(days=29))
@@ -70,16 +79,16 @@ def test_tolerates_foreign_and_older_files(tmp_path: Path) -> None:
                      "latency_samples_ms": [1, 2]},
                     {"hour": "not a time", "topic": "t", "connection": "c"},
                     {"topic": "missing hour"}, "garbage"]}))
-    m = KafkaMetricsService(path)
+    m = metrics_in(path)
     assert m.summary()["messages"] == 4
     (tmp_path / "list.json").write_text("[1, 2, 3]")
-    assert KafkaMetricsService(tmp_path / "list.json").summary()["messages"] == 0
+    assert metrics_in(tmp_path / "list.json").summary()["messages"] == 0
     (tmp_path / "broken.json").write_text("{not json")
-    assert KafkaMetricsService(tmp_path / "broken.json").summary()["messages"] == 0
+    assert metrics_in(tmp_path / "broken.json").summary()["messages"] == 0
 
 
 def test_reservoir_stays_bounded(tmp_path: Path) -> None:
-    m = KafkaMetricsService(tmp_path / "m.json", samples=50)
+    m = metrics_in(tmp_path / "m.json", samples=50)
     for i in range(20):
         m.record("c", "t", messages=100, latency_sum_ms=100.0 * i, latency_count=100,
                  samples=[float(i)] * 100)

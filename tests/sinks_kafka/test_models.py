@@ -14,7 +14,7 @@ from pstt_sinks_kafka.models import KafkaConnectionConfig, topic_problem
 from pstt_sinks_kafka.producer import producer_config
 from pstt_sinks_kafka.settings import KAFKA_SETTINGS
 from tests.conftest import HomeBuilder
-from tests.sinks_kafka.conftest import kafka_home
+from tests.sinks_kafka.conftest import kafka_home, kafka_runtime
 
 
 @pytest.mark.parametrize("topic,reason", [
@@ -87,9 +87,7 @@ def test_release_notes_example_parses_and_masks(home: HomeBuilder, tmp_path: Pat
     prod = pstt.config.section("kafka_connections")["kafka-prod"]
     assert prod.bootstrap_servers == ["kafka1.prod:9093", "kafka2.prod:9093"]
     assert prod.sasl_password == "hunter2" and prod.acks == "all"
-    from pstt_sinks_kafka.runtime import get_service
-
-    masked = get_service(pstt).masked_connections()
+    masked = kafka_runtime(pstt).masked_connections()
     assert [m["name"] for m in masked] == ["kafka-dev", "kafka-prod"]
     assert masked[1]["sasl_password"] == "********" and "hunter2" not in json.dumps(masked)
     conf = producer_config(prod, pstt.settings)
@@ -98,7 +96,7 @@ def test_release_notes_example_parses_and_masks(home: HomeBuilder, tmp_path: Pat
     assert conf["ssl.ca.location"].endswith("ca.pem")
     assert conf["linger.ms"] == 20  # the connection overrides KAFKA_LINGER_MS
     assert conf["compression.type"] == "snappy" and conf["enable.idempotence"] == "true"
-    pstt.pm.hook.pstt_shutdown(pstt=pstt)
+    pstt.close()
 
 
 def test_thirty_six_settings_with_defaults_and_validation(home: HomeBuilder) -> None:
@@ -143,8 +141,9 @@ def test_plugin_imports_without_confluent_kafka(tmp_path: Path) -> None:
 
 def test_option_schema_for_forms() -> None:
     import pstt_sinks_kafka
+    from pstt_core.web.forms import sink_schema
 
-    described = pstt_sinks_kafka.SINK.describe()
+    described = sink_schema(pstt_sinks_kafka.SINK)
     names = [o["name"] for o in described["options"]]
     assert names[:5] == ["connection", "topic", "key_field", "batch_size", "include_metadata"]
     assert described["history_fields"] == ["kafka_topic", "kafka_messages_sent",

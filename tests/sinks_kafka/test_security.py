@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from pstt_sinks_kafka.runtime import get_service
 from tests.conftest import HomeBuilder
 from tests.kafka_broker import consume_all
-from tests.sinks_kafka.conftest import decode, fast_env, kafka_home
+from tests.sinks_kafka.conftest import decode, fast_env, kafka_home, kafka_runtime
 
 pytestmark = pytest.mark.kafka
 
@@ -29,12 +28,12 @@ def test_scram_bad_password_is_a_clear_error_and_never_leaks(
     broker = dedicated_broker(extra_args=["--authentication"])
     scram_home(home, broker.bootstrap)
     pstt = make_pstt(home, **fast_env(KAFKA_TEST_PASSWORD="not-the-password"))
-    service = get_service(pstt)
+    service = kafka_runtime(pstt)
     masked = service.masked_connections()[0]
     assert masked["sasl_password"] == "********"
     assert masked["sasl_username"] == "alice"
 
-    result = service.test_connection_sync("local")
+    result = service.gateway.test_connection_sync("local")
     assert result["success"] is False
     assert "SASL authentication error" in result["error"]
     assert "not-the-password" not in json.dumps(result)
@@ -94,7 +93,7 @@ def test_scram_good_password_against_tansu(home: HomeBuilder, dedicated_broker: 
     try:
         scram_home(home, secured.bootstrap)
         pstt = make_pstt(home, **fast_env(KAFKA_TEST_PASSWORD="s3cret"))
-        assert get_service(pstt).test_connection_sync("local")["success"]
+        assert kafka_runtime(pstt).gateway.test_connection_sync("local")["success"]
         assert pstt.run("sasl").status == "success"
     finally:
         secured.stop()
@@ -112,7 +111,7 @@ def test_tls_with_the_right_ca(home: HomeBuilder, tls_broker: Any, tls_files: di
     broker, proxy = tls_broker
     tls_home(home, proxy, tls_files["ca"])
     pstt = make_pstt(home, **fast_env())
-    result = get_service(pstt).test_connection_sync("local")
+    result = kafka_runtime(pstt).gateway.test_connection_sync("local")
     assert result["success"], result["error"]
     assert result["brokers"] == [f"127.0.0.1:{proxy.port}"]
     record = pstt.run("tls")
@@ -127,7 +126,7 @@ def test_tls_with_a_wrong_ca_fails_verification(home: HomeBuilder, tls_broker: A
     broker, proxy = tls_broker
     tls_home(home, proxy, tls_files["other_ca"])
     pstt = make_pstt(home, **fast_env())
-    result = get_service(pstt).test_connection_sync("local")
+    result = kafka_runtime(pstt).gateway.test_connection_sync("local")
     assert result["success"] is False
     assert "certificate verify failed" in result["error"]
     record = pstt.run("tls")
@@ -155,7 +154,7 @@ def test_unusable_ca_file_is_reported_not_raised(home: HomeBuilder, tmp_path: Pa
     home.add_schedule(id="junk", sharing_mode="kafka", query="SELECT 1 AS one",
                       sink_options={"connection": "local", "topic": "t"})
     pstt = make_pstt(home, **fast_env())
-    result = get_service(pstt).test_connection_sync("local")
+    result = kafka_runtime(pstt).gateway.test_connection_sync("local")
     assert result["success"] is False
     assert result["error"].startswith("client configuration refused:")
     assert "ssl.ca.location" in result["error"]

@@ -1,4 +1,4 @@
-"""KafkaService: single and batch publish, retries, health, metrics — on a real broker."""
+"""The Kafka gateway and runtime: single and batch publish, retries, health, metrics — on a real broker."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from pstt_core import ConfigError, NotFoundError
-from pstt_sinks_kafka.runtime import get_service
 from tests.conftest import HomeBuilder, free_port
 from tests.kafka_broker import consume_all
-from tests.sinks_kafka.conftest import fast_env, kafka_home
+from tests.sinks_kafka.conftest import fast_env, kafka_home, kafka_runtime
 
 pytestmark = pytest.mark.kafka
 
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.kafka
 @pytest.fixture
 def service(home: HomeBuilder, kafka_broker: Any, make_pstt: Any) -> Any:
     kafka_home(home, kafka_broker.bootstrap)
-    return get_service(make_pstt(home, **fast_env()))
+    return kafka_runtime(make_pstt(home, **fast_env())).gateway
 
 
 async def test_send_reports_partition_offset_and_arrives(service: Any, kafka_broker: Any,
@@ -67,7 +66,7 @@ async def test_single_send_retries_with_exponential_backoff(home: HomeBuilder, t
     pstt = make_pstt(home, **fast_env(KAFKA_DELIVERY_TIMEOUT_MS="200", KAFKA_REQUEST_TIMEOUT_MS="150",
                                       KAFKA_SEND_RETRIES="3", KAFKA_SEND_BACKOFF_MS="100"))
     t0 = time.perf_counter()
-    result = await get_service(pstt).send("local", topic, {"a": 1})
+    result = await kafka_runtime(pstt).gateway.send("local", topic, {"a": 1})
     elapsed = time.perf_counter() - t0
     assert result["success"] is False and result["attempts"] == 4
     assert "Message timed out" in result["error"]
@@ -82,7 +81,7 @@ async def test_health_healthy_degraded_and_unhealthy(home: HomeBuilder, kafka_br
         {"name": "good", "bootstrap_servers": [kafka_broker.bootstrap]},
         {"name": "dead", "bootstrap_servers": dead}]
     pstt = make_pstt(home, **fast_env(KAFKA_HEALTH_CHECK_TIMEOUT_MS="1000"))
-    health = await get_service(pstt).health()
+    health = await kafka_runtime(pstt).gateway.health()
     assert health["status"] == "degraded"
     by_name = {c["name"]: c for c in health["connections"]}
     assert by_name["good"]["healthy"] and by_name["good"]["latency_ms"] > 0
@@ -94,7 +93,7 @@ async def test_health_healthy_degraded_and_unhealthy(home: HomeBuilder, kafka_br
     assert kafka["status"] == "degraded" and "dead:" in kafka["detail"]
 
     home.connections["kafka_connections"] = [{"name": "dead", "bootstrap_servers": dead}]
-    alone = get_service(make_pstt(home, **fast_env(KAFKA_HEALTH_CHECK_TIMEOUT_MS="1000")))
+    alone = kafka_runtime(make_pstt(home, **fast_env(KAFKA_HEALTH_CHECK_TIMEOUT_MS="1000"))).gateway
     assert (await alone.health())["status"] == "unhealthy"
 
 
@@ -102,10 +101,9 @@ def test_not_configured_initialises_nothing(home: HomeBuilder, make_pstt: Any) -
     home.add_schedule(id="f", sink_options={"filename": "x.csv"})
     pstt = make_pstt(home)
     assert pstt.run("f").status == "success"
-    assert "kafka" not in pstt.state
     kafka = next(c for c in pstt.health()["checks"] if c["name"] == "kafka")
     assert kafka["status"] == "not_configured"
-    assert "kafka" not in pstt.state
+    assert not [r for r in pstt._resources.held() if r[0] == "kafka"]  # no runtime was made
     assert not (home.root / "exports" / "kafka_metrics.json").exists()
 
 
@@ -127,27 +125,24 @@ def test_metrics_file_agrees_with_what_was_sent(home: HomeBuilder, kafka_broker:
     assert cells[0]["connection"] == "local"
     assert 2 * 64 <= cells[0]["latency_count"] <= 240  # sampled: 64 per run, then 1 in 8
     assert cells[0]["bytes"] > 240 * 50
-    summary = get_service(pstt).metrics.summary(24)
+    summary = kafka_runtime(pstt).metrics.summary(24)
     assert summary["messages"] == 240 and summary["topics"] == 1
     assert summary["latency_p50_ms"] <= summary["latency_p95_ms"] <= summary["latency_p99_ms"]
-    topics = get_service(pstt).metrics.topics(24)
+    topics = kafka_runtime(pstt).metrics.topics(24)
     assert topics[0]["topic"] == topic and topics[0]["messages"] == 240
 
 
 def test_prometheus_collector(home: HomeBuilder, kafka_broker: Any, topic: str,
                               make_pstt: Any) -> None:
-    from prometheus_client import CollectorRegistry, generate_latest
-
-    import pstt_sinks_kafka
+    from starlette.testclient import TestClient
 
     kafka_home(home, kafka_broker.bootstrap)
     home.add_schedule(id="p", sharing_mode="kafka", query="SELECT * FROM orders WHERE id <= 7",
                       sink_options={"connection": "local", "topic": topic})
-    pstt = make_pstt(home)
+    pstt = make_pstt(home, PSTT_SCHEDULER_ENABLED="false")
     assert pstt.run("p").status == "success"
-    registry = CollectorRegistry()
-    pstt_sinks_kafka.register_metrics(register=registry.register, pstt=pstt)
-    text = generate_latest(registry).decode()
+    with TestClient(pstt.asgi_app()) as client:  # the scrape goes through the plugin's collector
+        text = client.get("/metrics").text
     assert f'pstt_kafka_messages_total{{connection="local",topic="{topic}"}} 7.0' in text
     assert "pstt_kafka_failures_total" in text
 
@@ -184,12 +179,12 @@ async def test_shutdown_flushes_and_closes(home: HomeBuilder, kafka_broker: Any,
     kafka_home(home, kafka_broker.bootstrap)
     pstt = make_pstt(home, PSTT_SCHEDULER_ENABLED="false")
     pstt.start()
-    service = get_service(pstt)
-    assert (await service.send("local", topic, {"n": 1}))["success"]
-    handles = list(service._producers.values())
+    service = kafka_runtime(pstt)
+    assert (await service.gateway.send("local", topic, {"n": 1}))["success"]
+    handles = list(service.pool._producers.values())
     assert handles and not any(h.closed for h in handles)
     pstt.stop()
-    assert "kafka" not in pstt.state
+    assert kafka_runtime(pstt) is not service  # the stopped facade released it
     assert all(h.closed for h in handles)
     data = json.loads((home.root / "exports" / "kafka_metrics.json").read_text())
     assert data["totals"]["messages"] == 1

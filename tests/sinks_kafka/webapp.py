@@ -1,17 +1,11 @@
-"""Helpers for the Kafka API and dashboard tests: a home wired to the test broker, and the
-app under a real uvicorn server on a free port."""
+"""Helpers for the Kafka API and dashboard tests: a home wired to the test broker and a
+client that sends the dashboard's CSRF token."""
 
 from __future__ import annotations
 
-import re
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from pstt_core import Pstt
-from tests.conftest import HomeBuilder, free_port
+from tests.conftest import HomeBuilder, csrf, free_port
 from tests.sinks_kafka.conftest import kafka_home
 
 # Settings that keep a test with an unreachable broker short (health/test timeouts).
@@ -39,32 +33,5 @@ def dashboard_home(home: HomeBuilder, bootstrap: str, *, down: bool = True,
 def with_csrf(client: Any) -> Any:
     """Act like the dashboard: load ``/kafka`` (which sets the session cookie) and send its
     CSRF token with every request, as the middleware asks of cookie-carrying clients."""
-    page = client.get("/kafka")
-    assert page.status_code == 200, page.text
-    token = re.search(r'<meta name="csrf-token" content="([^"]*)"', page.text)
-    assert token and token.group(1), "the page carries no CSRF token"
-    client.headers["X-CSRF-Token"] = token.group(1)
+    client.headers.update(csrf(client, "/kafka"))
     return client
-
-
-@contextmanager
-def live_server(pstt: Pstt) -> Iterator[str]:
-    """Serve ``pstt.asgi_app()`` with uvicorn in a thread; yields the base URL."""
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(pstt.asgi_app(), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)

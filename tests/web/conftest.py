@@ -1,21 +1,19 @@
-"""Fixtures for the web tests: a home with schedules, a TestClient, a real uvicorn server."""
+"""Fixtures for the web tests: a home with schedules and a TestClient (the live uvicorn server
+and the CSRF helper are in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.testclient import TestClient
 
 from pstt_core import Pstt
 from pstt_core.logs import teardown_logging
-from tests.conftest import HomeBuilder, free_port
+from tests.conftest import HomeBuilder
 
 TOKEN = "t0ken-Secret-9f3b2c"
 
@@ -51,39 +49,6 @@ def client(home: HomeBuilder, make_client: Callable[..., TestClient]) -> TestCli
     """No token; a schedule ``orders`` (filesystem, CSV) exists."""
     csv_schedule(home)
     return make_client()
-
-
-def csrf(client: TestClient) -> dict[str, str]:
-    """The CSRF header of the client's session (as the pages' script sends it)."""
-    page = client.get("/login")
-    marker = 'name="csrf-token" content="'
-    start = page.text.index(marker) + len(marker)
-    return {"X-CSRF-Token": page.text[start:page.text.index('"', start)]}
-
-
-class LiveServer:
-    """uvicorn serving an app on a free port, in a thread (lifespan included)."""
-
-    def __init__(self, app: Any):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")

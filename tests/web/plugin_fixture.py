@@ -14,9 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pstt_core import ConfigSection, Sink, SinkResult, SinkType, hookimpl
-from pstt_core.web.nav import NavLink
-from pstt_core.web.templating import render
+from pstt_core import ConfigSection, PluginEnv, Sink, SinkResult, SinkType, hookimpl
+from pstt_core.web import NavLink, render
 from tests.conftest import registered
 
 
@@ -46,8 +45,8 @@ class Endpoint:
     password: str | None = None
 
 
-def _test_endpoint(pstt: Any, name: str) -> dict[str, Any]:
-    entry = pstt.config.section("hook_endpoints")[name]
+def _test_endpoint(env: PluginEnv, name: str) -> dict[str, Any]:
+    entry = env.section("hook_endpoints")[name]
     return {"name": name, "success": entry.host == "127.0.0.1", "latency_ms": 0.1,
             "error": None if entry.host == "127.0.0.1" else f"cannot reach {entry.host}"}
 
@@ -80,7 +79,7 @@ class HookPlugin:
                                test=_test_endpoint, label="Hook endpoints"))
 
     @hookimpl
-    def register_routes(self, register: Callable[[Any], None], pstt: Any) -> None:
+    def register_routes(self, register: Callable[[Any], None]) -> None:
         register(Route("/hook", hook_page))
         register(Route("/api/hook/status", hook_status))
         for route in self.extra_routes:

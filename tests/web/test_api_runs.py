@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.conftest import HomeBuilder
+from tests.conftest import HomeBuilder, wait_for
 from tests.web.conftest import csv_schedule
 
 
@@ -32,14 +32,12 @@ def test_failed_run_is_a_record_not_an_http_error(home: HomeBuilder,
     assert rec["status"] == "failed" and "no_such_table" in rec["error"]
 
 
-def _wait_for(client: TestClient, export_id: str, timeout: float = 20) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/runs/{export_id}").json()
-        if body.get("status") not in (None, "running"):
-            return body
-        time.sleep(0.05)
-    raise AssertionError("background run did not finish")
+def _finished(client: TestClient, export_id: str, timeout: float = 20) -> dict[str, Any]:
+    def record() -> dict[str, Any] | None:
+        body: dict[str, Any] = client.get(f"/api/runs/{export_id}").json()
+        return body if body.get("status") not in (None, "running") else None
+
+    return wait_for(record, timeout, what="background run finished")
 
 
 # a recursive CTE that keeps SQLite busy for a second or two
@@ -59,7 +57,7 @@ def test_background_run_and_conflict(home: HomeBuilder, make_client: Callable[..
     assert conflict.status_code == 409 and "already running" in conflict.json()["error"]
     again = client.post("/api/schedules/slow/run?background=true")
     assert again.status_code == 409
-    record = _wait_for(client, export_id)
+    record = _finished(client, export_id)
     assert record["status"] == "success" and record["rows"] == 1
     assert client.post("/api/schedules/slow/run?background=maybe").status_code == 400
 
@@ -128,12 +126,12 @@ def test_a_polled_run_is_never_missing(home: HomeBuilder, make_client: Callable[
     monkeypatch.setattr(pstt.history, "append", append_on_a_slow_disk)
     export_id = client.post("/api/schedules/orders/run?background=true").json()["export_id"]
     seen = []
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+
+    def settled() -> Any:
         resp = client.get(f"/api/runs/{export_id}")
         seen.append(resp.status_code)
-        if resp.status_code != 200 or resp.json()["status"] != "running":
-            break
-        time.sleep(0.02)
+        return resp if resp.status_code != 200 or resp.json()["status"] != "running" else None
+
+    resp = wait_for(settled, 20, interval=0.02, what="run no longer running")
     assert set(seen) == {200}, seen
     assert resp.json()["status"] == "success" and resp.json()["rows"] == 500

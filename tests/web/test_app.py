@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from pstt_core import ConfigError, hookimpl
 from pstt_core.logs import teardown_logging
 from pstt_core.web.serve import check_bind, is_loopback
-from tests.conftest import HomeBuilder, logs_text, registered
+from tests.conftest import HomeBuilder, csrf, logs_text, registered
 from tests.web.conftest import csv_schedule
 from tests.web.plugin_fixture import hook_plugin
 
@@ -54,17 +54,10 @@ def test_mounted_inside_another_app(home: HomeBuilder) -> None:
         assert 'href="/pstt/scheduler/orders"' in page
         assert '<meta name="pstt-root" content="/pstt">' in page
         assert client.get("/pstt/static/pstt/pstt.js").status_code == 200
-        assert client.post("/pstt/api/schedules/orders/disable", headers=csrf_under(client)).status_code == 200
+        assert client.post("/pstt/api/schedules/orders/disable", headers=csrf(client, "/pstt/")).status_code == 200
         assert client.get("/pstt/api/openapi.json").json()["servers"] == [{"url": "/pstt"}]
     assert not pstt.started
     teardown_logging(home.root / "logs")
-
-
-def csrf_under(client: TestClient) -> dict[str, str]:
-    page = client.get("/pstt/").text
-    marker = 'name="csrf-token" content="'
-    start = page.index(marker) + len(marker)
-    return {"X-CSRF-Token": page[start:page.index('"', start)]}
 
 
 def test_plugin_routes_nav_and_templates(home: HomeBuilder, tmp_path: Path,
@@ -214,7 +207,7 @@ def test_plugin_static_dirs_and_bad_contributions(home: HomeBuilder, tmp_path: P
         problems = [p for p in client.get("/api/plugins").json()["problems"] if "static-test" in p]
         assert len(problems) == 6, problems
         assert any("'pstt' is taken by the core" in p for p in problems)
-        assert any("expected pstt_core.web.nav.NavLink" in p for p in problems)
+        assert any("expected pstt_core.web.NavLink" in p for p in problems)
         assert any("template directory" in p for p in problems)
         assert client.get("/").status_code == 200
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from pstt_core.logs import teardown_logging
-from tests.conftest import HomeBuilder
-from tests.web.conftest import TOKEN, LiveServer, csv_schedule
+from tests.conftest import HomeBuilder, LiveServer
+from tests.web.conftest import TOKEN, csv_schedule
 from tests.web.plugin_fixture import hook_plugin
 
 pytestmark = pytest.mark.browser

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from pstt_core.cli import cli
-from tests.conftest import HomeBuilder
-from tests.web.conftest import TOKEN, csrf, csv_schedule
+from tests.conftest import HomeBuilder, csrf
+from tests.web.conftest import TOKEN, csv_schedule
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from pstt_core.cli import cli
-from tests.conftest import free_port, logs_text
+from tests.conftest import free_port, logs_text, wait_listening
 from tests.web.conftest import TOKEN
 
 pytestmark = pytest.mark.browser
@@ -36,16 +35,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
                              "--home", str(home), "serve", "--port", str(port)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(url + "/api/health", timeout=1)
-            break
-        except httpx.HTTPError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"pstt serve did not start: {proc.stdout.read().decode() if proc.stdout else ''}")
-            time.sleep(0.1)
+    try:  # uvicorn listens once the app's lifespan (PSTT start) is done
+        wait_listening(port, proc, 30, "pstt serve")
+    except RuntimeError as exc:
+        pytest.fail(f"{exc}: {proc.stdout.read().decode() if proc.stdout else ''}")
     yield url, home
     proc.send_signal(signal.SIGTERM)
     # uvicorn shuts down gracefully, then re-raises the signal (exit status -15)

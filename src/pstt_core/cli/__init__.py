@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
+from typing import Any
 
 import click
 
-from ..plugins import get_plugin_manager
+from ..plugins import Plugins, disabled_from_env
 from . import check, history, init, plugins, run, schedules, serve, settings
-from .context import cli_errors
+from .context import cli_errors, get_pstt
 
 
 class PsttGroup(click.Group):
@@ -40,11 +42,13 @@ _CORE_COMMANDS = frozenset(cli.commands)
 _plugins_added = False
 
 
-def build_cli(*, reload: bool = False) -> click.Group:
-    """Add plugin commands once; a clash with a core command or a broken hook is reported.
+def build_cli(*, reload: bool = False, disabled: Iterable[str] | None = None) -> click.Group:
+    """Add plugin commands once; a clash with an earlier command or a failing hook is reported
+    on stderr and never stops the CLI.
 
     :param reload: drop the plugin commands added before and ask the plugins again (after
         plugins were registered or unregistered at run time).
+    :param disabled: plugins not to ask (default ``$PSTT_DISABLED_PLUGINS``).
     """
     global _plugins_added
     if _plugins_added and not reload:
@@ -52,17 +56,23 @@ def build_cli(*, reload: bool = False) -> click.Group:
     for name in set(cli.commands) - _CORE_COMMANDS:
         del cli.commands[name]
     _plugins_added = True
-    for impl in get_plugin_manager().hook.register_commands.get_hookimpls():
-        staging = click.Group()
-        try:
-            impl.function(cli=staging)
-        except Exception as exc:
-            click.echo(f"warning: plugin {impl.plugin_name!r} could not add its commands: {exc}",
-                       err=True)
+    hooks = Plugins(disabled_from_env() if disabled is None else disabled)
+    staged: dict[str, click.Group] = {}
+
+    def kwargs_for(plugin: str) -> dict[str, Any]:
+        staged[plugin] = click.Group()
+        return {"cli": staged[plugin], "get_env": lambda: get_pstt().plugin_env(plugin)}
+
+    failures = hooks.run("register_commands", kwargs_for)
+    for failure in failures:
+        click.echo(f"warning: {failure}; its commands are not added", err=True)
+    failed = {f.plugin for f in failures}
+    for plugin, staging in staged.items():  # registration order: the first command name wins
+        if plugin in failed:
             continue
         for name, command in staging.commands.items():
             if name in cli.commands:
-                click.echo(f"warning: plugin {impl.plugin_name!r} command {name!r} clashes with "
+                click.echo(f"warning: plugin {plugin!r} command {name!r} clashes with "
                            "an existing command; ignored", err=True)
                 continue
             cli.add_command(command, name)
@@ -75,7 +85,6 @@ def _disabled_plugins(argv: list[str]) -> set[str]:
     Read before the command line is parsed, so a blocked plugin never adds its commands.
     """
     from ..home import Home
-    from ..plugins import disabled_from_env
     from ..settings import read_dotenv
 
     if "PSTT_DISABLED_PLUGINS" in os.environ:
@@ -94,5 +103,4 @@ def _disabled_plugins(argv: list[str]) -> set[str]:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
-    get_plugin_manager(_disabled_plugins(args))
-    build_cli().main(args=args, prog_name="pstt")
+    build_cli(disabled=_disabled_plugins(args)).main(args=args, prog_name="pstt")

@@ -21,7 +21,7 @@ def add_to(cli: click.Group) -> None:
 def check_report(pstt: Any, *, offline: bool) -> dict[str, Any]:
     """Everything ``check`` found. ``invalid`` has the shape of ``GET /api/schedules``,
     ``health`` that of ``GET /api/health``; ``ok`` is false when there is any problem."""
-    problems: list[str] = [f"plugin problem: {p}" for p in pstt.registry.problems]
+    problems: list[str] = [f"plugin problem: {p}" for p in pstt.plugin_problems]
     missing = [{"name": m.name, "path": m.path} for m in pstt.config.missing]
     problems += [f"{pstt.config.file} at {m['path']}: environment variable ${{{m['name']}}} "
                  "is not set" for m in missing]
@@ -94,7 +94,7 @@ def _print(report: dict[str, Any], pstt: Any) -> None:
         click.echo(f"  ✗ {m['path']}: environment variable ${{{m['name']}}} is not set")
     for text in conns["missing_files"]:
         click.echo(f"  ✗ {text}")
-    for problem in pstt.registry.problems:
+    for problem in pstt.plugin_problems:
         click.echo(f"  ✗ plugin problem: {problem}")
     scheds = report["schedules"]
     click.echo(f"schedules.json: {scheds['valid']} valid, {len(scheds['invalid'])} invalid")

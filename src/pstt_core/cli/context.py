@@ -5,18 +5,22 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import ConfigError, ConflictError, NotFoundError, PsttError
 
+if TYPE_CHECKING:
+    from ..facade import Pstt
+
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_CONFLICT = 0, 1, 2, 3
 
 
 def get_pstt(ctx: click.Context | None = None, *, logs: bool = False,
-             lenient_env: bool = False, **kwargs: Any) -> Any:
-    """The :class:`~pstt_core.Pstt` for ``--home``, created once per invocation.
+             lenient_env: bool = False, **kwargs: Any) -> Pstt:
+    """The :class:`~pstt_core.Pstt` for ``--home``, created once per invocation and closed
+    when the command ends (whatever a command opened through it is released).
 
     The home must exist and hold ``connections.json`` (``pstt init`` makes one). Commands
     write no log file unless they ask for one (``run`` and ``serve`` do), so a command that
@@ -40,6 +44,7 @@ def get_pstt(ctx: click.Context | None = None, *, logs: bool = False,
                        "commands that connect to a database or server refuse to run until "
                        "they are set", err=True)
         root.obj["pstt"] = pstt
+        root.call_on_close(pstt.close)
     return root.obj["pstt"]
 
 

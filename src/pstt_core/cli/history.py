@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from ..models import FINISHED_STATUSES
 from ..timefmt import format_time
 from .context import echo_json, echo_table, get_pstt
 
@@ -14,15 +15,9 @@ def add_to(cli: click.Group) -> None:
     cli.add_command(history_cmd)
 
 
-def _statuses() -> tuple[str, ...]:
-    from ..web.api.runs import STATUSES
-
-    return STATUSES
-
-
 @click.command("history")
 @click.argument("schedule_id", required=False)
-@click.option("--status", type=click.Choice(_statuses()), help="Only runs with this status.")
+@click.option("--status", type=click.Choice(FINISHED_STATUSES), help="Only runs with this status.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True,
               help="How many runs to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print what GET /api/history returns.")

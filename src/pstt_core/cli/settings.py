@@ -20,10 +20,10 @@ def add_to(cli: click.Group) -> None:
 def settings_cmd(as_json: bool, markdown: bool) -> None:
     """Show every PSTT_* / plugin setting with its value and where it came from."""
     if markdown:  # the defaults of the installed plugins: needs no home
-        from ..plugins import get_plugin_manager
+        from ..plugins import Plugins, disabled_from_env
         from ..registry import Registry
 
-        click.echo(settings_table(Registry(get_plugin_manager()).settings))
+        click.echo(settings_table(Registry(Plugins(disabled_from_env())).settings))
         return
     pstt = get_pstt(lenient_env=True)
     rows = pstt.settings.masked()

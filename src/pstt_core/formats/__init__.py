@@ -11,11 +11,13 @@ back at most 65,536 rows while a column is still all NULL, to learn its type).
 from __future__ import annotations
 
 import abc
-import importlib.util
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
 import attrs
+
+from ..errors import ConfigError
+from ..requires import unavailable_reason
 
 
 @attrs.define
@@ -58,17 +60,35 @@ class OutputFormat:
     install_hint: str = ""
     # Whether the output may be gzip-compressed as a stream (zip formats already are).
     compressible: bool = True
+    # Checks options before a run (raise ConfigError(path=<option>)), e.g. a sheet name.
+    check_options: Callable[[FormatOptions], None] | None = None
 
     @property
     def available(self) -> bool:
-        return all(importlib.util.find_spec(m) is not None for m in self.requires)
+        return self.unavailable_reason is None
 
     @property
     def unavailable_reason(self) -> str | None:
-        if self.available:
-            return None
-        return f"format '{self.name}' needs {', '.join(self.requires)}: {self.install_hint}"
+        reason = unavailable_reason(self.requires, self.install_hint)
+        return f"format {self.name!r}: {reason}" if reason else None
+
+    def check(self, options: FormatOptions) -> None:
+        """Refuse options this format cannot write (``ConfigError`` naming the option)."""
+        if self.check_options is not None:
+            self.check_options(options)
 
     def open(self, fileobj: IO[bytes], columns: Sequence[str],
              options: FormatOptions | None = None) -> FormatWriter:
         return self.writer(fileobj, columns, options or FormatOptions())
+
+
+def pick_format(formats: Mapping[str, OutputFormat], name: str) -> OutputFormat:
+    """``formats[name]``, or a ``ConfigError`` saying which exist or how to install it."""
+    try:
+        fmt = formats[name]
+    except KeyError:
+        known = ", ".join(sorted(formats)) or "none"
+        raise ConfigError(f"unknown format {name!r}; available: {known}") from None
+    if not fmt.available:
+        raise ConfigError(fmt.unavailable_reason or f"format {name!r} unavailable")
+    return fmt

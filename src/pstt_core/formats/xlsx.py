@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
+from ..errors import ConfigError
 from ..values import to_text
 from . import FormatOptions, FormatWriter, OutputFormat
 
@@ -109,6 +110,13 @@ class XlsxWriter(FormatWriter):
         self.book.close()
 
 
+def _check_options(options: FormatOptions) -> None:
+    problem = sheet_name_problem(options.sheet_name)
+    if problem:
+        raise ConfigError(problem, path="sheet_name")
+
+
 XLSX = OutputFormat("xlsx", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     XlsxWriter, "Excel workbook", requires=("xlsxwriter",),
-                    install_hint='pip install "pstt[xlsx]"', compressible=False)
+                    install_hint='pip install "pstt[xlsx]"', compressible=False,
+                    check_options=_check_options)

@@ -40,7 +40,7 @@ def core_routes() -> list[BaseRoute]:
 
 def create_app(pstt: Pstt) -> Starlette:
     core = core_routes()
-    extra = collect(pstt.pm, pstt, core)
+    extra = collect(pstt, core, pages.CORE_NAV)
     settings = pstt.settings
     token = settings["PSTT_API_TOKEN"]
 
@@ -64,7 +64,6 @@ def create_app(pstt: Pstt) -> Starlette:
     app.state.pstt = pstt
     app.state.nav = sorted([*pages.CORE_NAV, *extra.nav], key=lambda n: (n.order, n.label))
     app.state.templates = make_templates(extra.template_dirs, pstt.display_zone)
-    app.state.route_problems = extra.problems
-    app.state.metrics = metrics.build_registry(pstt, extra.problems)
+    app.state.metrics = metrics.build_registry(pstt)
     app.state.plugin_routes = extra.routes
     return app

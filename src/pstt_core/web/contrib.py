@@ -1,24 +1,27 @@
 """What plugins add to the web app: routes, menu links, template and static directories.
 
-A contribution that clashes with a core path or with an earlier plugin's is refused and
-reported (``/api/plugins`` → ``problems``, the settings page and the log); a plugin whose
-hook raises is reported the same way. Neither stops the app from starting.
+Plugins are asked in registration order (the core, entry points by name, run-time plugins),
+so the first to claim a path, a menu path or a static name keeps it. A contribution that
+clashes with a core path or with an earlier plugin's is refused and reported (the facade's
+plugin problems: ``/api/plugins``, the settings page, ``pstt plugins``, and the log); a plugin
+whose hook raises is reported the same way. Neither stops the app from starting.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import pluggy
 from starlette.routing import BaseRoute, Host, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from .nav import NavLink
+
+if TYPE_CHECKING:
+    from ..facade import Pstt
 
 log = logging.getLogger("pstt.web")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -31,18 +34,6 @@ class Contributions:
     template_dirs: list[Path] = attrs.field(factory=list)
     static: list[BaseRoute] = attrs.field(factory=list)
     problems: list[str] = attrs.field(factory=list)
-
-
-def _call_each(pm: pluggy.PluginManager, hook: str, accept: Callable[[str, Any], None],
-               problems: list[str], **kwargs: Any) -> None:
-    for impl in reversed(getattr(pm.hook, hook).get_hookimpls()):
-        def register(*args: Any, _plugin: str = impl.plugin_name) -> None:
-            accept(_plugin, args[0] if len(args) == 1 else args)
-        try:
-            impl.function(register=register, **{k: v for k, v in kwargs.items()
-                                                 if k in impl.argnames})
-        except Exception as exc:
-            problems.append(f"plugin {impl.plugin_name!r}: {hook} failed: {type(exc).__name__}: {exc}")
 
 
 def route_key(route: BaseRoute) -> tuple[str, str] | None:
@@ -67,7 +58,7 @@ def _clash(key: tuple[str, str], taken: dict[tuple[str, str], str]) -> str | Non
     return None
 
 
-def collect(pm: pluggy.PluginManager, pstt: Any, core_routes: list[BaseRoute]) -> Contributions:
+def collect(pstt: Pstt, core_routes: list[BaseRoute], core_nav: list[NavLink]) -> Contributions:
     out = Contributions()
     taken: dict[tuple[str, str], str] = {}
     patterns: list[Route] = []  # parametrised routes would shadow plugin paths they match
@@ -96,11 +87,18 @@ def collect(pm: pluggy.PluginManager, pstt: Any, core_routes: list[BaseRoute]) -
         taken[key] = f"plugin {plugin!r}"
         out.routes.append(route)
 
+    menu: dict[str, str] = {link.path: "the core" for link in core_nav}
+
     def add_nav(plugin: str, link: Any) -> None:
         if not isinstance(link, NavLink):
             out.problems.append(f"plugin {plugin!r}: register_nav_links got {type(link).__name__}; "
-                                "expected pstt_core.web.nav.NavLink")
+                                "expected pstt_core.web.NavLink")
             return
+        if link.path in menu:
+            out.problems.append(f"plugin {plugin!r}: menu link to {link.path!r} is already "
+                                f"added by {menu[link.path]}; ignored")
+            return
+        menu[link.path] = f"plugin {plugin!r}"
         out.nav.append(link)
 
     def add_templates(plugin: str, directory: Any) -> None:
@@ -129,10 +127,12 @@ def collect(pm: pluggy.PluginManager, pstt: Any, core_routes: list[BaseRoute]) -
         out.static.append(Mount(f"/static/{name}", app=StaticFiles(directory=directory),
                                 name=f"static-{name}"))
 
-    _call_each(pm, "register_routes", add_route, out.problems, pstt=pstt)
-    _call_each(pm, "register_nav_links", add_nav, out.problems)
-    _call_each(pm, "register_template_dirs", add_templates, out.problems)
-    _call_each(pm, "register_static_dirs", add_static, out.problems)
+    hooks = pstt.hooks
+    hooks.collect("register_routes", add_route, pstt=pstt, env_for=pstt.plugin_env)
+    hooks.collect("register_nav_links", add_nav)
+    hooks.collect("register_template_dirs", add_templates)
+    hooks.collect("register_static_dirs", add_static)
     for problem in out.problems:
         log.warning("web: %s", problem)
+    hooks.problems.extend(out.problems)
     return out

@@ -15,6 +15,7 @@ from ..converter import unstructure
 from ..databases import safe_url
 from ..logs import redactor
 from ..models import Schedule
+from .forms import facade_choices, sink_schema
 
 if TYPE_CHECKING:
     from ..facade import Pstt
@@ -72,14 +73,16 @@ def history_view(pstt: Pstt, *, limit: int = 100, offset: int = 0,
     return redact({"total": total, "limit": limit, "offset": offset, "runs": runs})
 
 
-def plugins_view(pstt: Pstt, extra_problems: list[str]) -> dict[str, Any]:
+def plugins_view(pstt: Pstt) -> dict[str, Any]:
+    choices = facade_choices(pstt)
     sinks = []
     for name, sink in sorted(pstt.registry.sinks.items()):
-        sinks.append({**sink.describe(pstt), "plugin": pstt.registry.plugin_of("sink type", name)})
+        sinks.append({**sink_schema(sink, choices),
+                      "plugin": pstt.registry.plugin_of("sink type", name)})
     formats = [{"name": f.name, "available": f.available, "unavailable_reason": f.unavailable_reason}
                for f in pstt.registry.formats.values()]
     return {"plugins": [p.to_dict() for p in pstt.plugins()], "sinks": sinks, "formats": formats,
-            "problems": [*pstt.registry.problems, *extra_problems]}
+            "problems": list(pstt.plugin_problems)}
 
 
 def connections_view(pstt: Pstt) -> dict[str, Any]:

@@ -27,15 +27,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..models import RunRecord
-from ..registry import call_register_hook
+from ..models import FINISHED_STATUSES, RunRecord
 
 if TYPE_CHECKING:
     from ..facade import Pstt
 
 log = logging.getLogger("pstt.web")
-STATE_KEY = "pstt_core.metrics"
-STATUSES = ("success", "failed", "partial", "skipped")
 BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 
 
@@ -52,7 +49,7 @@ class SchedulerCollector:
         rows = CounterMetricFamily("pstt_schedule_rows", "Rows exported per schedule",
                                    labels=["schedule"])
         for sid, per in sorted(data["schedules"].items()):
-            for status in STATUSES:
+            for status in FINISHED_STATUSES:
                 runs.add_metric([sid, status], float(per.get(status, 0) or 0))
             rows.add_metric([sid], float(per.get("rows", 0) or 0))
         yield runs
@@ -85,22 +82,19 @@ class RunMetrics:
             self.duration.labels(mode).observe(record.duration_sec or 0.0)
 
 
-def build_registry(pstt: Pstt, problems: list[str]) -> CollectorRegistry:
+def build_registry(pstt: Pstt) -> CollectorRegistry:
     registry = CollectorRegistry()
     registry.register(SchedulerCollector(pstt))
-    # the core's run_finished observer (builtin.py) looks the live metrics up under this key
-    pstt.state[STATE_KEY] = RunMetrics(registry)
+    # the core's run_finished observer (builtin.py) feeds these live metrics
+    pstt.run_metrics = RunMetrics(registry)
 
     def accept(plugin: str, collector: Any) -> None:
         try:
             registry.register(collector)
         except Exception as exc:  # duplicate metric names, not a collector …
-            problems.append(f"plugin {plugin!r}: metrics collector refused: {exc}")
+            pstt.plugin_problems.append(f"plugin {plugin!r}: metrics collector refused: {exc}")
 
-    try:
-        call_register_hook(pstt.pm, "register_metrics", accept, pstt=pstt)
-    except Exception as exc:
-        problems.append(f"register_metrics failed: {type(exc).__name__}: {exc}")
+    pstt.hooks.collect("register_metrics", accept, pstt=pstt, env_for=pstt.plugin_env)
     return registry
 
 

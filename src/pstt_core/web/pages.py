@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -16,20 +16,23 @@ from starlette.routing import Route
 
 from ..errors import ConfigError, NotFoundError
 from ..logs import tail
+from ..models import FINISHED_STATUSES
 from . import data
 from .api.params import choice_param, int_param, text_param, time_param
-from .api.runs import STATUSES
 from .api.system import LEVELS
 from .data import connections_view, plugins_view, redact, scheduler_view, schedules_view
 from .nav import NavLink
 from .templating import render
+
+if TYPE_CHECKING:
+    from ..facade import Pstt
 
 CORE_NAV = [NavLink("Status", "/", 10), NavLink("Scheduler", "/scheduler", 20),
             NavLink("History", "/history", 30), NavLink("Settings", "/settings", 80),
             NavLink("Logs", "/logs", 90), NavLink("API", "/docs", 95)]
 
 
-def _status_data(pstt: Any) -> dict[str, Any]:
+def _status_data(pstt: Pstt) -> dict[str, Any]:
     return {"scheduler": scheduler_view(pstt), "schedules": schedules_view(pstt),
             "recent": redact(pstt.history.query(limit=10)[1])}
 
@@ -56,7 +59,7 @@ async def history_page(request: Request) -> Response:
     try:
         filters: dict[str, Any] = {
             "schedule_id": text_param(request, "schedule_id"),
-            "status": choice_param(request, "status", STATUSES),
+            "status": choice_param(request, "status", FINISHED_STATUSES),
             "sharing_mode": text_param(request, "sharing_mode"),
             "since": _local_time(request, "since", pstt.display_zone),
             "until": _local_time(request, "until", pstt.display_zone)}
@@ -72,7 +75,7 @@ async def history_page(request: Request) -> Response:
     return render(request, "history.html", {
         "runs": redact(runs), "total": total, "offset": offset, "limit": limit,
         "filters": shown, "problem": problem,
-        "statuses": STATUSES, "modes": sorted(pstt.registry.sinks),
+        "statuses": FINISHED_STATUSES, "modes": sorted(pstt.registry.sinks),
         "schedule_ids": sorted(pstt.schedules.all())})
 
 
@@ -84,10 +87,10 @@ def _row(entry: dict[str, Any], test_url: str) -> dict[str, Any]:
             "details": details, "test_url": test_url}
 
 
-def _settings_data(pstt: Any, problems: list[str], root: str) -> dict[str, Any]:
+def _settings_data(pstt: Pstt, root: str) -> dict[str, Any]:
     connections = connections_view(pstt)
     return {"settings": redact(pstt.settings.masked()),
-            "plugins": plugins_view(pstt, problems), "connections": connections,
+            "plugins": plugins_view(pstt), "connections": connections,
             "database_rows": [_row(db, f"{root}/api/connections/databases/{db['name']}/test")
                               for db in connections["databases"]],
             "section_rows": {s["name"]: [_row(e, f"{root}/api/connections/{s['name']}/"
@@ -97,7 +100,7 @@ def _settings_data(pstt: Any, problems: list[str], root: str) -> dict[str, Any]:
 
 async def settings_page(request: Request) -> Response:
     state = request.app.state
-    data = await run_in_threadpool(_settings_data, state.pstt, state.route_problems,
+    data = await run_in_threadpool(_settings_data, state.pstt,
                                    request.scope.get("root_path", ""))
     return render(request, "settings.html", data)
 
@@ -119,14 +122,15 @@ async def logs_page(request: Request) -> Response:
         "tail": lines, "levels": LEVELS, "problem": problem})
 
 
-def _run_file(pstt: Any, export_id: str) -> Path:
+def _run_file(pstt: Pstt, export_id: str) -> Path:
     """The file a recorded run wrote: only a history record can name it, and only its own
     sink type says where it is (``SinkType.output_file``)."""
     record = pstt.history.get(export_id)
     if record is None:
         raise NotFoundError(f"no run with export_id {export_id!r}")
     sink = pstt.registry.sinks.get(str(record.get("sharing_mode") or ""))
-    path = sink.output_file(record, pstt) if sink is not None and sink.output_file else None
+    path = (sink.output_file(record, pstt.owner_env("sink type", sink.name))
+            if sink is not None and sink.output_file else None)
     if path is None:
         raise NotFoundError("this run has no file to download (it wrote none, or the file was "
                             "removed since, e.g. by retention)")

@@ -1,7 +1,7 @@
 """``/scheduler`` (list + new schedule form) and ``/scheduler/{id}`` (edit + recent runs).
 
 The form's sharing-mode dropdown and each mode's fields come from the installed sink
-types' option schemas (``SinkType.describe()``); the browser script submits the form to
+types' option schemas (:func:`pstt_core.web.forms.sink_schema`); the browser script submits the form to
 the JSON API, so the API's validation errors are shown next to the form.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -20,14 +20,19 @@ from starlette.routing import Route
 from ..errors import ConfigError
 from ..timefmt import all_zone_names, server_zone_name
 from .data import redact, schedule_view, schedules_view
+from .forms import facade_choices, sink_schema
 from .templating import render
 
+if TYPE_CHECKING:
+    from ..facade import Pstt
 
-def form_context(pstt: Any) -> dict[str, Any]:
+
+def form_context(pstt: Pstt) -> dict[str, Any]:
     """What the schedule form needs: sink types with their fields, databases and time zones.
     The mode preselected for a new schedule is the one most schedules use (else the first
     available); the zone is the server's."""
-    sinks = [sink.describe(pstt) for _, sink in sorted(pstt.registry.sinks.items())]
+    choices = facade_choices(pstt)
+    sinks = [sink_schema(sink, choices) for _, sink in sorted(pstt.registry.sinks.items())]
     available = [s["name"] for s in sinks if s["available"]]
     used = Counter(s.sharing_mode for s in pstt.schedules.all().values()
                    if s.sharing_mode in available)
@@ -36,7 +41,7 @@ def form_context(pstt: Any) -> dict[str, Any]:
             "zones": all_zone_names(), "default_zone": server_zone_name()}
 
 
-def _list_data(pstt: Any) -> dict[str, Any]:
+def _list_data(pstt: Pstt) -> dict[str, Any]:
     return {**schedules_view(pstt), **form_context(pstt)}
 
 
@@ -45,7 +50,7 @@ async def scheduler_page(request: Request) -> Response:
     return render(request, "scheduler.html", data)
 
 
-def _detail_data(pstt: Any, schedule_id: str) -> dict[str, Any]:
+def _detail_data(pstt: Pstt, schedule_id: str) -> dict[str, Any]:
     runs = redact(pstt.history.query(schedule_id=schedule_id, limit=20)[1])
     try:
         schedule = schedule_view(pstt, schedule_id)

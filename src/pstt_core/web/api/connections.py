@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -12,6 +12,9 @@ from starlette.routing import Route
 
 from ...errors import ConfigError, NotFoundError
 from ..data import connections_view, redact
+
+if TYPE_CHECKING:
+    from ...facade import Pstt
 
 
 async def list_connections(request: Request) -> Response:
@@ -26,7 +29,7 @@ async def test_database(request: Request) -> Response:
     return JSONResponse(redact(await run_in_threadpool(pstt.databases.test, name)))
 
 
-def _run_section_test(pstt: Any, section_name: str, name: str) -> dict[str, Any]:
+def _run_section_test(pstt: Pstt, section_name: str, name: str) -> dict[str, Any]:
     section = pstt.registry.sections.get(section_name)
     if section is None:
         raise NotFoundError(f"no connection section named {section_name!r}")
@@ -36,7 +39,7 @@ def _run_section_test(pstt: Any, section_name: str, name: str) -> dict[str, Any]
         raise ConfigError(f"section {section_name!r} offers no connection test", path=section_name)
     t0 = time.perf_counter()
     try:
-        result = dict(section.test(pstt, name))
+        result = dict(section.test(pstt.owner_env("config section", section_name), name))
     except Exception as exc:  # a plugin's failing test is a result, not a server error
         result = {"name": name, "success": False, "error": f"{type(exc).__name__}: {exc}",
                   "latency_ms": round((time.perf_counter() - t0) * 1000, 2)}

@@ -8,9 +8,7 @@ from datetime import datetime, timezone
 from starlette.requests import Request
 
 from ...errors import ConfigError
-
-TRUE = ("1", "true", "yes", "on")
-FALSE = ("0", "false", "no", "off", "")
+from ...values import parse_bool
 
 
 def int_param(request: Request, name: str, default: int, *, minimum: int = 0,
@@ -33,10 +31,9 @@ def bool_param(request: Request, name: str, default: bool = False) -> bool:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if raw.lower() in TRUE:
-        return True
-    if raw.lower() in FALSE:
-        return False
+    flag = parse_bool(raw) if raw.strip() else False  # "?flag=" means false
+    if flag is not None:
+        return flag
     raise ConfigError(f"query parameter {name!r} must be true or false, got {raw!r}", path=name)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -11,10 +11,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ...errors import NotFoundError
+from ...models import FINISHED_STATUSES
 from ..data import history_view, redact
 from .params import bool_param, choice_param, int_param, text_param, time_param
 
-STATUSES = ("success", "failed", "partial", "skipped")
+if TYPE_CHECKING:
+    from ...facade import Pstt
+    from ...models import RunInfo
 
 
 async def run_schedule(request: Request) -> Response:
@@ -30,12 +33,12 @@ async def run_schedule(request: Request) -> Response:
     return JSONResponse(redact(record.to_dict()))
 
 
-def _visible(pstt: Any, export_id: str) -> bool:
+def _visible(pstt: Pstt, export_id: str) -> bool:
     running = any(r.export_id == export_id for r in list(pstt.runner.running.values()))
     return running or pstt.history.get(export_id) is not None
 
 
-def _start_in_background(pstt: Any, sid: str) -> Any:
+def _start_in_background(pstt: Pstt, sid: str) -> RunInfo:
     """Start the run and wait (briefly) until its thread has registered it, so that an
     immediate ``GET /api/runs/{export_id}`` or a second run request sees it."""
     run = pstt.run_in_background(sid)
@@ -45,7 +48,7 @@ def _start_in_background(pstt: Any, sid: str) -> Any:
     return run
 
 
-def _find_run(pstt: Any, export_id: str) -> dict[str, Any]:
+def _find_run(pstt: Pstt, export_id: str) -> dict[str, Any]:
     for sid, run in list(pstt.runner.running.items()):
         if run.export_id == export_id:
             return {"export_id": export_id, "schedule_id": sid, "status": "running",
@@ -66,7 +69,7 @@ async def get_run(request: Request) -> Response:
 async def history(request: Request) -> Response:
     filters = {
         "schedule_id": text_param(request, "schedule_id"),
-        "status": choice_param(request, "status", STATUSES),
+        "status": choice_param(request, "status", FINISHED_STATUSES),
         "sharing_mode": text_param(request, "sharing_mode"),
         "since": time_param(request, "since"),
         "until": time_param(request, "until"),

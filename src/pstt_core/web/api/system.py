@@ -30,7 +30,7 @@ async def health(request: Request) -> Response:
 
 async def plugins(request: Request) -> Response:
     state = request.app.state
-    return JSONResponse(await run_in_threadpool(plugins_view, state.pstt, state.route_problems))
+    return JSONResponse(await run_in_threadpool(plugins_view, state.pstt))
 
 
 async def settings(request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""The Kafka service: connections, producers, single and batch publish, tests and health.
+"""The HTTP gateway: what ``/api/kafka`` and ``pstt kafka`` do besides exports — a single
+send with retries, a batch, a connection test and the health probe.
 
 Asynchronous methods never block the event loop: delivery reports are resolved into asyncio
 futures with ``loop.call_soon_threadsafe``; blocking calls (metadata requests, waiting for a
@@ -9,24 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pstt_core import NotFoundError
-from pstt_core.config import mask
-
 from .encoding import encode_headers, encode_key, encode_messages, encode_value
 from .metrics import KafkaMetricsService
-from .models import SECRET_FIELDS, KafkaConnectionConfig, validate_topic
+from .models import validate_topic
+from .pool import ProducerPool
 from .probe import probe
-from .producer import ProducerHandle, producer_config
-from .publish import Publisher
-from .settings import setting
-
-log = logging.getLogger("pstt.kafka")
+from .producer import error_text
 
 # Delivery errors worth another attempt of a single send (leadership moves, broker restarts).
 _RETRIABLE = ("_MSG_TIMED_OUT", "_TRANSPORT", "_ALL_BROKERS_DOWN", "_TIMED_OUT", "_QUEUE_FULL",
@@ -41,99 +34,32 @@ def is_retriable(err: Any) -> bool:
     return bool(err.retriable()) or err.code() in codes
 
 
-class KafkaService:
-    def __init__(self, pstt: Any):
-        self.pstt = pstt
-        self.settings = pstt.settings
-        self.connections: dict[str, KafkaConnectionConfig] = dict(
-            pstt.config.section("kafka_connections"))
-        self.config = pstt.config  # the configuration these connections come from
-        self._retired: list[ProducerHandle] = []
-        self.metrics = KafkaMetricsService(
-            pstt.home.exports / "kafka_metrics.json",
-            retention_days=self.setting("KAFKA_METRICS_RETENTION_DAYS"),
-            flush_interval=self.setting("KAFKA_METRICS_FLUSH_INTERVAL_SEC"),
-            samples=self.setting("KAFKA_METRICS_LATENCY_SAMPLES"))
-        self._producers: dict[tuple[str, str | None, bool], ProducerHandle] = {}
-        self._lock = threading.Lock()
-        self.closed = False
+class KafkaGateway:
+    def __init__(self, pool: ProducerPool, metrics: KafkaMetricsService):
+        self.pool = pool
+        self.metrics = metrics
+        self.settings = pool.settings
 
     def setting(self, name: str) -> Any:
-        return setting(self.settings, name)
-
-    def follow(self, config: Any) -> None:
-        """Take the connections of a re-read ``connections.json``: producers of a connection
-        that changed or went away are not used again (a run still using one finishes with
-        it; they are closed with the service)."""
-        fresh: dict[str, KafkaConnectionConfig] = dict(config.section("kafka_connections"))
-        with self._lock:
-            for key in [k for k in self._producers if fresh.get(k[0]) != self.connections.get(k[0])]:
-                self._retired.append(self._producers.pop(key))
-            self.connections, self.config = fresh, config
-
-    # -- connections -----------------------------------------------------------------
-    def connection_names(self) -> list[str]:
-        return sorted(self.connections)
-
-    def connection(self, name: str) -> KafkaConnectionConfig:
-        try:
-            return self.connections[name]
-        except KeyError:
-            known = ", ".join(sorted(self.connections)) or "none"
-            raise NotFoundError(f"unknown Kafka connection {name!r}; configured: {known}") from None
-
-    def masked_connections(self) -> list[dict[str, Any]]:
-        return [mask(self.connections[n], SECRET_FIELDS) for n in self.connection_names()]
-
-    def producer(self, name: str, compression: str | None = None,
-                 single: bool = False) -> ProducerHandle:
-        """The connection's producer, made on first use and reused: one for exports and batches
-        (per compression override) and one for single sends, which must not wait for a batch
-        to fill (``linger.ms`` 0)."""
-        conn = self.connection(name)
-        key = (name, compression, single)
-        with self._lock:
-            handle = self._producers.get(key)
-            if handle is None or handle.closed:
-                overrides: dict[str, Any] = {}
-                if compression:
-                    overrides["compression.type"] = compression
-                if single:
-                    overrides["linger.ms"] = 0
-                handle = ProducerHandle(name, producer_config(conn, self.settings, overrides))
-                self._producers[key] = handle
-            return handle
-
-    def publisher(self, connection: str, topic: str, chunk_size: int | None = None,
-                  compression: str | None = None) -> Publisher:
-        handle = self.producer(connection, compression)
-        return Publisher(handle, topic, chunk_size or self.setting("KAFKA_BATCH_SIZE"),
-                         samples=self.setting("KAFKA_METRICS_LATENCY_SAMPLES"))
-
-    def record(self, connection: str, pub: Publisher) -> None:
-        """Add a finished publisher's figures to the metrics."""
-        self.metrics.record(connection, pub.topic, messages=pub.sent, bytes=pub.sent_bytes,
-                            failures=pub.failed, latency_sum_ms=pub.latency_sum_ms,
-                            latency_count=pub.latency_count, samples=pub.samples,
-                            busy_sec=pub.duration_sec)
+        return self.pool.setting(name)
 
     # -- connection test and health ----------------------------------------------------
     def test_connection_sync(self, name: str, timeout_ms: int | None = None) -> dict[str, Any]:
         """Ask the cluster for metadata with a fresh client (so bad credentials show up)."""
         timeout = (timeout_ms or self.setting("KAFKA_TEST_TIMEOUT_MS")) / 1000.0
-        return probe(self.connection(name), self.settings, timeout)
+        return probe(self.pool.connection(name), self.settings, timeout)
 
     async def test_connection(self, name: str) -> dict[str, Any]:
-        self.connection(name)
+        self.pool.connection(name)
         return await asyncio.to_thread(self.test_connection_sync, name)
 
     def health_sync(self) -> dict[str, Any]:
-        names = self.connection_names()
+        names = self.pool.connection_names()
         if not names:
             return {"status": "not_configured", "connections": []}
         timeout = self.setting("KAFKA_HEALTH_CHECK_TIMEOUT_MS")
-        with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
-            results = list(pool.map(lambda n: self.test_connection_sync(n, timeout), names))
+        with ThreadPoolExecutor(max_workers=min(8, len(names))) as workers:
+            results = list(workers.map(lambda n: self.test_connection_sync(n, timeout), names))
         conns = [{"name": r["connection"], "healthy": r["success"], "latency_ms": r["latency_ms"],
                   "error": r["error"], "brokers": r["brokers"]} for r in results]
         healthy = sum(1 for c in conns if c["healthy"])
@@ -148,11 +74,11 @@ class KafkaService:
     async def send(self, connection: str, topic: str, value: Any, key: Any = None,
                    headers: Any = None) -> dict[str, Any]:
         """One message, retried with backoff 100 → 200 → 400 ms on retriable errors."""
-        self.connection(connection)
+        self.pool.connection(connection)
         validate_topic(topic)
         payload, raw_key = encode_value(value), encode_key(key)
         raw_headers = encode_headers(headers)
-        handle = await asyncio.to_thread(self.producer, connection, None, True)
+        handle = await asyncio.to_thread(self.pool.producer, connection, None, True)
         loop = asyncio.get_running_loop()
         retries = self.setting("KAFKA_SEND_RETRIES")
         backoff = self.setting("KAFKA_SEND_BACKOFF_MS") / 1000.0
@@ -176,7 +102,7 @@ class KafkaService:
             except BufferError:
                 error = "the producer's local queue is full"
             except Exception as exc:
-                error = _text(exc)
+                error = error_text(exc)
                 break
             else:
                 try:
@@ -219,58 +145,24 @@ class KafkaService:
 
     def send_batch_sync(self, connection: str, topic: str, messages: list[dict[str, Any]],
                         batch_size: int | None = None) -> dict[str, Any]:
-        self.connection(connection)
+        """``messages`` as the API parsed them (``{"key", "value", "headers"}``)."""
+        self.pool.connection(connection)
         validate_topic(topic)
         encoded = encode_messages(messages)
-        pub = self.publisher(connection, topic, batch_size)
+        pub = self.pool.publisher(connection, topic, batch_size)
         for value, key, headers in encoded:
             pub.add(value, key, headers)
         pub.wait(max(self.setting("KAFKA_TIMEOUT_MS") / 1000.0, 1.0))
-        self.record(connection, pub)
+        self.metrics.record_publisher(connection, pub)
         self.metrics.flush()
         return pub.result().to_dict()
 
     async def send_batch(self, connection: str, topic: str, messages: list[dict[str, Any]],
                          batch_size: int | None = None) -> dict[str, Any]:
-        self.connection(connection)
-        validate_topic(topic)
-        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-            from pstt_core import ConfigError
-
-            raise ConfigError("batch_size must be a whole number of at least 1", path="batch_size")
-        encode_messages(messages)  # fail fast with a 400 before a thread is used
         return await asyncio.to_thread(self.send_batch_sync, connection, topic, messages,
                                        batch_size)
-
-    # -- lifecycle -------------------------------------------------------------------
-    def close(self) -> None:
-        """Flush and close every producer, then write the metrics."""
-        with self._lock:
-            handles = [*self._producers.values(), *self._retired]
-            self._producers.clear()
-            self._retired.clear()
-            self.closed = True
-        for handle in handles:
-            try:
-                handle.close(timeout=self.setting("KAFKA_TIMEOUT_MS") / 1000.0)
-            except Exception:
-                log.exception("closing Kafka producer %s failed", handle.name)
-        self.metrics.close()
-
-    def __enter__(self) -> KafkaService:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _resolve(fut: asyncio.Future[Any], report: Any) -> None:
     if not fut.done():
         fut.set_result(report)
-
-
-def _text(exc: BaseException) -> str:
-    err = exc.args[0] if exc.args else None
-    if err is not None and hasattr(err, "str"):
-        return str(err.str())
-    return f"{type(exc).__name__}: {exc}"
