@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from pstt_core.logs import teardown_logging
-from tests.conftest import HomeBuilder, logs_text
-from tests.web.conftest import LiveServer, csv_schedule
+from tests.conftest import HomeBuilder, LiveServer, logs_text
+from tests.web.conftest import csv_schedule
 
 pytestmark = pytest.mark.browser
 
