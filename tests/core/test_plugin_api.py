@@ -112,6 +112,24 @@ def test_history_view_holds_only_the_plugins_runs(home: HomeBuilder) -> None:
     assert pstt.plugin_env(Recorder.name).history.query()[0] == 1
 
 
+def test_env_sections_follow_a_reloaded_connections_json(home: HomeBuilder) -> None:
+    """``pstt serve`` re-reads a changed connections.json: a plugin's env (made before) shows
+    the entries in force, not those it was made with."""
+    smtp = {"host": "127.0.0.1", "port": 2525, "security": "none",
+            "from_address": "pstt@example.com", "username": "u", "password": "s3cret-smtp",
+            "allow_insecure_auth": True}
+    home.connections["smtp_servers"] = [{"name": "relay", **smtp}]
+    pstt = home.pstt(logs=False, environ={})
+    env = pstt.plugin_env("email")
+    assert sorted(env.section("smtp_servers")) == ["relay"]
+    home.connections["smtp_servers"].append({"name": "backup", **smtp})
+    home.write()
+    assert pstt.reload_config() is True
+    assert sorted(env.section("smtp_servers")) == ["backup", "relay"]
+    assert [e["name"] for e in env.masked_section("smtp_servers")] == ["backup", "relay"]
+    assert "s3cret-smtp" not in str(env.masked_section("smtp_servers"))
+
+
 def test_sink_context_pstt_is_deprecated(home: HomeBuilder) -> None:
     pstt = home.pstt(logs=False, environ={})
     ctx = pstt.sink_context(pstt.registry.sinks["filesystem"], None, _run())
