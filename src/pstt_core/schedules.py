@@ -22,13 +22,10 @@ def slugify(text: str) -> str:
 
 
 def cron_trigger(expression: str, timezone: str) -> Any:
-    from apscheduler.triggers.cron import CronTrigger
+    """The trigger of a standard (Vixie) cron expression; ``ValueError`` names the bad field."""
+    from .cron import cron_trigger as standard_cron
 
-    fields = expression.split()
-    if len(fields) != 5:
-        raise ValueError(f"cron expression {expression!r} must have 5 fields "
-                         "(minute hour day-of-month month day-of-week)")
-    return CronTrigger.from_crontab(expression, timezone=timezone)
+    return standard_cron(expression, timezone)
 
 
 def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
