@@ -16,6 +16,7 @@ from .databases import Databases
 from .health import run_checks
 from .history import HistoryStore, SchedulerMetricsStore
 from .home import Home
+from .journal import RunJournal
 from .logs import logging_to, redactor, release_logging, setup_logging
 from .models import RunInfo, RunRecord, Schedule
 from .pipeline import Progress
@@ -68,6 +69,8 @@ class Pstt:
                                     lock_dir=self.home.locks)
         self.scheduler_metrics = SchedulerMetricsStore(self.home.scheduler_metrics,
                                                        lock_dir=self.home.locks)
+        self.journal = RunJournal(self.home.journal, self.history, self.scheduler_metrics,
+                                  self.home.locks)
         self.runner = Runner(self)
         self.scheduler = Scheduler(self)
         self.started = False
@@ -84,6 +87,7 @@ class Pstt:
         self._attach_logs()  # again after close()
         self.home.exports.mkdir(parents=True, exist_ok=True)
         with logging_to(self.home.logs):
+            self.recover_runs()
             self.pm.hook.pstt_startup(pstt=self)
             if scheduler and self.settings["PSTT_SCHEDULER_ENABLED"]:
                 self.scheduler.start()
@@ -147,6 +151,16 @@ class Pstt:
         self.scheduler.sync()
 
     # -- runs ------------------------------------------------------------------------
+    def recover_runs(self) -> list[RunRecord]:
+        """Runs of processes that ended mid-run become ``interrupted`` records, and records
+        the history could not take before are added to it (see :mod:`pstt_core.journal`).
+        Called by :meth:`start` and ``pstt check``; a damaged history leaves them waiting."""
+        try:
+            return self.journal.recover()
+        except Exception as exc:  # e.g. a damaged history: reported by check and health
+            log.error("could not recover the run journal: %s", exc)
+            return []
+
     def run(self, schedule_id: str, *, progress: Progress | None = None) -> RunRecord:
         """Run a schedule now and wait for its record. Raises ``NotFoundError`` /
         ``ConflictError``; run failures are in the record, not raised."""

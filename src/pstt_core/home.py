@@ -43,6 +43,11 @@ class Home:
         return self.exports / "scheduler_metrics.json"
 
     @property
+    def journal(self) -> Path:
+        """Records of runs in progress, and final records the history could not take yet."""
+        return self.exports / ".journal"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 
