@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from .config import ConfigSection
-from .errors import ConfigError, ConflictError, NotFoundError, PsttError, SinkError
+from .errors import (
+    ConfigError,
+    ConflictError,
+    NotFoundError,
+    PsttError,
+    RecordNotWrittenError,
+    SinkError,
+    StateFileError,
+)
 from .facade import Pstt
 from .formats import FormatOptions, FormatWriter, OutputFormat
 from .health import HealthCheck, HealthResult
@@ -15,6 +23,7 @@ from .sinks import Sink, SinkContext, SinkResult, SinkType
 __all__ = [
     "ConfigError", "ConfigSection", "ConflictError", "Database", "FormatOptions", "FormatWriter",
     "HealthCheck", "HealthResult", "NotFoundError", "OutputFormat", "Pstt", "PsttError",
-    "RunInfo", "RunRecord", "Schedule", "Setting", "Sink", "SinkContext", "SinkError",
-    "SinkResult", "SinkType", "Trigger", "hookimpl",
+    "RecordNotWrittenError", "RunInfo", "RunRecord", "Schedule", "Setting", "Sink",
+    "SinkContext", "SinkError", "SinkResult", "SinkType", "StateFileError", "Trigger",
+    "hookimpl",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class PsttError(Exception):
     """Base class of every error PSTT raises on purpose."""
@@ -63,7 +65,7 @@ class RecordNotWrittenError(PsttError):
         as the history can be written again.
     """
 
-    def __init__(self, message: str, *, record: object, kept_at: str | None):
+    def __init__(self, message: str, *, record: Any, kept_at: str | None):
         self.record = record
         self.kept_at = kept_at
         super().__init__(message)

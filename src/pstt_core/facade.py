@@ -13,6 +13,7 @@ import pluggy
 
 from .config import Config, load_config
 from .databases import Databases
+from .errors import ConfigError
 from .health import run_checks
 from .history import HistoryStore, SchedulerMetricsStore
 from .home import Home
@@ -93,6 +94,24 @@ class Pstt:
                 self.scheduler.start()
             self.started = True
             log.info("PSTT started on %s", self.home.root)
+
+    def check_state(self) -> None:
+        """Raise the error of the first state file that cannot be understood (see
+        :meth:`state_problems`)."""
+        problems = self.state_problems()
+        if problems:
+            raise problems[0]
+
+    def state_problems(self) -> list[ConfigError]:
+        """The errors of the core's state files (history, counters, schedules.json as a
+        whole); each names the file and what is wrong with it."""
+        problems: list[ConfigError] = []
+        for check in (self.history.check, self.scheduler_metrics.data, self.schedules.load):
+            try:
+                check()
+            except ConfigError as exc:
+                problems.append(exc)
+        return problems
 
     def stop(self) -> None:
         """Stop the scheduler (waiting for running jobs), then ``pstt_shutdown``."""

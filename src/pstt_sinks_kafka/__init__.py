@@ -130,6 +130,16 @@ def register_commands(cli: Any) -> None:
 
 
 @hookimpl
+def pstt_startup(pstt: Any) -> None:
+    """A damaged ``kafka_metrics.json`` stops the start with an error naming it, instead of
+    being reset by the first run (``pstt state repair`` moves it aside)."""
+    if pstt.config.section("kafka_connections"):
+        from .metrics import load_document
+
+        load_document(pstt.home.exports / "kafka_metrics.json")
+
+
+@hookimpl
 def pstt_shutdown(pstt: Any) -> None:
     from .runtime import close_service
 

@@ -16,11 +16,54 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from pstt_core.state import atomic_write_json, read_json
+from pstt_core import StateFileError
+from pstt_core.state import atomic_write_json, check_fields, json_kind, read_state
 
 log = logging.getLogger("pstt.kafka.metrics")
 _COUNTERS = ("messages", "bytes", "failures", "latency_sum_ms", "latency_count", "busy_sec")
 _FLOATS = ("latency_sum_ms", "busy_sec")
+
+
+_NUMBER = (int, float)
+_BUCKET_FIELDS: dict[str, tuple[type, ...]] = {
+    "hour": (str,), "topic": (str,), "connection": (str,), "last_message_at": (str,),
+    "latency_samples_ms": (list,), **{name: _NUMBER for name in _COUNTERS}}
+_TOTAL_FIELDS: dict[str, tuple[type, ...]] = {
+    "topic": (str,), "connection": (str,), "messages": (int,), "bytes": (int,),
+    "failures": (int,)}
+
+
+def validate_document(data: Any, file: str) -> None:
+    """``kafka_metrics.json``: ``{"buckets": [...], "totals_by_topic": [...], …}``."""
+    if not isinstance(data, dict):
+        raise StateFileError(f"must be an object, not {json_kind(data)}", file=file, path="$")
+    for name, fields, required in (("buckets", _BUCKET_FIELDS, ("hour", "topic", "connection")),
+                                   ("totals_by_topic", _TOTAL_FIELDS, ("topic", "connection"))):
+        items = data.get(name, [])
+        if not isinstance(items, list):
+            raise StateFileError(f"must be an array, not {json_kind(items)}", file=file,
+                                 path=f"$.{name}")
+        for i, item in enumerate(items):
+            path = f"$.{name}[{i}]"
+            if not isinstance(item, dict):
+                raise StateFileError(f"must be an object, not {json_kind(item)}", file=file,
+                                     path=path)
+            for key in required:
+                if item.get(key) is None:
+                    raise StateFileError("is missing", file=file, path=f"{path}.{key}")
+            check_fields(item, fields, file=file, path=path)
+            samples = item.get("latency_samples_ms") or []
+            for j, value in enumerate(samples):
+                if isinstance(value, bool) or not isinstance(value, _NUMBER):
+                    raise StateFileError(f"must be a number, not {json_kind(value)}", file=file,
+                                         path=f"{path}.latency_samples_ms[{j}]")
+
+
+def load_document(path: Path) -> dict[str, Any]:
+    """The file's document, validated (``{}`` when there is none yet)."""
+    data = read_state(path, {})
+    validate_document(data, str(path))
+    return data
 
 
 def hour_of(at: datetime) -> datetime:
@@ -56,34 +99,22 @@ class KafkaMetricsService:
 
     # -- persistence -----------------------------------------------------------------
     def _load(self) -> None:
-        """Read an existing file; shapes we do not know are skipped, never fatal."""
-        try:
-            data = read_json(self.path, {})
-        except Exception as exc:
-            log.warning("ignoring unreadable %s: %s", self.path, exc)
-            return
-        if not isinstance(data, dict):
-            return
-        for item in data.get("buckets", []) if isinstance(data.get("buckets"), list) else []:
-            try:
-                key = (str(item["hour"]), str(item["topic"]), str(item["connection"]))
-                cell = _new_cell()
-                for name in _COUNTERS:
-                    number = float(item.get(name) or 0)
-                    cell[name] = number if name in _FLOATS else int(number)
-                cell["samples"] = [float(x) for x in item.get("latency_samples_ms", [])][:self.sample_size]
-                cell["last_message_at"] = item.get("last_message_at")
-                self.cells[key] = cell
-            except (KeyError, TypeError, ValueError):
-                continue
-        totals = data.get("totals_by_topic")
-        for item in totals if isinstance(totals, list) else []:
-            try:
-                self.totals[(str(item["topic"]), str(item["connection"]))] = {
-                    "messages": int(item.get("messages", 0)), "bytes": int(item.get("bytes", 0)),
-                    "failures": int(item.get("failures", 0))}
-            except (KeyError, TypeError, ValueError):
-                continue
+        """Read an existing file (see :func:`validate_document`); a damaged one raises
+        ``StateFileError`` and is left untouched: nothing here may write over it."""
+        data = load_document(self.path)
+        for item in data.get("buckets", []):
+            key = (str(item["hour"]), str(item["topic"]), str(item["connection"]))
+            cell = _new_cell()
+            for name in _COUNTERS:
+                number = item.get(name) or 0
+                cell[name] = float(number) if name in _FLOATS else int(number)
+            cell["samples"] = [float(x) for x in item.get("latency_samples_ms", [])][:self.sample_size]
+            cell["last_message_at"] = item.get("last_message_at")
+            self.cells[key] = cell
+        for item in data.get("totals_by_topic", []):
+            self.totals[(str(item["topic"]), str(item["connection"]))] = {
+                "messages": int(item.get("messages") or 0), "bytes": int(item.get("bytes") or 0),
+                "failures": int(item.get("failures") or 0)}
         self._cleanup()
 
     def _document(self) -> dict[str, Any]:

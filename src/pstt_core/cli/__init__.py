@@ -12,7 +12,7 @@ import sys
 import click
 
 from ..plugins import get_plugin_manager
-from . import check, init, plugins, run, schedules, serve, settings
+from . import check, init, plugins, run, schedules, serve, settings, state
 from .context import cli_errors
 
 
@@ -33,7 +33,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
     ctx.obj["home"] = home
 
 
-for module in (init, run, check, plugins, schedules, serve, settings):
+for module in (init, run, check, plugins, schedules, serve, settings, state):
     module.add_to(cli)
 
 _CORE_COMMANDS = frozenset(cli.commands)

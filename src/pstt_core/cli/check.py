@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
+from ..errors import ConfigError
 from .context import EXIT_FAILED, EXIT_OK, get_pstt
 
 
@@ -24,7 +26,20 @@ def check_cmd(offline: bool) -> None:
     for problem in pstt.registry.problems:
         click.echo(f"  plugin problem: {problem}")
         problems += 1
-    valid, invalid = pstt.schedules.load()
+    for added in pstt.recover_runs():
+        click.echo(f"  recovered run {added.export_id} of {added.schedule_id}: {added.status}"
+                   + (f" ({added.error})" if added.error else ""))
+    for state_error in pstt.state_problems():
+        click.echo(f"  ✗ state file {state_error}")
+        problems += 1
+    for kept in _kept(pstt):
+        click.echo(f"  ✗ run {kept['export_id']} of {kept['schedule_id']} ({kept['status']}) is "
+                   f"not in the history yet: kept in {kept['kept_at']} ({kept['reason']})")
+        problems += 1
+    try:
+        valid, invalid = pstt.schedules.load()
+    except ConfigError:  # reported above
+        valid, invalid = {}, {}
     click.echo(f"schedules.json: {len(valid)} valid, {len(invalid)} invalid")
     for key, err in invalid.items():
         click.echo(f"  ✗ {key}: {err}")
@@ -46,3 +61,7 @@ def check_cmd(offline: bool) -> None:
                 problems += 1
     click.echo("OK" if not problems else f"{problems} problem(s)")
     sys.exit(EXIT_OK if not problems else EXIT_FAILED)
+
+
+def _kept(pstt: Any) -> list[dict[str, Any]]:
+    return pstt.journal.kept()

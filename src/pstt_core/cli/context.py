@@ -9,9 +9,11 @@ from typing import Any
 
 import click
 
-from ..errors import ConfigError, ConflictError, NotFoundError, PsttError
+from ..errors import ConfigError, ConflictError, NotFoundError, PsttError, RecordNotWrittenError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_CONFLICT = 0, 1, 2, 3
+# The run ended but its record is not in the history yet (kept in the run journal).
+EXIT_UNRECORDED = 4
 
 
 def get_pstt(ctx: click.Context | None = None, **kwargs: Any) -> Any:
@@ -44,4 +46,6 @@ def _exit_code(exc: PsttError) -> int:
         return EXIT_CONFIG
     if isinstance(exc, ConflictError):
         return EXIT_CONFLICT
+    if isinstance(exc, RecordNotWrittenError):
+        return EXIT_UNRECORDED
     return EXIT_FAILED

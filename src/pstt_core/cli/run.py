@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
-from .context import EXIT_FAILED, EXIT_OK, get_pstt
+from ..errors import ConflictError, RecordNotWrittenError
+from ..models import RunRecord
+from ..signals import exit_code, stopping_runs_on_signals
+from .context import EXIT_FAILED, EXIT_OK, EXIT_UNRECORDED, get_pstt
 
 
 def add_to(cli: click.Group) -> None:
@@ -20,30 +24,56 @@ def add_to(cli: click.Group) -> None:
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: on when stderr is a terminal).")
 def run_cmd(schedule_id: str, as_json: bool, progress: bool | None) -> None:
-    """Run SCHEDULE_ID now and print its outcome."""
+    """Run SCHEDULE_ID now and print its outcome.
+
+    SIGTERM / Ctrl-C stop the run between batches: its record says ``interrupted`` with
+    exact counts, and the exit code is 143 / 130."""
     pstt = get_pstt()
     show = sys.stderr.isatty() if progress is None else progress
+    unrecorded: RecordNotWrittenError | None = None
     pstt.start(scheduler=False)
     try:
-        if show:
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-            with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
-                          TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
-                          transient=True) as bar:
-                task = bar.add_task(schedule_id, total=None)
-                record = pstt.run(schedule_id, progress=lambda n: bar.update(task, completed=n))
-        else:
-            record = pstt.run(schedule_id)
+        with stopping_runs_on_signals(pstt) as received:
+            try:
+                record = _run(pstt, schedule_id, show)
+            except RecordNotWrittenError as exc:
+                record, unrecorded = exc.record, exc
+            except ConflictError:
+                if received:  # the signal came before the run began
+                    sys.exit(exit_code(received[0]))
+                raise
     finally:
         pstt.stop()
+    _print(record, as_json)
+    if unrecorded is not None:
+        click.echo(f"error: {unrecorded}", err=True)
+    if received:
+        sys.exit(exit_code(received[0]))
+    if unrecorded is not None:
+        sys.exit(EXIT_UNRECORDED)
+    sys.exit(EXIT_OK if record.status == "success" else EXIT_FAILED)
+
+
+def _run(pstt: Any, schedule_id: str, show: bool) -> RunRecord:
+    if not show:
+        return pstt.run(schedule_id)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
+                  TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+                  transient=True) as bar:
+        task = bar.add_task(schedule_id, total=None)
+        return pstt.run(schedule_id,
+                        progress=lambda n: bar.update(task, completed=n))
+
+
+def _print(record: RunRecord, as_json: bool) -> None:
     data = record.to_dict()
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
-    else:
-        where = data.get("path") or data.get("kafka_topic") or data.get("recipients") or ""
-        click.echo(f"{record.status}: {record.rows:,} rows in {record.duration_sec:.2f} s"
-                   + (f" → {where}" if where else "") + f" (export_id {record.export_id})")
-        if record.error:
-            click.echo(f"error: {record.error}", err=True)
-    sys.exit(EXIT_OK if record.status == "success" else EXIT_FAILED)
+        return
+    where = data.get("path") or data.get("kafka_topic") or data.get("recipients") or ""
+    click.echo(f"{record.status}: {record.rows:,} rows in {record.duration_sec or 0:.2f} s"
+               + (f" → {where}" if where else "") + f" (export_id {record.export_id})")
+    if record.error:
+        click.echo(f"error: {record.error}", err=True)

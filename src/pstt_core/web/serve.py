@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import signal
+import sys
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
+from ..signals import SIGNALS, exit_code, interrupt_runs
 
 if TYPE_CHECKING:
     from ..facade import Pstt
@@ -29,8 +33,36 @@ def check_bind(host: str, token: str) -> None:
 
 
 def serve(pstt: Pstt, host: str, port: int) -> None:
+    """Check the state files, start the facade, then serve until SIGTERM / SIGINT.
+
+    A damaged state file or bad configuration raises before uvicorn starts (exit code 2, not
+    uvicorn's start-up failure). A signal interrupts the runs in progress (their records say
+    ``interrupted``), the service shuts down, and the process exits with 128 + the signal.
+    """
     import uvicorn
 
     check_bind(host, pstt.settings["PSTT_API_TOKEN"])
-    uvicorn.run(pstt.asgi_app(), host=host, port=port, log_level="warning",
-                proxy_headers=True, timeout_graceful_shutdown=30)
+    pstt.check_state()
+    received: list[int] = []
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if not received:
+                received.append(sig)
+                interrupt_runs(pstt, sig)
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(pstt.asgi_app(), host=host, port=port, log_level="warning",
+                            proxy_headers=True, timeout_graceful_shutdown=30)
+    # uvicorn raises the signal it caught again once it has shut down, with the handlers
+    # found at its start: these only note it, so the exit code is ours.
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in SIGNALS}
+    try:
+        pstt.start()
+        Server(config).run()
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        pstt.stop()
+    if received:
+        sys.exit(exit_code(received[0]))
