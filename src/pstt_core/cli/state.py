@@ -16,10 +16,6 @@ from .context import get_pstt
 if TYPE_CHECKING:
     from ..facade import Pstt
 
-if TYPE_CHECKING:
-    pass
-
-
 def add_to(cli: click.Group) -> None:
     cli.add_command(state_group)
 
