@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,8 @@ from pstt_core import Setting, SinkType, hookimpl
 
 from .options import FilesystemOptions, validate_options
 from .sink import FilesystemSink
+
+log = logging.getLogger("pstt.sinks.filesystem")
 
 SINK = SinkType(
     name="filesystem",
@@ -24,6 +27,18 @@ SINK = SinkType(
 @hookimpl
 def register_sinks(register: Callable[[Any], None]) -> None:
     register(SINK)
+
+
+@hookimpl
+def pstt_startup(pstt: Any) -> None:
+    """Remove the partial files of exports whose process ended (see :mod:`.partials`)."""
+    from .options import export_root
+    from .partials import sweep
+
+    try:
+        sweep(export_root(pstt), recursive=True)
+    except Exception as exc:  # never a reason not to start
+        log.warning("could not look for partial files: %s", exc)
 
 
 @hookimpl

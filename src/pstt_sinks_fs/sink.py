@@ -18,6 +18,7 @@ from pstt_core import ConfigError, FormatOptions, Sink, SinkContext, SinkResult
 from pstt_core.formats import FormatWriter
 from pstt_core.state import fsync_dir
 
+from . import partials
 from .options import FilesystemOptions, export_root, render_name, target_path, template_values
 from .retention import expired_files
 
@@ -60,8 +61,10 @@ class FilesystemSink(Sink):
         if self.final.exists() and not self.options.overwrite:
             raise self._exists_error()
         self.final.parent.mkdir(parents=True, exist_ok=True)
+        partials.sweep(self.final.parent, recursive=False)  # left by killed runs
         self.tmp = self.final.with_name(f".{self.final.name}.{uuid.uuid4().hex[:8]}.partial")
         self._raw = open(self.tmp, "xb", buffering=1 << 20)  # noqa: SIM115 - closed in close/abort
+        partials.hold(self._raw.fileno())
         stream: IO[bytes] = self._raw
         if self.options.gzip:
             self._gz = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=6,
