@@ -52,8 +52,26 @@ def _databases_health(pstt: Pstt) -> HealthResult:
     return HealthResult(status, detail, {"connections": results})
 
 
+def _records_health(pstt: Pstt) -> HealthResult:
+    """Damaged state files and run records the history could not take (kept in the journal)."""
+    problems = [str(exc).replace(str(pstt.home.root) + "/", "") for exc in pstt.state_problems()]
+    kept = pstt.journal.kept()
+    data = {"state_file_errors": problems,
+            "records_not_written": [{k: r.get(k) for k in ("export_id", "schedule_id", "status",
+                                                           "kept_at", "reason")} for r in kept]}
+    if kept:
+        return HealthResult("unhealthy", f"{len(kept)} run record(s) could not be written to the "
+                            f"history and are kept in {pstt.home.journal}: "
+                            f"{kept[0]['reason']}", data)
+    if problems:
+        return HealthResult("unhealthy", "; ".join(problems), data)
+    return HealthResult("healthy", "every run is recorded", data)
+
+
 @hookimpl
 def register_health_checks(register: Callable[[Any], None]) -> None:
+    register(HealthCheck("records", _records_health,
+                         "State files readable; every finished run is in the history"))
     register(HealthCheck("scheduler", _scheduler_health, "Scheduler state and schedule validity"))
     register(HealthCheck("databases", _databases_health, "Each database answers SELECT 1"))
 

@@ -19,6 +19,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from .errors import ConfigError
 from .logs import logging_to
 from .models import Schedule
 from .runner import SKIP_BUSY
@@ -73,7 +74,10 @@ class Scheduler:
                 self._aps.add_job(self._watch, IntervalTrigger(seconds=period), id=WATCH_JOB_ID,
                                   name="reload schedules.json when it changes",
                                   replace_existing=True, coalesce=True, max_instances=1)
-        self.sync()
+        try:
+            self.sync()
+        except ConfigError as exc:  # a damaged schedules.json: no jobs until it is fixed
+            log.error("no schedule runs: %s", exc)
 
     def stop(self, wait: bool = True) -> None:
         if self._aps.running:

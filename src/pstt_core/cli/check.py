@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..errors import ConfigError
+from ..errors import ConfigError, StateFileError
 from .context import EXIT_FAILED, EXIT_OK, get_pstt
 
 
@@ -32,6 +32,15 @@ def check_cmd(offline: bool) -> None:
     for state_error in pstt.state_problems():
         click.echo(f"  ✗ state file {state_error}")
         problems += 1
+    try:  # the plugins' start-up checks their own files (kafka_metrics.json …)
+        pstt.start(scheduler=False)
+    except StateFileError as exc:
+        click.echo(f"  ✗ state file {exc}")
+        problems += 1
+    except ConfigError:
+        pass  # a core file, reported above
+    finally:
+        pstt.stop()
     for kept in _kept(pstt):
         click.echo(f"  ✗ run {kept['export_id']} of {kept['schedule_id']} ({kept['status']}) is "
                    f"not in the history yet: kept in {kept['kept_at']} ({kept['reason']})")

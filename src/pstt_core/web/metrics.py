@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pstt.web")
 STATE_KEY = "pstt_core.metrics"
-STATUSES = ("success", "failed", "partial", "skipped")
+STATUSES = ("success", "failed", "partial", "skipped", "interrupted")
 BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 
 

@@ -108,7 +108,7 @@ def _paths() -> dict[str, Any]:
     ok = lambda schema, text="OK": {"200": _json(schema, text)}  # noqa: E731
     history_params = [
         _query("schedule_id", {"type": "string"}), _query("sharing_mode", {"type": "string"}),
-        _query("status", {"type": "string", "enum": ["success", "failed", "partial", "skipped"]}),
+        _query("status", {"type": "string", "enum": ["success", "failed", "partial", "skipped", "interrupted"]}),
         _query("since", {"type": "string", "format": "date-time"}, "ISO 8601, inclusive"),
         _query("until", {"type": "string", "format": "date-time"}, "ISO 8601, inclusive"),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),

@@ -14,7 +14,7 @@ from ...errors import NotFoundError
 from ..data import redact
 from .params import bool_param, choice_param, int_param, text_param, time_param
 
-STATUSES = ("success", "failed", "partial", "skipped")
+STATUSES = ("success", "failed", "partial", "skipped", "interrupted")
 
 
 async def run_schedule(request: Request) -> Response:
