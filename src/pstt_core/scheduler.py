@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
@@ -21,7 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from .errors import ConfigError
 from .logs import logging_to
-from .models import Schedule
+from .models import Schedule, Trigger
 from .runner import SKIP_BUSY
 from .schedules import cron_trigger
 
@@ -35,9 +35,29 @@ WATCH_JOB_ID = "pstt:watch-schedules"
 
 
 def make_trigger(schedule: Schedule) -> Any:
-    if schedule.trigger.type == "cron":
-        return cron_trigger(schedule.trigger.expression or "", schedule.timezone)
-    return IntervalTrigger(seconds=schedule.trigger.interval_seconds(), timezone=schedule.timezone)
+    return trigger_of(schedule.trigger, schedule.timezone)
+
+
+def trigger_of(trigger: Trigger, tz: str) -> Any:
+    """The APScheduler trigger of a schedule's ``trigger`` in the IANA zone ``tz``."""
+    if trigger.type == "cron":
+        return cron_trigger(trigger.expression or "", tz)
+    return IntervalTrigger(seconds=trigger.interval_seconds(), timezone=tz)
+
+
+def next_runs(schedule: Schedule, *, after: datetime | None = None,
+              count: int = 5) -> list[datetime]:
+    """The schedule's next ``count`` fire times after ``after`` (default: now), in its zone."""
+    return preview(schedule.trigger, schedule.timezone, after=after, count=count)
+
+
+def preview(trigger: Trigger, tz: str, *, after: datetime | None = None,
+            count: int = 5) -> list[datetime]:
+    """The next ``count`` fire times of ``trigger`` in ``tz`` after ``after`` (default: now)."""
+    from .cron import next_fire_times
+
+    start = after or datetime.now(timezone.utc)
+    return list(next_fire_times(trigger_of(trigger, tz), start, count))
 
 
 def _fingerprint(schedule: Schedule) -> tuple[Any, ...]:

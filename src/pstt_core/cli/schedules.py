@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import zoneinfo
+from datetime import datetime
 
 import click
 
+from ..scheduler import next_runs
 from .context import get_pstt
 
 
@@ -38,3 +41,31 @@ def list_cmd(as_json: bool) -> None:
                    f"{r['last_status'] or '-'}")
     for key, err in invalid.items():
         click.echo(f"INVALID {key}: {err}")
+
+
+@schedules_group.command("next")
+@click.argument("schedule_id")
+@click.option("--after", "after", default=None, metavar="ISO-TIME",
+              help="Start from this time (ISO 8601; without an offset: the schedule's zone). "
+                   "Default: now.")
+@click.option("--count", type=click.IntRange(1, 1000), default=5, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of ISO-8601 times.")
+def next_cmd(schedule_id: str, after: str | None, count: int, as_json: bool) -> None:
+    """The next fire times of SCHEDULE_ID, in its time zone (enabled or not)."""
+    pstt = get_pstt()
+    sched = pstt.schedules.get(schedule_id)
+    start = None
+    if after:
+        try:
+            start = datetime.fromisoformat(after.replace("Z", "+00:00"))
+        except ValueError:
+            raise click.BadParameter(f"{after!r} is not an ISO-8601 time, e.g. "
+                                     "2026-10-25T00:00:00+02:00", param_hint="--after") from None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=zoneinfo.ZoneInfo(sched.timezone))
+    times = next_runs(sched, after=start, count=count)
+    if as_json:
+        click.echo(json.dumps([t.isoformat() for t in times]))
+        return
+    for t in times:
+        click.echo(f"{t.isoformat()}  {t.strftime('%a %Z')}")

@@ -106,6 +106,40 @@
     }
   }
 
+  /* the next five fire times under the trigger, as the user types (POST /api/triggers/preview) */
+  var nextList = form.querySelector("#f-next-runs"), nextError = form.querySelector("#f-next-error");
+  var previewTimer = null, previewSeq = 0;
+  function currentTrigger() {
+    return triggerSelect.value === "cron"
+      ? {type: "cron", expression: form.elements.trigger_expression.value}
+      : {type: "interval", seconds: Number(form.elements.trigger_seconds.value || 0)};
+  }
+  function previewNextRuns() {
+    var seq = ++previewSeq;
+    api("POST", ROOT + "/api/triggers/preview",
+        {trigger: currentTrigger(), timezone: form.elements.timezone.value, count: 5})
+      .then(function (data) {
+        if (seq !== previewSeq) { return; }  // an answer to an older keystroke
+        nextError.hidden = true;
+        nextList.replaceChildren.apply(nextList, data.next_runs.map(function (t) {
+          var li = document.createElement("li"); li.textContent = t; return li;
+        }));
+      }).catch(function (err) {
+        if (seq !== previewSeq) { return; }
+        nextList.replaceChildren();
+        nextError.textContent = err.message; nextError.hidden = false;
+      });
+  }
+  function schedulePreview() {
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(previewNextRuns, 250);
+  }
+  ["trigger_expression", "trigger_seconds", "timezone"].forEach(function (name) {
+    form.elements[name].addEventListener("input", schedulePreview);
+  });
+  triggerSelect.addEventListener("change", schedulePreview);
+  previewNextRuns();
+
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     clearErrors();
