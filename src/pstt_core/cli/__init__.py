@@ -1,7 +1,8 @@
 """The ``pstt`` command line. Plugins add commands through ``register_commands(cli)``.
 
 Exit codes: 0 success; 1 the job failed (run failed/partial, check found problems);
-2 bad usage or configuration (unknown schedule, invalid file); 3 conflict (already running).
+2 bad usage or configuration (unknown schedule, invalid file); 3 conflict (already running);
+4 the run's record could not be written (kept in the run journal); 128 + N stopped by signal N.
 """
 
 from __future__ import annotations
