@@ -63,8 +63,10 @@ class RunControl:
             with self._lock:
                 self._cancellers.remove(cancel)
 
-    def remaining(self, elapsed: float) -> float | None:
-        return None if self.timeout is None else max(self.timeout - elapsed, 0.001)
+    def remaining(self, elapsed: float, *, margin: float = 0.0) -> float | None:
+        """Seconds left after ``elapsed`` (plus ``margin``: a database's own limit is a
+        backstop that should lose the race against the watchdog), ``None`` if unbounded."""
+        return None if self.timeout is None else max(self.timeout - elapsed, 0.001) + margin
 
     def start_watchdog(self) -> None:
         if self.timeout:

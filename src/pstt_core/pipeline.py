@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from .control import INTERRUPT, RunControl
+from .control import INTERRUPT, TIMEOUT, RunControl
 from .databases import describe_db_error
 from .errors import PsttError
 from .models import RunInfo, RunRecord, iso, utcnow
@@ -115,7 +115,7 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
         engine = pstt.databases.engine(schedule.connection)
         batch = schedule.batch_size
         with engine.connect() as conn, \
-                bounded(conn, control, control.remaining(time.perf_counter() - t0)):
+                bounded(conn, control, control.remaining(time.perf_counter() - t0, margin=0.5)):
             conn = conn.execution_options(stream_results=True, yield_per=batch)
             result = conn.execute(stmt, params)
             if not result.returns_rows:
@@ -139,6 +139,9 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
     except Exception as exc:  # every failure becomes a failed record, never a crash
         # a query cancelled by the watchdog or a signal fails with the driver's words; the
         # record says why it was stopped
+        if not control.stopped and control.timeout \
+                and time.perf_counter() - t0 >= control.timeout:
+            control.stop(TIMEOUT, f"timed out after {control.timeout:g} s")  # the database's
         record.status = "interrupted" if control.kind == INTERRUPT else "failed"
         record.error = control.reason if control.stopped else _error_text(exc)
         if sink is not None:

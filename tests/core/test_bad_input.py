@@ -208,7 +208,8 @@ def test_schedules_top_level_must_be_a_list(home: HomeBuilder) -> None:
     pstt = Pstt(home.root, logs=False, environ={})
     with pytest.raises(ConfigError) as err:
         pstt.schedules.load()
-    assert str(err.value) == f"{sched_file(home)} at $.schedules: 'schedules' must be a list"
+    assert str(err.value) == (f"{sched_file(home)} at $.schedules: 'schedules' must be a list, "
+                              "not an object (the file is left as it is; see `pstt state repair`)")
 
 
 def test_legacy_spellings_mean_the_same_options(home: HomeBuilder, recorder: Recorder) -> None:
