@@ -231,11 +231,15 @@ def cron_trigger(expression: str, tz_name: str) -> WallClockTrigger:
 
 
 def next_fire_times(trigger: Any, after: datetime, count: int) -> Iterator[datetime]:
-    """The next ``count`` fire times of an APScheduler trigger strictly after ``after``."""
+    """The next ``count`` fire times of an APScheduler trigger strictly after ``after``
+    (fewer if the trigger ends, or its next time would lie beyond year 9999)."""
     previous: datetime | None = None
     now = after + timedelta(microseconds=1)
     for _ in itertools.repeat(None, count):
-        nxt = trigger.get_next_fire_time(previous, now)
+        try:
+            nxt = trigger.get_next_fire_time(previous, now)
+        except (OverflowError, ValueError):  # "year 12978 is out of range"
+            return
         if nxt is None:
             return
         yield nxt

@@ -157,6 +157,12 @@ class HistoryStore:
         return last
 
 
+def _not_before(when: str | None, than: str | None) -> bool:
+    """``when`` is at or after ``than`` (a missing or unreadable ``than`` is earlier)."""
+    a, b = parse_time(when), parse_time(than)
+    return b is None or (a is not None and a >= b)
+
+
 _EMPTY_COUNTERS = {"runs": 0, "success": 0, "failed": 0, "partial": 0, "skipped": 0,
                    "interrupted": 0, "rows": 0, "total_duration_sec": 0.0, "max_duration_sec": 0.0}
 
@@ -187,10 +193,14 @@ class SchedulerMetricsStore:
                 duration = rec.duration_sec or 0.0
                 bucket["total_duration_sec"] = round(bucket["total_duration_sec"] + duration, 3)
                 bucket["max_duration_sec"] = max(bucket["max_duration_sec"], duration)
-            per["last_status"] = rec.status
-            per["last_run_at"] = rec.started_at
-            per["last_duration_sec"] = rec.duration_sec
-            if rec.status == "success":
+            # A record merged late from the run journal may be older than the last run
+            # counted: it adds to the totals but never moves the "last" fields back.
+            if _not_before(rec.started_at, per.get("last_run_at")):
+                per["last_status"] = rec.status
+                per["last_run_at"] = rec.started_at
+                per["last_duration_sec"] = rec.duration_sec
+            if rec.status == "success" and _not_before(rec.started_at,
+                                                       per.get("last_success_at")):
                 per["last_success_at"] = rec.started_at
             data["updated_at"] = rec.finished_at
             self.file.save(data)

@@ -113,7 +113,9 @@ class RunJournal:
         return JournalEntry(self, path, entry)
 
     def complete(self, record: RunRecord) -> None:
-        """Put the final record in the history, then count it; see the module docstring."""
+        """Put the final record in the history, then count it; see the module docstring.
+        Records kept earlier go in first, so the history stays in the order runs ended."""
+        self._merge_kept()
         try:
             self._put(record)
         except Exception as exc:
@@ -126,7 +128,6 @@ class RunJournal:
                 f"written to {self.history.file.path}: {exc}; {where}",
                 record=record, kept_at=str(kept) if kept else None) from exc
         self._path(record.export_id).unlink(missing_ok=True)
-        self._merge_kept()
 
     def recover(self) -> list[RunRecord]:
         """Records of ended processes become ``interrupted``; kept records join the history.
@@ -153,6 +154,18 @@ class RunJournal:
         """Final records waiting for the history (with ``reason``: why it was not written)."""
         return [{**entry["record"], "kept_at": str(path), "reason": entry.get("reason")}
                 for path, entry in self._entries() if entry.get("journal") == PENDING]
+
+    def not_recorded(self, export_id: str) -> RecordNotWrittenError | None:
+        """Why the record of run ``export_id`` is not in the history, if it is kept here."""
+        for path, entry in self._entries():
+            if entry.get("journal") == PENDING and entry["record"].get("export_id") == export_id:
+                record = RunRecord.from_dict(entry["record"])
+                return RecordNotWrittenError(
+                    f"run {export_id} of schedule {record.schedule_id} ended ({record.status}, "
+                    f"{record.rows} rows delivered) but its record is not in the history yet: "
+                    f"it is kept in {path} ({entry.get('reason')})",
+                    record=record, kept_at=str(path))
+        return None
 
     def running(self) -> list[dict[str, Any]]:
         """Records of runs in progress, in any process on this home."""

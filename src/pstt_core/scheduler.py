@@ -53,11 +53,16 @@ def next_runs(schedule: Schedule, *, after: datetime | None = None,
 
 def preview(trigger: Trigger, tz: str, *, after: datetime | None = None,
             count: int = 5) -> list[datetime]:
-    """The next ``count`` fire times of ``trigger`` in ``tz`` after ``after`` (default: now)."""
+    """The next ``count`` fire times of ``trigger`` in ``tz`` after ``after`` (default: now);
+    fewer when the calendar ends first (an interval of millennia has none)."""
     from .cron import next_fire_times
 
     start = after or datetime.now(timezone.utc)
-    return list(next_fire_times(trigger_of(trigger, tz), start, count))
+    try:
+        aps = trigger_of(trigger, tz)
+    except OverflowError:  # an interval longer than a timedelta holds: it never fires
+        return []
+    return list(next_fire_times(aps, start, count))
 
 
 def _fingerprint(schedule: Schedule) -> tuple[Any, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,9 +100,12 @@ def confined(root: Path, directory: str, name: str = "") -> Path:
     return target
 
 
-def target_path(root: Path, state_dir: Path, directory: str, name: str) -> Path:
+def target_path(root: Path, state_dir: Path, directory: str, name: str,
+                private_dirs: Iterable[Path] = ()) -> Path:
     """Where a rendered file name goes: one plain name under ``root/directory``, never a
-    hidden name (those are files being written) or a PSTT state file."""
+    hidden name (those are files being written), a PSTT state file, or anything inside
+    ``private_dirs`` (PSTT's run journal and locks, reachable when the export root contains
+    them: a file there would be read as a run record)."""
     if "/" in name or "\\" in name or "\0" in name:
         raise ConfigError(f"the file name {name!r} contains a path separator; put sub-directories "
                           "in 'directory'", path="filename")
@@ -112,6 +116,11 @@ def target_path(root: Path, state_dir: Path, directory: str, name: str) -> Path:
     if target.parent == state_dir and name in STATE_FILES:
         raise ConfigError(f"the file name {name!r} is a PSTT state file in {state_dir}",
                           path="filename")
+    for private in private_dirs:
+        private = private.resolve()
+        if private in target.parents:
+            raise ConfigError(f"directory {directory!r} is inside {private}, which PSTT keeps "
+                              "for its own records", path="directory")
     return target
 
 
@@ -149,4 +158,5 @@ def validate_options(options: FilesystemOptions, pstt: Pstt) -> None:
     sample = template_values(datetime.now(timezone.utc), schedule_id="id", schedule_name="name",
                              export_id="0", ext=fmt.extension)
     name = render_name(options.filename, sample)
-    target_path(export_root(pstt), pstt.home.exports.resolve(), options.directory, name)
+    target_path(export_root(pstt), pstt.home.exports.resolve(), options.directory, name,
+                pstt.home.private_dirs)

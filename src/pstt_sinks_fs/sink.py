@@ -46,8 +46,9 @@ class FilesystemSink(Sink):
         name = render_name(self.options.filename, values)
         if self.options.gzip:
             name += ".gz"
-        return target_path(self.root, self.ctx.pstt.home.exports.resolve(), self.options.directory,
-                           name)
+        home = self.ctx.pstt.home
+        return target_path(self.root, home.exports.resolve(), self.options.directory, name,
+                           home.private_dirs)
 
     def _exists_error(self) -> ConfigError:
         assert self.final is not None

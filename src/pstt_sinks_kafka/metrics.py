@@ -25,6 +25,8 @@ _FLOATS = ("latency_sum_ms", "busy_sec")
 
 
 _NUMBER = (int, float)
+# The top-level keys the service writes (others found in the file are kept as they are).
+_WRITTEN = ("version", "updated_at", "retention_days", "totals", "totals_by_topic", "buckets")
 _BUCKET_FIELDS: dict[str, tuple[type, ...]] = {
     "hour": (str,), "topic": (str,), "connection": (str,), "last_message_at": (str,),
     "latency_samples_ms": (list,), **{name: _NUMBER for name in _COUNTERS}}
@@ -52,6 +54,10 @@ def validate_document(data: Any, file: str) -> None:
                 if item.get(key) is None:
                     raise StateFileError("is missing", file=file, path=f"{path}.{key}")
             check_fields(item, fields, file=file, path=path)
+            if name == "buckets" and _parse(item["hour"]) is None:
+                # retention would drop such a bucket: a partial keep, never done silently
+                raise StateFileError("must be an ISO-8601 time (the start of an hour)",
+                                     file=file, path=f"{path}.hour")
             samples = item.get("latency_samples_ms") or []
             for j, value in enumerate(samples):
                 if isinstance(value, bool) or not isinstance(value, _NUMBER):
@@ -93,6 +99,8 @@ class KafkaMetricsService:
         self.lock = threading.RLock()
         self.cells: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.totals: dict[tuple[str, str], dict[str, Any]] = {}
+        # top-level keys of the file that this service does not write: kept as found
+        self.foreign: dict[str, Any] = {}
         self.dirty = False
         self._last_flush = time.monotonic()
         self._load()
@@ -102,6 +110,7 @@ class KafkaMetricsService:
         """Read an existing file (see :func:`validate_document`); a damaged one raises
         ``StateFileError`` and is left untouched: nothing here may write over it."""
         data = load_document(self.path)
+        self.foreign = {k: v for k, v in data.items() if k not in _WRITTEN}
         for item in data.get("buckets", []):
             key = (str(item["hour"]), str(item["topic"]), str(item["connection"]))
             cell = _new_cell()
@@ -125,7 +134,7 @@ class KafkaMetricsService:
                             "latency_samples_ms": [round(x, 3) for x in cell["samples"]],
                             "last_message_at": cell["last_message_at"]})
         totals = [{"topic": t, "connection": c, **v} for (t, c), v in sorted(self.totals.items())]
-        return {"version": 1, "updated_at": datetime.now(timezone.utc).isoformat(),
+        return {**self.foreign, "version": 1, "updated_at": datetime.now(timezone.utc).isoformat(),
                 "retention_days": self.retention_days, "totals": self._grand_totals(),
                 "totals_by_topic": totals, "buckets": buckets}
 

@@ -44,7 +44,7 @@ def run_cmd(schedule_id: str, as_json: bool, progress: bool | None) -> None:
                 raise
     finally:
         pstt.stop()
-    _print(record, as_json)
+    _print(record, as_json, unrecorded)
     if unrecorded is not None:
         click.echo(f"error: {unrecorded}", err=True)
     if received:
@@ -67,13 +67,17 @@ def _run(pstt: Any, schedule_id: str, show: bool) -> RunRecord:
                         progress=lambda n: bar.update(task, completed=n))
 
 
-def _print(record: RunRecord, as_json: bool) -> None:
+def _print(record: RunRecord, as_json: bool, unrecorded: RecordNotWrittenError | None) -> None:
+    """The outcome; a record the history did not take is never shown as a plain success."""
     data = record.to_dict()
+    if unrecorded is not None:
+        data.update(recorded=False, kept_at=unrecorded.kept_at)
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
         return
     where = data.get("path") or data.get("kafka_topic") or data.get("recipients") or ""
-    click.echo(f"{record.status}: {record.rows:,} rows in {record.duration_sec or 0:.2f} s"
+    status = record.status if unrecorded is None else f"not recorded ({record.status})"
+    click.echo(f"{status}: {record.rows:,} rows in {record.duration_sec or 0:.2f} s"
                + (f" → {where}" if where else "") + f" (export_id {record.export_id})")
     if record.error:
         click.echo(f"error: {record.error}", err=True)

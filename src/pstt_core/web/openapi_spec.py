@@ -151,8 +151,9 @@ def _paths() -> dict[str, Any]:
              "202": _json(_ref("RunStarted"), "Started in the background")}, 400, 404, 409, 503,
             params=[*sid, _query("background", {"type": "boolean", "default": False})],
             tag="runs")},
-        "/api/runs/{export_id}": {"get": _op("A run by export_id (status running while it runs)",
-                                             ok(_ref("RunRecord")), 404,
+        "/api/runs/{export_id}": {"get": _op("A run by export_id (status running while it runs; "
+                                             "503 when it ended but its record could not be "
+                                             "written)", ok(_ref("RunRecord")), 404, 503,
                                              params=[_path("export_id")], tag="runs")},
         "/api/history": {"get": _op("Run history, newest first", ok(_ref("History")), 400,
                                     params=history_params, tag="runs")},
