@@ -13,7 +13,7 @@ import pluggy
 
 from .config import Config, load_config
 from .databases import Databases
-from .errors import ConfigError
+from .errors import ConfigError, PsttError
 from .health import run_checks
 from .history import HistoryStore, SchedulerMetricsStore
 from .home import Home
@@ -71,7 +71,7 @@ class Pstt:
         self.scheduler_metrics = SchedulerMetricsStore(self.home.scheduler_metrics,
                                                        lock_dir=self.home.locks)
         self.journal = RunJournal(self.home.journal, self.history, self.scheduler_metrics,
-                                  self.home.locks)
+                                  self.home.locks, observe=self._observe_from_journal)
         self.runner = Runner(self)
         self.scheduler = Scheduler(self)
         self.started = False
@@ -203,13 +203,24 @@ class Pstt:
         thread.start()
         return run
 
-    def observe_run(self, record: RunRecord, run: RunInfo) -> None:
-        """Tell each plugin's ``run_finished``; one observer's failure never affects others."""
+    def observe_run(self, record: RunRecord, schedule: Schedule) -> None:
+        """Tell each plugin's ``run_finished`` (once ``record`` is in the history); one
+        observer's failure never affects others."""
         for impl in reversed(self.pm.hook.run_finished.get_hookimpls()):
             try:
-                impl.function(record=record, schedule=run.schedule, pstt=self)
+                impl.function(record=record, schedule=schedule, pstt=self)
             except Exception:
                 log.exception("run_finished observer of plugin %s failed", impl.plugin_name)
+
+    def _observe_from_journal(self, record: RunRecord) -> None:
+        """A record the journal added to the history later (kept, or of an ended process)."""
+        try:
+            schedule = self.schedules.get(record.schedule_id)
+        except PsttError as exc:  # deleted or invalid since: the record stands without observers
+            log.warning("run %s is in the history; its observers were not called: %s",
+                        record.export_id, exc)
+            return
+        self.observe_run(record, schedule)
 
     # -- introspection ---------------------------------------------------------------
     def plugins(self) -> list[PluginInfo]:

@@ -27,6 +27,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,14 +84,17 @@ class RunJournal:
 
     :param directory: the journal directory (``exports/.journal``).
     :param locks: the home's lock directory (the runner's ``run-<id>.lock`` files).
+    :param observe: called with each record this journal adds to the history later (a kept
+        one, or an orphan made ``interrupted``): the run's observers hear of it only then.
     """
 
     def __init__(self, directory: Path, history: HistoryStore, metrics: SchedulerMetricsStore,
-                 locks: Path):
+                 locks: Path, *, observe: Callable[[RunRecord], None] | None = None):
         self.directory = directory
         self.history = history
         self.metrics = metrics
         self.locks = locks
+        self.observe = observe
         self.host = socket.gethostname()
 
     def _path(self, export_id: str) -> Path:
@@ -242,6 +246,8 @@ class RunJournal:
                     "run %s of schedule %s added to the history from the journal: %s%s",
                     record.export_id, record.schedule_id, record.status,
                     f" — {record.error}" if record.error else "")
+            if self.observe is not None:
+                self.observe(record)
         return added
 
     def _merge_kept(self) -> None:

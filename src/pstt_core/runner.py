@@ -119,7 +119,8 @@ class Runner:
             self.running.pop(sid, None)
             self.controls.pop(run.export_id, None)
             self._release(sid)
-        self.pstt.observe_run(record, run)
+        if unrecorded is None:  # otherwise observed when the journal adds it to the history
+            self.pstt.observe_run(record, run.schedule)
         log.log(LOG_LEVELS.get(record.status, logging.INFO),
                 "run %s of schedule %s finished: %s, %d rows in %.3f s%s", record.export_id, sid,
                 record.status, record.rows, record.duration_sec or 0,
@@ -170,8 +171,6 @@ class Runner:
                                finished_at=iso(utcnow()), duration_sec=0.0, error=reason,
                                schedule_name=run.schedule.name, trigger=run.trigger)
             log.warning("run %s of schedule %s skipped: %s", run.export_id, run.schedule.id, reason)
-            try:
-                self.pstt.journal.complete(record)
-            finally:
-                self.pstt.observe_run(record, run)
+            self.pstt.journal.complete(record)
+            self.pstt.observe_run(record, run.schedule)
             return record

@@ -19,7 +19,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .errors import ConfigError
+from .errors import ConfigError, RecordNotWrittenError
 from .logs import logging_to
 from .models import Schedule, Trigger
 from .runner import SKIP_BUSY
@@ -152,6 +152,8 @@ class Scheduler:
             try:
                 run = self.pstt.runner.prepare(schedule_id, trigger="schedule")
                 self.pstt.runner.run(run, skip_if_running=True)
+            except RecordNotWrittenError:
+                pass  # the run ended; the runner logged where its record is kept
             except Exception:  # the scheduler thread must survive anything a run does
                 log.exception("scheduled run of %s could not start", schedule_id)
 
