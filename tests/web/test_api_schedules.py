@@ -121,3 +121,8 @@ def test_next_runs_and_trigger_preview(client: TestClient) -> None:
     zone = client.post("/api/triggers/preview", json={
         "trigger": {"type": "interval", "seconds": 60}, "timezone": "Mars/Olympus"})
     assert zone.status_code == 400 and zone.json()["path"] == "timezone"
+    # the calendar ends in year 9999: an interval of millennia has few fire times, or none
+    for days, fires in ((2_000_000, 1), (10**9, 0)):
+        long = client.post("/api/triggers/preview",
+                           json={"trigger": {"type": "interval", "days": days}})
+        assert long.status_code == 200 and len(long.json()["next_runs"]) == fires
