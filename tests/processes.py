@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,42 @@ def start_pstt(home: Path, *args: str, **env: str) -> subprocess.Popen[str]:
 def run_pstt(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pstt_core", "--home", str(home), *args],
                           capture_output=True, text=True, env=pstt_env(**env), timeout=120)
+
+
+def start_run(home: Path, schedule_id: str, command: str, port: int) -> subprocess.Popen[str]:
+    """A run of ``schedule_id`` in a new process: ``pstt run`` itself (``command="run"``), or
+    ``pstt serve`` on ``port`` asked over HTTP to run it in the background."""
+    if command == "run":
+        return start_pstt(home, "run", schedule_id, "--no-progress")
+    proc = start_pstt(home, "serve", "--port", str(port))
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return urllib.request.urlopen(f"{base}/api/health", timeout=2).status == 200
+        except OSError:
+            return False
+
+    wait_for(up, 30, "pstt serve to answer", proc)
+    req = urllib.request.Request(f"{base}/api/schedules/{schedule_id}/run?background=true",
+                                 data=b"{}", headers={"Content-Type": "application/json"},
+                                 method="POST")
+    assert urllib.request.urlopen(req, timeout=10).status == 202
+    return proc
+
+
+def interrupt(proc: subprocess.Popen[str], home: Path, sig: int, schedule_id: str = "big",
+              timeout: float = 120) -> dict[str, Any]:
+    """Send ``sig`` to the process running ``schedule_id``; after its exit with 128 + ``sig``,
+    the run's one history record, which says ``interrupted`` by that signal."""
+    proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 128 + sig, err
+    runs = [r for r in history(home) if r["schedule_id"] == schedule_id]
+    assert len(runs) == 1, runs
+    assert (runs[0]["status"], runs[0]["error"]) == (
+        "interrupted", f"interrupted by {signal.Signals(sig).name}")
+    return runs[0]
 
 
 def wait_for(condition: Callable[[], Any], timeout: float, what: str,

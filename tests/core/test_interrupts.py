@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -15,9 +13,10 @@ from tests.conftest import HomeBuilder, free_port, logs_text
 from tests.processes import (
     counting_query,
     history,
+    interrupt,
     journal_running,
     run_pstt,
-    start_pstt,
+    start_run,
     wait_for,
 )
 
@@ -37,41 +36,14 @@ def _partials(root: Path) -> list[Path]:
     return list((root / "exports").rglob("*.partial"))
 
 
-def _start_run(root: Path, command: str) -> subprocess.Popen[str]:
-    if command == "run":
-        return start_pstt(root, "run", "big", "--no-progress")
-    port = free_port()
-    proc = start_pstt(root, "serve", "--port", str(port))
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return urllib.request.urlopen(f"{base}/api/health", timeout=2).status == 200
-        except OSError:
-            return False
-
-    wait_for(up, 30, "pstt serve to answer", proc)
-    req = urllib.request.Request(f"{base}/api/schedules/big/run?background=true", data=b"{}",
-                                 headers={"Content-Type": "application/json"}, method="POST")
-    assert urllib.request.urlopen(req, timeout=10).status == 202
-    return proc
-
-
 @pytest.mark.parametrize("command", ["run", "serve"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_stops_the_export_and_records_it(home: HomeBuilder, command: str,
                                                 sig: signal.Signals) -> None:
     root = _home(home)
-    proc = _start_run(root, command)
+    proc = start_run(root, "big", command, free_port())
     wait_for(lambda: journal_running(root, min_rows=1), 30, "the run's first checkpoint", proc)
-    proc.send_signal(sig)
-    _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + sig, err
-    runs = [r for r in history(root) if r["schedule_id"] == "big"]
-    assert len(runs) == 1, runs
-    record = runs[0]
-    assert record["status"] == "interrupted"
-    assert record["error"] == f"interrupted by {sig.name}"
+    record = interrupt(proc, root, sig, timeout=60)
     assert 0 < record["rows"] < ROWS
     assert record["pid"] == proc.pid
     assert _partials(root) == []
@@ -86,7 +58,7 @@ def test_signal_stops_the_export_and_records_it(home: HomeBuilder, command: str,
 @pytest.mark.parametrize("command", ["run", "serve"])
 def test_sigkill_is_recorded_at_the_next_start(home: HomeBuilder, command: str) -> None:
     root = _home(home)
-    proc = _start_run(root, command)
+    proc = start_run(root, "big", command, free_port())
     running = wait_for(lambda: journal_running(root, min_rows=1), 30, "a checkpoint", proc)
     proc.kill()
     proc.wait(timeout=30)

@@ -5,8 +5,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,15 @@ import pytest
 
 from tests.conftest import HomeBuilder, free_port
 from tests.kafka_broker import consume_all
-from tests.processes import counting_query, history, journal_running, run_pstt, start_pstt, wait_for
+from tests.processes import (
+    counting_query,
+    history,
+    interrupt,
+    journal_running,
+    run_pstt,
+    start_run,
+    wait_for,
+)
 from tests.sinks_kafka.conftest import kafka_home
 
 ROWS = 1_000_000
@@ -29,26 +35,6 @@ def _home(home: HomeBuilder, broker: Any, topic: str) -> Path:
     return home.write()
 
 
-def _start(root: Path, command: str) -> subprocess.Popen[str]:
-    if command == "run":
-        return start_pstt(root, "run", "big", "--no-progress")
-    port = free_port()
-    proc = start_pstt(root, "serve", "--port", str(port))
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return urllib.request.urlopen(f"{base}/api/health", timeout=2).status == 200
-        except OSError:
-            return False
-
-    wait_for(up, 30, "pstt serve to answer", proc)
-    req = urllib.request.Request(f"{base}/api/schedules/big/run?background=true", data=b"{}",
-                                 headers={"Content-Type": "application/json"}, method="POST")
-    assert urllib.request.urlopen(req, timeout=10).status == 202
-    return proc
-
-
 def _delivering(root: Path) -> dict[str, Any] | None:
     running = journal_running(root, min_rows=1)
     return running if running and running.get("kafka_messages_sent", 0) > 0 else None
@@ -60,16 +46,9 @@ def test_signal_settles_the_producer_and_counts_every_message(
         home: HomeBuilder, kafka_broker: Any, topic: str, command: str,
         sig: signal.Signals) -> None:
     root = _home(home, kafka_broker, topic)
-    proc = _start(root, command)
+    proc = start_run(root, "big", command, free_port())
     wait_for(lambda: _delivering(root), 60, "the first confirmed deliveries", proc)
-    proc.send_signal(sig)
-    _out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 128 + sig, err
-    runs = [r for r in history(root) if r["schedule_id"] == "big"]
-    assert len(runs) == 1, runs
-    record = runs[0]
-    assert record["status"] == "interrupted"
-    assert record["error"] == f"interrupted by {sig.name}"
+    record = interrupt(proc, root, sig)
     assert record["kafka_messages_failed"] == 0
     assert 0 < record["kafka_messages_sent"] < ROWS
     consumed = consume_all(kafka_broker.bootstrap, topic, timeout=60)  # until 2 s of silence
@@ -80,7 +59,7 @@ def test_signal_settles_the_producer_and_counts_every_message(
 def test_sigkill_is_recorded_with_what_was_confirmed(home: HomeBuilder, kafka_broker: Any,
                                                      topic: str, command: str) -> None:
     root = _home(home, kafka_broker, topic)
-    proc = _start(root, command)
+    proc = start_run(root, "big", command, free_port())
     wait_for(lambda: _delivering(root), 60, "the first confirmed deliveries", proc)
     proc.kill()
     proc.wait(timeout=30)
