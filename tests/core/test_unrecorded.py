@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from pstt_core import Pstt
+from pstt_core import Pstt, RecordNotWrittenError
 from pstt_core.journal import RESERVE_BYTES
 from tests.conftest import HomeBuilder
 from tests.disks import fill, free_bytes, small_disk
@@ -165,3 +165,18 @@ def test_api_health_and_status_page_say_the_record_could_not_be_written(full_app
     # observed once it is recorded: both runs reach the live counter
     assert 'pstt_runs_total{sharing_mode="filesystem",status="success"} 2.0' in \
         client.get("/metrics").text
+
+
+def test_no_room_for_the_running_record_means_no_delivery(
+        full_app: Any, caplog: pytest.LogCaptureFixture) -> None:
+    pstt, _client, exports = full_app
+    fill(exports)
+    with pytest.raises(RecordNotWrittenError) as err:
+        pstt.run("daily")
+    record = err.value.record
+    assert record.status == "failed" and record.rows == 0
+    assert record.error.startswith("not started: the run journal could not be written: ")
+    assert "No space left on device" in record.error
+    assert err.value.kept_at is None and "could not be kept anywhere (see the log)" in str(err.value)
+    assert not (pstt.home.root / "out").exists()  # nothing delivered
+    assert f'"export_id": "{record.export_id}"' in caplog.text  # the record is in the log
