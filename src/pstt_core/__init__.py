@@ -8,7 +8,15 @@ use. A plugin imports only ``pstt_core`` and ``pstt_core.web``.
 from __future__ import annotations
 
 from .config import ConfigSection
-from .errors import ConfigError, ConflictError, NotFoundError, PsttError, SinkError
+from .errors import (
+    ConfigError,
+    ConflictError,
+    NotFoundError,
+    PsttError,
+    RecordNotWrittenError,
+    SinkError,
+    StateFileError,
+)
 from .facade import Pstt
 from .formats import FormatOptions, FormatWriter, OutputFormat
 from .health import HealthCheck, HealthResult
@@ -23,9 +31,11 @@ from .plugin import (
     StateFile,
     atomic_write_bytes,
     atomic_write_json,
+    check_fields,
     dumps,
     fsync_dir,
     json_default,
+    json_kind,
     parse_bool,
     slugify,
     to_text,
@@ -36,11 +46,12 @@ from .settings import Setting
 from .sinks import Sink, SinkContext, SinkResult, SinkType
 
 __all__ = [
-    "ConfigError", "ConfigSection", "ConflictError", "Database", "FormatOptions", "FormatWriter",
-    "HealthCheck", "HealthResult", "HistoryView", "ListFromText", "NotFoundError",
-    "OutputFormat", "PluginEnv", "PluginState", "Pstt", "PsttError", "RunInfo", "RunRecord",
-    "RunStatus", "Schedule", "Setting", "Sink", "SinkContext", "SinkError", "SinkResult",
-    "SinkType", "StateBackend", "StateFile", "Trigger", "atomic_write_bytes",
-    "atomic_write_json", "dumps", "fsync_dir", "hookimpl", "json_default", "parse_bool",
+    "ConfigError", "ConfigSection", "ConflictError", "Database", "FormatOptions",
+    "FormatWriter", "HealthCheck", "HealthResult", "HistoryView", "ListFromText",
+    "NotFoundError", "OutputFormat", "PluginEnv", "PluginState", "Pstt", "PsttError",
+    "RecordNotWrittenError", "RunInfo", "RunRecord", "RunStatus", "Schedule", "Setting",
+    "Sink", "SinkContext", "SinkError", "SinkResult", "SinkType", "StateBackend", "StateFile",
+    "StateFileError", "Trigger", "atomic_write_bytes", "atomic_write_json", "check_fields",
+    "dumps", "fsync_dir", "hookimpl", "json_default", "json_kind", "parse_bool",
     "register_plugin", "slugify", "to_text", "unregister_plugin", "utcnow",
 ]

@@ -1,6 +1,6 @@
 """The core's own plugin: formats, PSTT_* settings and the web metrics observer — through the
 same hooks as anyone. The core's health checks look at the facade itself (configuration,
-scheduler, database connections), so the facade builds them (:func:`core_health_checks`)
+state files and run records, scheduler, database connections), so the facade builds them (:func:`core_health_checks`)
 rather than a hook."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .models import RunRecord
 
 CORE_FORMATS = (CSV, JSONL, XLSX, PARQUET)
-CORE_HEALTH_CHECKS = ("configuration", "scheduler", "databases")
+CORE_HEALTH_CHECKS = ("configuration", "records", "scheduler", "databases")
 
 
 @hookimpl
@@ -72,11 +72,29 @@ def _configuration_health(pstt: Pstt) -> HealthResult:
                         {"databases": len(pstt.config.databases), "sections": sections})
 
 
+def _records_health(pstt: Pstt) -> HealthResult:
+    """Damaged state files and run records the history could not take (kept in the journal)."""
+    problems = [str(exc).replace(str(pstt.home.root) + "/", "") for exc in pstt.state_problems()]
+    kept = pstt.journal.kept()
+    data = {"state_file_errors": problems,
+            "records_not_written": [{k: r.get(k) for k in ("export_id", "schedule_id", "status",
+                                                           "kept_at", "reason")} for r in kept]}
+    if kept:
+        return HealthResult("unhealthy", f"{len(kept)} run record(s) could not be written to the "
+                            f"history and are kept in {pstt.home.journal}: "
+                            f"{kept[0]['reason']}", data)
+    if problems:
+        return HealthResult("unhealthy", "; ".join(problems), data)
+    return HealthResult("healthy", "every run is recorded", data)
+
+
 def core_health_checks(pstt: Pstt) -> list[HealthCheck]:
     """The checks named in :data:`CORE_HEALTH_CHECKS`, bound to ``pstt``."""
     return [
         HealthCheck("configuration", lambda _env: _configuration_health(pstt),
                     "connections.json is valid (a broken edit keeps the previous one)"),
+        HealthCheck("records", lambda _env: _records_health(pstt),
+                    "State files readable; every finished run is in the history"),
         HealthCheck("scheduler", lambda _env: _scheduler_health(pstt),
                     "Scheduler state and schedule validity"),
         HealthCheck("databases", lambda _env: _databases_health(pstt),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class PsttError(Exception):
     """Base class of every error PSTT raises on purpose."""
@@ -55,4 +57,29 @@ class SinkError(PsttError):
 
     def __init__(self, message: str, *, transient: bool = False):
         self.transient = transient
+        super().__init__(message)
+
+
+class StateFileError(ConfigError):
+    """A state file (history, counters, schedules, a plugin's file) cannot be understood.
+
+    It is never rewritten or reset: what reads it fails with this error until the user
+    repairs it (``pstt state repair FILE``).
+    """
+
+    def __str__(self) -> str:
+        return f"{super().__str__()} (the file is left as it is; see `pstt state repair`)"
+
+
+class RecordNotWrittenError(PsttError):
+    """A run finished (or was refused) but its record could not be written to the history.
+
+    :param record: the run's record (a ``RunRecord``).
+    :param kept_at: where the record was kept instead; it is added to the history as soon
+        as the history can be written again.
+    """
+
+    def __init__(self, message: str, *, record: Any, kept_at: str | None):
+        self.record = record
+        self.kept_at = kept_at
         super().__init__(message)

@@ -15,10 +15,11 @@ from .builtin import CORE_HEALTH_CHECKS, core_health_checks
 from .config import Config, load_config
 from .databases import Databases
 from .envsubst import missing_error
-from .errors import ConfigError
+from .errors import ConfigError, PsttError, StateFileError
 from .health import run_checks
 from .history import HistoryStore, SchedulerMetricsStore
 from .home import Home
+from .journal import RunJournal
 from .logs import logging_to, redactor, release_logging, setup_logging
 from .models import RunInfo, RunRecord, Schedule
 from .pipeline import Progress
@@ -91,6 +92,8 @@ class Pstt:
                                     lock_dir=self.home.locks)
         self.scheduler_metrics = SchedulerMetricsStore(self.home.scheduler_metrics,
                                                        lock_dir=self.home.locks)
+        self.journal = RunJournal(self.home.journal, self.history, self.scheduler_metrics,
+                                  self.home.locks, observe=self._observe_from_journal)
         self.runner = Runner(self)
         self.scheduler = Scheduler(self)
         self.started = False
@@ -100,11 +103,14 @@ class Pstt:
         # Deprecated (plugins written for 1.1 kept objects here); plugins use env.state.
         self.state: dict[str, Any] = {}
         self.export_root = self._export_root()
-        self._state = FileStateBackend(self.home.exports, self.home.locks,
-                                       {p: f.name for p, f in self.registry.state_files.items()})
+        files = self.registry.state_files
+        self._state = FileStateBackend(
+            self.home.exports, self.home.locks, {p: f.name for p, f in files.items()},
+            validators={p: f.validate for p, f in files.items() if f.validate is not None})
         self.state_files = frozenset(
             p.resolve() for p in [*self.home.state_files,
                                   *(self._state.path(name) for name in self.hooks.names())])
+        self.private_dirs = frozenset(p.resolve() for p in self.home.private_dirs)
         self._resources = Resources()
         self._envs: dict[str, PluginEnv] = {}
         self._envs_lock = threading.Lock()
@@ -127,7 +133,8 @@ class Pstt:
                     state=PluginState(name, self._state, self._resources),
                     history=HistoryView(self.history, modes),
                     logger=logging.getLogger(f"pstt.plugins.{name}"),
-                    state_files=self.state_files, sharing_modes=modes,
+                    state_files=self.state_files, private_dirs=self.private_dirs,
+                    sharing_modes=modes,
                     sections=lambda: self.config.sections,
                     secret_fields={n: s.secret_fields for n, s in self.registry.sections.items()},
                     formats=self.registry.formats, schedules=self.schedules.all)
@@ -155,11 +162,46 @@ class Pstt:
         self._attach_logs()  # again after close()
         self.home.exports.mkdir(parents=True, exist_ok=True)
         with logging_to(self.home.logs):
+            self.recover_runs()
+            # A plugin's damaged state file stops the start, naming the file, rather than
+            # leaving the plugin to fail on it later (the core's own files refuse each run
+            # instead, its record kept in the journal).
+            plugin_problems = self.plugin_state_problems()
+            if plugin_problems:
+                raise plugin_problems[0]
             self._report(self.hooks.notify("pstt_startup", pstt=self, env_for=self.plugin_env))
             if scheduler and self.settings["PSTT_SCHEDULER_ENABLED"]:
                 self.scheduler.start()
             self.started = True
             log.info("PSTT started on %s", self.home.root)
+
+    def check_state(self) -> None:
+        """Raise the error of the first state file that cannot be understood (see
+        :meth:`state_problems`)."""
+        problems = self.state_problems()
+        if problems:
+            raise problems[0]
+
+    def state_problems(self) -> list[ConfigError]:
+        """The errors of the state files (the core's — history, counters, schedules.json as a
+        whole — then each plugin's document); each names the file and what is wrong with it."""
+        problems: list[ConfigError] = []
+        for check in (self.history.check, self.scheduler_metrics.data, self.schedules.load):
+            try:
+                check()
+            except ConfigError as exc:
+                problems.append(exc)
+        return problems + self.plugin_state_problems()
+
+    def plugin_state_problems(self) -> list[StateFileError]:
+        """The errors of the plugins' state documents (see :class:`pstt_core.StateFile`)."""
+        problems: list[StateFileError] = []
+        for name in self.hooks.names():
+            try:
+                self._state.read(name)
+            except StateFileError as exc:
+                problems.append(exc)
+        return problems
 
     def stop(self) -> None:
         """Stop the scheduler (waiting for running jobs), then ``pstt_shutdown``, then close
@@ -277,6 +319,16 @@ class Pstt:
         self.scheduler.sync()
 
     # -- runs ------------------------------------------------------------------------
+    def recover_runs(self) -> list[RunRecord]:
+        """Runs of processes that ended mid-run become ``interrupted`` records, and records
+        the history could not take before are added to it (see :mod:`pstt_core.journal`).
+        Called by :meth:`start` and ``pstt check``; a damaged history leaves them waiting."""
+        try:
+            return self.journal.recover()
+        except Exception as exc:  # e.g. a damaged history: reported by check and health
+            log.error("could not recover the run journal: %s", exc)
+            return []
+
     def run(self, schedule_id: str, *, progress: Progress | None = None) -> RunRecord:
         """Run a schedule now and wait for its record. Raises ``NotFoundError`` /
         ``ConflictError``; run failures are in the record, not raised."""
@@ -300,11 +352,21 @@ class Pstt:
         thread.start()
         return run
 
-    def observe_run(self, record: RunRecord, run: RunInfo) -> None:
-        """Tell each plugin's ``run_finished``; a failing observer is logged (with its plugin)
-        and never affects the others or the run."""
-        self.hooks.notify("run_finished", record=record, schedule=run.schedule, pstt=self,
+    def observe_run(self, record: RunRecord, schedule: Schedule) -> None:
+        """Tell each plugin's ``run_finished`` (once ``record`` is in the history); a failing
+        observer is logged (with its plugin) and never affects the others or the run."""
+        self.hooks.notify("run_finished", record=record, schedule=schedule, pstt=self,
                           env_for=self.plugin_env)
+
+    def _observe_from_journal(self, record: RunRecord) -> None:
+        """A record the journal added to the history later (kept, or of an ended process)."""
+        try:
+            schedule = self.schedules.get(record.schedule_id)
+        except PsttError as exc:  # deleted or invalid since: the record stands without observers
+            log.warning("run %s is in the history; its observers were not called: %s",
+                        record.export_id, exc)
+            return
+        self.observe_run(record, schedule)
 
     # -- introspection ---------------------------------------------------------------
     def plugins(self) -> list[PluginInfo]:

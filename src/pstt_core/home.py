@@ -44,8 +44,20 @@ class Home:
 
     @property
     def state_files(self) -> tuple[Path, ...]:
-        """The core's state files (plugins add theirs, see ``Pstt.state_files``)."""
+        """The core's state files (plugins add theirs, see ``Pstt.state_files``); the run
+        journal and the locks are directories, see :attr:`private_dirs`."""
         return (self.schedules, self.history, self.scheduler_metrics)
+
+    @property
+    def journal(self) -> Path:
+        """Records of runs in progress, and final records the history could not take yet.
+
+        Beside the history it stands in for, inside ``exports/``: the upgrade procedure users
+        follow (the release notes' ``robocopy /MIR … /XD .venv exports logs``, the
+        ``rsync --delete`` of docs/DEPLOYMENT.md) keeps ``exports/`` and would delete a
+        directory of its own at the home root, and with it records that exist nowhere else.
+        """
+        return self.exports / ".journal"
 
     @property
     def logs(self) -> Path:
@@ -55,3 +67,8 @@ class Home:
     def locks(self) -> Path:
         """Lock files (state-file updates, running schedules); kept out of the export root."""
         return self.root / ".locks"
+
+    @property
+    def private_dirs(self) -> tuple[Path, ...]:
+        """Directories that hold PSTT's own bookkeeping: no sink may write into them."""
+        return (self.journal, self.locks)

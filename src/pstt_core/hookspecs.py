@@ -218,8 +218,11 @@ def pstt_shutdown(env: PluginEnv, pstt: Pstt) -> None:
 def run_finished(record: RunRecord, schedule: Schedule, env: PluginEnv, pstt: Pstt) -> None:
     """Observe a finished run (any sharing mode, any outcome).
 
-    Called after the history record is written and metrics are updated. An exception
-    raised here is logged and never changes the run's outcome.
+    Called after the history record is written and metrics are updated — never before: a
+    record the history could not take at once, and the ``interrupted`` record of a process
+    that ended mid-run, are observed when the run journal adds them to the history (at the
+    next run or start-up, possibly in another process). An exception raised here is logged
+    and never changes the run's outcome.
 
     :param record: the run record, as written to history.
     :param schedule: the schedule that ran.

@@ -12,7 +12,7 @@ import attrs
 SCHEDULE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
-RunStatus = Literal["success", "failed", "partial", "running", "skipped"]
+RunStatus = Literal["success", "failed", "partial", "running", "skipped", "interrupted"]
 # What a finished run can be: every status but "running" (history filters, counters).
 FINISHED_STATUSES: tuple[str, ...] = tuple(s for s in get_args(RunStatus) if s != "running")
 

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from .control import INTERRUPT, TIMEOUT, RunControl
 from .databases import describe_db_error
 from .errors import PsttError
 from .models import RunInfo, RunRecord, iso, utcnow
 from .sinks import Sink, SinkResult
+from .timeouts import bounded
 
 if TYPE_CHECKING:
     from .facade import Pstt
@@ -29,13 +31,10 @@ PARAMETERS = ("run_time", "last_success_at", "export_id", "schedule_id")
 
 Progress = Callable[[int], None]
 
-# What ``rows_delivered`` is when the sink does not say: all rows, or none. A ``partial``
-# run without the sink's own count records none rather than a guess.
-DELIVERED_BY_STATUS = ("success", "failed")
-
-
-class RunTimeout(PsttError):
-    pass
+# What ``rows_delivered`` is when the sink does not say: all rows, or none (a failed or
+# interrupted run's sink was aborted, which undoes its output). A ``partial`` run without the
+# sink's own count records none rather than a guess.
+DELIVERED_BY_STATUS = ("success", "failed", "interrupted")
 
 
 def query_parameters(sql: str, run: RunInfo) -> tuple[sa.TextClause, dict[str, Any]]:
@@ -85,8 +84,23 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None) -> RunRecord:
-    """Run one schedule to completion and return its record (never raises for run errors)."""
+class RunStopped(PsttError):
+    """Raised between batches once the run's control says stop (timeout, signal)."""
+
+
+# A sink's progress (rows so far, what it confirmed delivered) goes to the run journal.
+Checkpoint = Callable[[int, dict[str, Any]], None]
+
+
+def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
+            control: RunControl | None = None, checkpoint: Checkpoint | None = None) -> RunRecord:
+    """Run one schedule to completion and return its record (never raises for run errors).
+
+    :param control: stops the run from outside (its timeout, a signal); default: one with
+        the schedule's ``timeout_sec`` / ``PSTT_RUN_TIMEOUT_SEC``.
+    :param checkpoint: called after each batch with the rows so far and the sink's
+        :meth:`~pstt_core.sinks.Sink.progress_fields`.
+    """
     schedule = run.schedule
     started: datetime = run.export_timestamp
     t0 = time.perf_counter()
@@ -94,7 +108,9 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None) -> Ru
                        sharing_mode=schedule.sharing_mode, status="running",
                        started_at=iso(started) or "", schedule_name=schedule.name,
                        trigger=run.trigger)
-    timeout = schedule.timeout_sec or pstt.settings["PSTT_RUN_TIMEOUT_SEC"] or None
+    if control is None:
+        control = RunControl(run_timeout(pstt, run))
+    control.start_watchdog()
     sink: Sink | None = None
     rows = 0
     try:
@@ -103,11 +119,13 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None) -> Ru
         stmt, params = query_parameters(schedule.query, run)
         engine = pstt.databases.engine(schedule.connection)
         batch = schedule.batch_size
-        with engine.connect() as conn:
+        with engine.connect() as conn, \
+                bounded(conn, control, control.remaining(time.perf_counter() - t0, margin=0.5)):
             conn = conn.execution_options(stream_results=True, yield_per=batch)
             result = conn.execute(stmt, params)
             if not result.returns_rows:
                 raise PsttError("the query returned no result set (is it a SELECT?)")
+            _check(control)
             sink = sink_type.factory(pstt.sink_context(sink_type, options, run))
             sink.open(list(result.keys()))
             for part in batches(result, batch):
@@ -115,17 +133,22 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None) -> Ru
                 rows += len(part)
                 if progress:
                     progress(rows)
-                if timeout and time.perf_counter() - t0 > timeout:
-                    raise RunTimeout(f"run exceeded its timeout of {timeout:g} s after {rows} rows")
+                if checkpoint:
+                    checkpoint(rows, sink.progress_fields())
+                _check(control)
             result.close()
         outcome: SinkResult = sink.close()
         record.status = outcome.status or "success"
         record.error = outcome.error
         record.extra.update(outcome.fields)
     except Exception as exc:  # every failure becomes a failed record, never a crash
-        record.status = "failed"
-        record.error = _error_text(exc)
-        log.warning("run %s of schedule %s failed: %s", run.export_id, schedule.id, record.error)
+        # a query cancelled by the watchdog or a signal fails with the driver's words; the
+        # record says why it was stopped
+        if not control.stopped and control.timeout \
+                and time.perf_counter() - t0 >= control.timeout:
+            control.stop(TIMEOUT, f"timed out after {control.timeout:g} s")  # the database's
+        record.status = "interrupted" if control.kind == INTERRUPT else "failed"
+        record.error = control.reason if control.stopped else _error_text(exc)
         if sink is not None:
             try:
                 sink.abort(exc)
@@ -135,6 +158,8 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None) -> Ru
                 record.extra.update(sink.partial_fields())
             except Exception:
                 log.exception("sink partial_fields failed for run %s", run.export_id)
+    finally:
+        control.close()
     record.rows = rows
     if "rows_delivered" not in record.extra and record.status in DELIVERED_BY_STATUS:
         # a sink that delivers part of the rows says how many (Kafka: messages acknowledged)
@@ -142,3 +167,13 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None) -> Ru
     record.finished_at = iso(utcnow())
     record.duration_sec = round(time.perf_counter() - t0, 3)
     return record
+
+
+def _check(control: RunControl) -> None:
+    if control.stopped:
+        raise RunStopped(control.reason or "stopped")
+
+
+def run_timeout(pstt: Pstt, run: RunInfo) -> float | None:
+    """The run's bound in seconds: the schedule's ``timeout_sec``, else the setting."""
+    return run.schedule.timeout_sec or pstt.settings["PSTT_RUN_TIMEOUT_SEC"] or None

@@ -7,10 +7,11 @@ import os
 import threading
 from typing import TYPE_CHECKING
 
-from .errors import ConflictError
+from .control import INTERRUPT, RunControl
+from .errors import ConflictError, RecordNotWrittenError
 from .logs import logging_to
 from .models import RunInfo, RunRecord, iso, utcnow
-from .pipeline import Progress, execute
+from .pipeline import Progress, execute, run_timeout
 from .state import try_lock_file
 
 if TYPE_CHECKING:
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("pstt.runner")
 
 SKIP_BUSY = "previous run still in progress"
+# A failed run is worth a look; an interrupted one needs one (something stopped PSTT).
+LOG_LEVELS = {"success": logging.INFO, "skipped": logging.INFO, "partial": logging.WARNING,
+              "failed": logging.WARNING, "interrupted": logging.ERROR}
 
 
 class Runner:
@@ -28,6 +32,9 @@ class Runner:
         self._guard = threading.Lock()
         self._fds: dict[str, int | None] = {}
         self.running: dict[str, RunInfo] = {}
+        self.controls: dict[str, RunControl] = {}
+        # set by interrupt(): why no new run may start
+        self.stopping: str | None = None
 
     def _lock(self, schedule_id: str) -> threading.Lock:
         with self._guard:
@@ -75,33 +82,85 @@ class Runner:
     def run(self, run: RunInfo, *, progress: Progress | None = None,
             skip_if_running: bool = False, reserved: bool = False) -> RunRecord:
         """Execute ``run``; a second run of a schedule already running is refused
-        (``ConflictError``) or, for scheduled fires, recorded as ``skipped``."""
+        (``ConflictError``) or, for scheduled fires, recorded as ``skipped``.
+
+        Raises :class:`~pstt_core.errors.RecordNotWrittenError` (with the record) when the
+        run's record could not be written to the history."""
         with logging_to(self.pstt.home.logs):
             return self._run(run, progress, skip_if_running, reserved)
 
     def _run(self, run: RunInfo, progress: Progress | None, skip_if_running: bool,
              reserved: bool) -> RunRecord:
         sid = run.schedule.id
+        if self.stopping and not reserved:
+            if not skip_if_running:
+                raise ConflictError(f"schedule {sid!r} not started: {self.stopping}")
+            return self.skip(run, f"not started: {self.stopping}")
         busy = None if reserved else self._claim(sid)
         if busy:
             if not skip_if_running:
                 raise ConflictError(f"schedule {sid!r} {busy}")
             return self.skip(run, SKIP_BUSY)
+        unrecorded: RecordNotWrittenError | None = None
+        control = RunControl(run_timeout(self.pstt, run))
         try:
             self.running[sid] = run
-            log.info("run %s of schedule %s started (%s)", run.export_id, sid, run.trigger)
-            record = execute(self.pstt, run, progress=progress)
-            # recorded before the run leaves ``running``: a client polling
-            # GET /api/runs/{export_id} must always find it in one place or the other
-            self._record(record)
+            self.controls[run.export_id] = control
+            if self.stopping:
+                control.stop(INTERRUPT, self.stopping)
+            record = self._execute(run, progress, control)
+            # recorded before the run leaves ``running``, and before its lock is released
+            # (a lock nobody holds marks a journal entry as orphaned)
+            try:
+                self.pstt.journal.complete(record)
+            except RecordNotWrittenError as exc:
+                unrecorded = exc
         finally:
             self.running.pop(sid, None)
+            self.controls.pop(run.export_id, None)
             self._release(sid)
-        self.pstt.observe_run(record, run)
-        log.info("run %s of schedule %s finished: %s, %d rows in %.3f s%s", record.export_id, sid,
-                 record.status, record.rows, record.duration_sec or 0,
-                 f" — {record.error}" if record.error else "")
+        if unrecorded is None:  # otherwise observed when the journal adds it to the history
+            self.pstt.observe_run(record, run.schedule)
+        log.log(LOG_LEVELS.get(record.status, logging.INFO),
+                "run %s of schedule %s finished: %s, %d rows in %.3f s%s", record.export_id, sid,
+                record.status, record.rows, record.duration_sec or 0,
+                f" — {record.error}" if record.error else "")
+        if unrecorded is not None:
+            log.error("%s", unrecorded)
+            raise unrecorded
         return record
+
+    def _execute(self, run: RunInfo, progress: Progress | None,
+                 control: RunControl) -> RunRecord:
+        """The journal's ``running`` record first; no journal, no delivery."""
+        try:
+            entry = self.pstt.journal.begin(run)
+        except Exception as exc:
+            log.error("run %s of schedule %s not started: %s", run.export_id, run.schedule.id,
+                      exc)
+            return self._refused(run, f"not started: the run journal could not be written: "
+                                      f"{exc}")
+        log.info("run %s of schedule %s started (%s)", run.export_id, run.schedule.id,
+                 run.trigger)
+        record = execute(self.pstt, run, progress=progress, control=control,
+                         checkpoint=entry.checkpoint)
+        record.extra.update(self.pstt.journal.origin())
+        return record
+
+    def _refused(self, run: RunInfo, error: str) -> RunRecord:
+        now = iso(utcnow())
+        return RunRecord(export_id=run.export_id, schedule_id=run.schedule.id,
+                         sharing_mode=run.schedule.sharing_mode, status="failed",
+                         started_at=iso(run.export_timestamp) or "", finished_at=now,
+                         duration_sec=0.0, error=error, schedule_name=run.schedule.name,
+                         trigger=run.trigger, extra=self.pstt.journal.origin())
+
+    def interrupt(self, reason: str) -> None:
+        """Stop every run in progress (between batches; their sinks settle) and refuse
+        new ones: the process is going away (SIGTERM, Ctrl-C)."""
+        self.stopping = reason
+        for control in list(self.controls.values()):
+            control.stop(INTERRUPT, reason)
 
     def skip(self, run: RunInfo, reason: str) -> RunRecord:
         """Record ``run`` as ``skipped`` (it never started) with ``reason`` as its error."""
@@ -112,16 +171,6 @@ class Runner:
                                finished_at=iso(utcnow()), duration_sec=0.0, error=reason,
                                schedule_name=run.schedule.name, trigger=run.trigger)
             log.warning("run %s of schedule %s skipped: %s", run.export_id, run.schedule.id, reason)
-            self._finish(record, run)
+            self.pstt.journal.complete(record)
+            self.pstt.observe_run(record, run.schedule)
             return record
-
-    def _finish(self, record: RunRecord, run: RunInfo) -> None:
-        self._record(record)
-        self.pstt.observe_run(record, run)
-
-    def _record(self, record: RunRecord) -> None:
-        try:
-            self.pstt.history.append(record)
-            self.pstt.scheduler_metrics.record(record)
-        except Exception:  # a full disk must not kill the scheduler thread
-            log.exception("could not write history for run %s", record.export_id)

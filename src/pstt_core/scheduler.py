@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
@@ -19,8 +19,9 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from .errors import ConfigError, RecordNotWrittenError
 from .logs import logging_to
-from .models import Schedule
+from .models import Schedule, Trigger
 from .runner import SKIP_BUSY
 from .schedules import cron_trigger
 
@@ -34,9 +35,34 @@ WATCH_JOB_ID = "pstt:watch-schedules"
 
 
 def make_trigger(schedule: Schedule) -> Any:
-    if schedule.trigger.type == "cron":
-        return cron_trigger(schedule.trigger.expression or "", schedule.timezone)
-    return IntervalTrigger(seconds=schedule.trigger.interval_seconds(), timezone=schedule.timezone)
+    return trigger_of(schedule.trigger, schedule.timezone)
+
+
+def trigger_of(trigger: Trigger, tz: str) -> Any:
+    """The APScheduler trigger of a schedule's ``trigger`` in the IANA zone ``tz``."""
+    if trigger.type == "cron":
+        return cron_trigger(trigger.expression or "", tz)
+    return IntervalTrigger(seconds=trigger.interval_seconds(), timezone=tz)
+
+
+def next_runs(schedule: Schedule, *, after: datetime | None = None,
+              count: int = 5) -> list[datetime]:
+    """The schedule's next ``count`` fire times after ``after`` (default: now), in its zone."""
+    return preview(schedule.trigger, schedule.timezone, after=after, count=count)
+
+
+def preview(trigger: Trigger, tz: str, *, after: datetime | None = None,
+            count: int = 5) -> list[datetime]:
+    """The next ``count`` fire times of ``trigger`` in ``tz`` after ``after`` (default: now);
+    fewer when the calendar ends first (an interval of millennia has none)."""
+    from .cron import next_fire_times
+
+    start = after or datetime.now(timezone.utc)
+    try:
+        aps = trigger_of(trigger, tz)
+    except OverflowError:  # an interval longer than a timedelta holds: it never fires
+        return []
+    return list(next_fire_times(aps, start, count))
 
 
 def next_fire_time(schedule: Schedule, now: datetime) -> datetime | None:
@@ -44,8 +70,8 @@ def next_fire_time(schedule: Schedule, now: datetime) -> datetime | None:
     CLI); ``None`` for an interval, whose fires count from when the service started."""
     if schedule.trigger.type != "cron":
         return None
-    fire: datetime | None = make_trigger(schedule).get_next_fire_time(None, now)
-    return fire
+    fires = next_runs(schedule, after=now, count=1)
+    return fires[0] if fires else None
 
 
 def _fingerprint(schedule: Schedule) -> tuple[Any, ...]:
@@ -84,7 +110,10 @@ class Scheduler:
                 self._aps.add_job(self._watch, IntervalTrigger(seconds=period), id=WATCH_JOB_ID,
                                   name="reload schedules.json when it changes",
                                   replace_existing=True, coalesce=True, max_instances=1)
-        self.sync()
+        try:
+            self.sync()
+        except ConfigError as exc:  # a damaged schedules.json: no jobs until it is fixed
+            log.error("no schedule runs: %s", exc)
 
     def stop(self, wait: bool = True) -> None:
         if self._aps.running:
@@ -143,6 +172,8 @@ class Scheduler:
             try:
                 run = self.pstt.runner.prepare(schedule_id, trigger="schedule")
                 self.pstt.runner.run(run, skip_if_running=True)
+            except RecordNotWrittenError:
+                pass  # the run ended; the runner logged where its record is kept
             except Exception:  # the scheduler thread must survive anything a run does
                 log.exception("scheduled run of %s could not start", schedule_id)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .converter import structure, unstructure
-from .errors import ConfigError, ConflictError, NotFoundError
+from .errors import ConfigError, ConflictError, NotFoundError, StateFileError
 from .models import SCHEDULE_ID_RE, Schedule, iso, utcnow
-from .state import JsonFile
+from .state import JsonFile, json_kind
 
 if TYPE_CHECKING:
     from .facade import Pstt
@@ -22,13 +22,10 @@ def slugify(text: str) -> str:
 
 
 def cron_trigger(expression: str, timezone: str) -> Any:
-    from apscheduler.triggers.cron import CronTrigger
+    """The trigger of a standard (Vixie) cron expression; ``ValueError`` names the bad field."""
+    from .cron import cron_trigger as standard_cron
 
-    fields = expression.split()
-    if len(fields) != 5:
-        raise ValueError(f"cron expression {expression!r} must have 5 fields "
-                         "(minute hour day-of-month month day-of-week)")
-    return CronTrigger.from_crontab(expression, timezone=timezone)
+    return standard_cron(expression, timezone)
 
 
 def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
@@ -111,9 +108,13 @@ class ScheduleStore:
 
     def _raw(self) -> list[dict[str, Any]]:
         data = self.file.load()
+        if not isinstance(data, dict | list):
+            raise StateFileError(f"must be an object with \"schedules\", not {json_kind(data)}",
+                                 file=str(self.file.path), path="$")
         items = data.get("schedules", []) if isinstance(data, dict) else data
         if not isinstance(items, list):
-            raise ConfigError("'schedules' must be a list", file=str(self.file.path), path="$.schedules")
+            raise StateFileError(f"'schedules' must be a list, not {json_kind(items)}",
+                                 file=str(self.file.path), path="$.schedules")
         return [dict(i) if isinstance(i, dict) else i for i in items]
 
     def load(self) -> tuple[dict[str, Schedule], dict[str, ConfigError]]:

@@ -89,6 +89,12 @@ class Sink(abc.ABC):
         """History fields for a failed run (e.g. messages delivered before the failure)."""
         return {}
 
+    def progress_fields(self) -> dict[str, Any]:
+        """What is confirmed delivered so far, e.g. ``kafka_messages_sent``; called after
+        each batch for the run journal, so it must be cheap and never wait. If the process
+        dies, the ``interrupted`` record keeps these figures (never more than happened)."""
+        return {}
+
 
 @attrs.frozen
 class SinkType:

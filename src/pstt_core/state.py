@@ -12,10 +12,11 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, StateFileError
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -54,7 +55,8 @@ def atomic_write_json(path: Path, data: Any) -> None:
 
 
 def read_json(path: Path, default: Any) -> Any:
-    """Read a state file; a missing file gives ``default``, a corrupt one a ConfigError."""
+    """Read a JSON file; a missing or blank file gives ``default``, a corrupt one a
+    ConfigError naming the line and column."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -66,6 +68,21 @@ def read_json(path: Path, default: Any) -> Any:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
                           file=str(path)) from None
+
+
+def read_state(path: Path, default: Any) -> Any:
+    """Read a state file: a missing one gives ``default``; an empty or corrupt one is a
+    :class:`StateFileError` (atomic saves never leave either, so it was damaged)."""
+    try:
+        if path.stat().st_size == 0:
+            raise StateFileError("the file is empty", file=str(path))
+        return read_json(path, default)
+    except FileNotFoundError:
+        return default
+    except StateFileError:
+        raise
+    except ConfigError as exc:
+        raise StateFileError(exc.message, file=str(path)) from None
 
 
 class ProcessLock:
@@ -157,11 +174,16 @@ class JsonFile:
 
     :param lock_dir: where the lock file ``<name>.lock`` lives (the home's ``.locks``);
         default: a hidden ``.<name>.lock`` beside the file.
+    :param validate: ``validate(data, file)`` raises :class:`StateFileError` for a document
+        the store cannot understand; checked once per change of the file, and a file that
+        fails it is never saved over (every save follows a load).
     """
 
-    def __init__(self, path: Path, default: Any, *, lock_dir: Path | None = None):
+    def __init__(self, path: Path, default: Any, *, lock_dir: Path | None = None,
+                 validate: Callable[[Any, str], None] | None = None):
         self.path = path
         self.default = default
+        self.validate = validate
         self.lock = ProcessLock(lock_dir / f"{path.name}.lock" if lock_dir
                                 else path.parent / f".{path.name}.lock")
         self._cache_lock = threading.Lock()
@@ -177,7 +199,10 @@ class JsonFile:
             if stamp is None:
                 return json.loads(json.dumps(self.default))
             if stamp != self._stamp:
-                self._cache = read_json(self.path, self.default)
+                data = read_state(self.path, self.default)
+                if self.validate is not None:
+                    self.validate(data, str(self.path))
+                self._cache = data
                 self._stamp = stamp
             return self._cache
 
@@ -196,3 +221,25 @@ class JsonFile:
             with contextlib.suppress(OSError):
                 if tmp.stat().st_mtime < limit:
                     tmp.unlink()
+
+
+def json_kind(value: Any) -> str:
+    """How a JSON value is called in error messages."""
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def check_fields(item: dict[str, Any], fields: dict[str, tuple[type, ...]], *, file: str,
+                 path: str) -> None:
+    """``StateFileError`` for the first present, non-null field of ``item`` whose value is
+    not of its types (``bool`` never counts as a number)."""
+    for name, types in fields.items():
+        value = item.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            wanted = " or ".join(dict.fromkeys(json_kind(t()) for t in types))
+            raise StateFileError(f"must be {wanted}, not {json_kind(value)}", file=file,
+                                 path=f"{path}.{name}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,10 @@ from typing import Any
 from pstt_core import PluginEnv, SinkType, hookimpl
 
 from .options import FilesystemOptions, validate_options
+from .partials import sweep
 from .sink import FilesystemSink
+
+log = logging.getLogger("pstt.sinks.filesystem")
 
 
 def output_file(record: Mapping[str, Any], env: PluginEnv) -> Path | None:
@@ -41,3 +45,12 @@ SINK = SinkType(
 @hookimpl
 def register_sinks(register: Callable[[SinkType], None]) -> None:
     register(SINK)
+
+
+@hookimpl
+def pstt_startup(env: PluginEnv) -> None:
+    """Remove the partial files of exports whose process ended (see :mod:`.partials`)."""
+    try:
+        sweep(env.export_root, recursive=True)
+    except Exception as exc:  # never a reason not to start
+        log.warning("could not look for partial files: %s", exc)

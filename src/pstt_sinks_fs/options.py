@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -90,10 +90,13 @@ def confined(root: Path, directory: str, name: str = "") -> Path:
     return target
 
 
-def target_path(root: Path, state_files: Collection[Path], directory: str, name: str) -> Path:
+def target_path(root: Path, state_files: Collection[Path], directory: str, name: str,
+                private_dirs: Iterable[Path] = ()) -> Path:
     """Where a rendered file name goes: one plain name under ``root/directory``, never a
-    hidden name (those are files being written) or a PSTT state file (the core's or any
-    plugin's, as the env lists them)."""
+    hidden name (those are files being written), a PSTT state file (the core's or any
+    plugin's, as the env lists them), or anything inside ``private_dirs`` (PSTT's run
+    journal and locks, reachable when the export root contains them: a file there would be
+    read as a run record)."""
     if "/" in name or "\\" in name or "\0" in name:
         raise ConfigError(f"the file name {name!r} contains a path separator; put sub-directories "
                           "in 'directory'", path="filename")
@@ -104,6 +107,11 @@ def target_path(root: Path, state_files: Collection[Path], directory: str, name:
     if target in state_files:
         raise ConfigError(f"the file name {name!r} is a PSTT state file in {target.parent}",
                           path="filename")
+    for private in private_dirs:
+        private = private.resolve()
+        if private in target.parents:
+            raise ConfigError(f"directory {directory!r} is inside {private}, which PSTT keeps "
+                              "for its own records", path="directory")
     return target
 
 
@@ -134,4 +142,4 @@ def validate_options(options: FilesystemOptions, env: PluginEnv) -> None:
     sample = template_values(datetime.now(timezone.utc), schedule_id="id", schedule_name="name",
                              export_id="0", ext=fmt.extension)
     name = render_name(options.filename, sample)
-    target_path(env.export_root, env.state_files, options.directory, name)
+    target_path(env.export_root, env.state_files, options.directory, name, env.private_dirs)

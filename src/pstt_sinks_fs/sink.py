@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from pstt_core import ConfigError, FormatWriter, Sink, SinkContext, SinkResult, fsync_dir
 
+from . import partials
 from .options import FilesystemOptions, render_name, target_path, template_values
 from .retention import expired_files
 
@@ -43,7 +44,9 @@ class FilesystemSink(Sink):
         name = render_name(self.options.filename, values)
         if self.options.gzip:
             name += ".gz"
-        return target_path(self.root, self.ctx.env.state_files, self.options.directory, name)
+        env = self.ctx.env
+        return target_path(self.root, env.state_files, self.options.directory, name,
+                           env.private_dirs)
 
     def _exists_error(self) -> ConfigError:
         assert self.final is not None
@@ -57,8 +60,10 @@ class FilesystemSink(Sink):
         if self.final.exists() and not self.options.overwrite:
             raise self._exists_error()
         self.final.parent.mkdir(parents=True, exist_ok=True)
+        partials.sweep(self.final.parent, recursive=False)  # left by killed runs
         self.tmp = self.final.with_name(f".{self.final.name}.{uuid.uuid4().hex[:8]}.partial")
         self._raw = open(self.tmp, "xb", buffering=1 << 20)  # noqa: SIM115 - closed in close/abort
+        partials.hold(self._raw.fileno())
         stream: IO[bytes] = self._raw
         if self.options.gzip:
             self._gz = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=6,

@@ -25,6 +25,7 @@ from pstt_core import (
     hookimpl,
 )
 
+from .metrics import validate_document
 from .models import (
     COMPRESSIONS,
     SECRET_FIELDS,
@@ -114,9 +115,10 @@ def register_config_sections(register: Callable[[ConfigSection], None]) -> None:
 
 @hookimpl
 def register_state_file(register: Callable[[StateFile], None]) -> None:
-    # SPEC §2: the metrics keep their 1.1 file name and shape.
+    # SPEC §2: the metrics keep their 1.1 file name and shape. A damaged file stops the start
+    # with an error naming it, instead of being reset by the first run.
     register(StateFile("kafka_metrics.json", "Kafka metrics: hourly buckets per topic and "
-                                             "connection, totals"))
+                                             "connection, totals", validate=validate_document))
 
 
 def _health(env: PluginEnv) -> HealthResult:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from pstt_core import HistoryView, PluginState
+from pstt_core import HistoryView, PluginState, StateFileError, check_fields, json_kind
 
 if TYPE_CHECKING:
     from .publish import Publisher
@@ -24,6 +24,44 @@ if TYPE_CHECKING:
 log = logging.getLogger("pstt.kafka.metrics")
 _COUNTERS = ("messages", "bytes", "failures", "latency_sum_ms", "latency_count", "busy_sec")
 _FLOATS = ("latency_sum_ms", "busy_sec")
+_NUMBER = (int, float)
+# The top-level keys the service writes (others found in the file are kept as they are).
+_WRITTEN = ("version", "updated_at", "retention_days", "totals", "totals_by_topic", "buckets")
+_BUCKET_FIELDS: dict[str, tuple[type, ...]] = {
+    "hour": (str,), "topic": (str,), "connection": (str,), "last_message_at": (str,),
+    "latency_samples_ms": (list,), **{name: _NUMBER for name in _COUNTERS}}
+_TOTAL_FIELDS: dict[str, tuple[type, ...]] = {
+    "topic": (str,), "connection": (str,), "messages": (int,), "bytes": (int,),
+    "failures": (int,)}
+
+
+def validate_document(data: dict[str, Any], file: str) -> None:
+    """``kafka_metrics.json``: ``{"buckets": [...], "totals_by_topic": [...], …}`` (the core
+    has checked that it is an object; see ``StateFile.validate``)."""
+    for name, fields, required in (("buckets", _BUCKET_FIELDS, ("hour", "topic", "connection")),
+                                   ("totals_by_topic", _TOTAL_FIELDS, ("topic", "connection"))):
+        items = data.get(name, [])
+        if not isinstance(items, list):
+            raise StateFileError(f"must be an array, not {json_kind(items)}", file=file,
+                                 path=f"$.{name}")
+        for i, item in enumerate(items):
+            path = f"$.{name}[{i}]"
+            if not isinstance(item, dict):
+                raise StateFileError(f"must be an object, not {json_kind(item)}", file=file,
+                                     path=path)
+            for key in required:
+                if item.get(key) is None:
+                    raise StateFileError("is missing", file=file, path=f"{path}.{key}")
+            check_fields(item, fields, file=file, path=path)
+            if name == "buckets" and _parse(item["hour"]) is None:
+                # retention would drop such a bucket: a partial keep, never done silently
+                raise StateFileError("must be an ISO-8601 time (the start of an hour)",
+                                     file=file, path=f"{path}.hour")
+            samples = item.get("latency_samples_ms") or []
+            for j, value in enumerate(samples):
+                if isinstance(value, bool) or not isinstance(value, _NUMBER):
+                    raise StateFileError(f"must be a number, not {json_kind(value)}", file=file,
+                                         path=f"{path}.latency_samples_ms[{j}]")
 
 
 def hour_of(at: datetime) -> datetime:
@@ -55,40 +93,32 @@ class KafkaMetricsService:
         self.lock = threading.RLock()
         self.cells: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.totals: dict[tuple[str, str], dict[str, Any]] = {}
+        # top-level keys of the file that this service does not write: kept as found
+        self.foreign: dict[str, Any] = {}
         self.dirty = False
         self._last_flush = time.monotonic()
         self._load()
 
     # -- persistence -----------------------------------------------------------------
     def _load(self) -> None:
-        """Read an existing file; shapes we do not know are skipped, never fatal."""
-        try:
-            data = self.state.read()
-        except Exception as exc:
-            log.warning("ignoring unreadable %s: %s", self.state.location, exc)
-            return
-        if not isinstance(data, dict):
-            return
-        for item in data.get("buckets", []) if isinstance(data.get("buckets"), list) else []:
-            try:
-                key = (str(item["hour"]), str(item["topic"]), str(item["connection"]))
-                cell = _new_cell()
-                for name in _COUNTERS:
-                    number = float(item.get(name) or 0)
-                    cell[name] = number if name in _FLOATS else int(number)
-                cell["samples"] = [float(x) for x in item.get("latency_samples_ms", [])][:self.sample_size]
-                cell["last_message_at"] = item.get("last_message_at")
-                self.cells[key] = cell
-            except (KeyError, TypeError, ValueError):
-                continue
-        totals = data.get("totals_by_topic")
-        for item in totals if isinstance(totals, list) else []:
-            try:
-                self.totals[(str(item["topic"]), str(item["connection"]))] = {
-                    "messages": int(item.get("messages", 0)), "bytes": int(item.get("bytes", 0)),
-                    "failures": int(item.get("failures", 0))}
-            except (KeyError, TypeError, ValueError):
-                continue
+        """Read the document (validated by :func:`validate_document` as it is read); a
+        damaged one raises ``StateFileError`` and is left untouched: nothing here may write
+        over it."""
+        data = self.state.read()
+        self.foreign = {k: v for k, v in data.items() if k not in _WRITTEN}
+        for item in data.get("buckets", []):
+            key = (str(item["hour"]), str(item["topic"]), str(item["connection"]))
+            cell = _new_cell()
+            for name in _COUNTERS:
+                number = item.get(name) or 0
+                cell[name] = float(number) if name in _FLOATS else int(number)
+            cell["samples"] = [float(x) for x in item.get("latency_samples_ms", [])][:self.sample_size]
+            cell["last_message_at"] = item.get("last_message_at")
+            self.cells[key] = cell
+        for item in data.get("totals_by_topic", []):
+            self.totals[(str(item["topic"]), str(item["connection"]))] = {
+                "messages": int(item.get("messages") or 0), "bytes": int(item.get("bytes") or 0),
+                "failures": int(item.get("failures") or 0)}
         self._cleanup()
 
     def _document(self) -> dict[str, Any]:
@@ -99,7 +129,7 @@ class KafkaMetricsService:
                             "latency_samples_ms": [round(x, 3) for x in cell["samples"]],
                             "last_message_at": cell["last_message_at"]})
         totals = [{"topic": t, "connection": c, **v} for (t, c), v in sorted(self.totals.items())]
-        return {"version": 1, "updated_at": datetime.now(timezone.utc).isoformat(),
+        return {**self.foreign, "version": 1, "updated_at": datetime.now(timezone.utc).isoformat(),
                 "retention_days": self.retention_days, "totals": self._grand_totals(),
                 "totals_by_topic": totals, "buckets": buckets}
 

@@ -108,6 +108,15 @@ class KafkaSink(Sink):
         if self.pub is not None:
             self._abort_fields = self._finish()
 
+    def progress_fields(self) -> dict[str, Any]:
+        """Delivery reports counted so far (a lower bound of what is on the topic)."""
+        pub = self.pub
+        if pub is None:
+            return {}
+        return {"kafka_topic": pub.topic, "kafka_connection": self.options.connection,
+                "kafka_messages_sent": pub.sent, "kafka_messages_failed": pub.failed,
+                "rows_delivered": pub.sent}  # one message per row
+
     def partial_fields(self) -> dict[str, Any]:
         fields = getattr(self, "_abort_fields", None)
         if fields is None and self.pub is not None:

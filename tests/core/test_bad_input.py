@@ -27,7 +27,7 @@ def sched_file(home: HomeBuilder) -> str:
 @pytest.mark.parametrize(("fields", "where", "message"), [
     ({"connection": "nope"}, "connection", "unknown database connection 'nope'; configured: demo"),
     ({"trigger": {"type": "cron", "expression": "61 * * * *"}}, "trigger.expression",
-     "Error validating expression '61': the last value (61) is higher than the maximum value (59)"),
+     "minute: 61 is out of range 0-59"),
     ({"trigger": {"type": "cron", "expression": "* * * *"}}, "trigger.expression",
      "cron expression '* * * *' must have 5 fields (minute hour day-of-month month day-of-week)"),
     ({"trigger": {"type": "cron"}}, "trigger.expression",
@@ -90,7 +90,8 @@ def test_malformed_json_names_line_and_column(home: HomeBuilder) -> None:
     with pytest.raises(ConfigError) as err:
         pstt.schedules.load()
     assert str(err.value) == (f"{path}: invalid JSON: Expecting property name enclosed in double "
-                              "quotes (line 3, column 15)")
+                              "quotes (line 3, column 15) (the file is left as it is; see "
+                              "`pstt state repair`)")
 
 
 def test_unknown_connection_of_a_run(home: HomeBuilder, recorder: Recorder) -> None:
@@ -207,7 +208,8 @@ def test_schedules_top_level_must_be_a_list(home: HomeBuilder) -> None:
     pstt = Pstt(home.root, logs=False, environ={})
     with pytest.raises(ConfigError) as err:
         pstt.schedules.load()
-    assert str(err.value) == f"{sched_file(home)} at $.schedules: 'schedules' must be a list"
+    assert str(err.value) == (f"{sched_file(home)} at $.schedules: 'schedules' must be a list, "
+                              "not an object (the file is left as it is; see `pstt state repair`)")
 
 
 def test_legacy_spellings_mean_the_same_options(home: HomeBuilder, recorder: Recorder) -> None:

@@ -70,7 +70,9 @@ def test_demo_then_run_in_a_shell(tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.startswith("success: 5,000 rows read, 5,000 delivered in ")
     assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == [
-        "demo", "scheduler_history.json", "scheduler_metrics.json", "schedules.json"]  # no locks
+        ".journal", "demo", "scheduler_history.json", "scheduler_metrics.json",
+        "schedules.json"]  # no locks
+    assert list((tmp_path / "exports" / ".journal").iterdir()) == []  # the record is final
     files = list((tmp_path / "exports" / "demo").glob("orders_*.csv"))
     assert len(files) == 1 and files[0].read_bytes().startswith(b"\xef\xbb\xbforder_id,")
     assert ok.stderr == ""
@@ -163,3 +165,72 @@ def test_run_with_progress_and_quiet_output(shell_home: Path) -> None:
     quiet = pstt(shell_home, "run", "good")  # not a terminal: no progress bar
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert quiet.stdout.count("\n") == 1
+
+
+def test_schedules_next_prints_what_the_api_says(home: HomeBuilder) -> None:
+    from datetime import datetime, timezone
+
+    from starlette.testclient import TestClient
+
+    from pstt_core import Pstt
+
+    home.add_schedule(id="weekdays", trigger={"type": "cron", "expression": "0 7 * * 1-5"},
+                      timezone="Europe/Rome")
+    root = home.write()
+    before = datetime.now(timezone.utc)
+    api = TestClient(Pstt(root, logs=False, environ={}).asgi_app()).get(
+        "/api/schedules/weekdays").json()["next_runs"]
+    shown = pstt(root, "schedules", "next", "weekdays", "--json")
+    after = datetime.now(timezone.utc)
+    assert shown.returncode == 0, shown.stderr
+    listed = json.loads(shown.stdout)
+    assert len(listed) == len(api) == 5
+    if any(before <= datetime.fromisoformat(t) <= after for t in api):
+        assert listed[:4] == api[1:]  # a fire time passed between the two questions
+    else:
+        assert listed == api
+    times = [datetime.fromisoformat(t) for t in listed]
+    assert all(t.strftime("%H:%M") == "07:00" and t.weekday() < 5 for t in times)
+
+
+@pytest.mark.parametrize(("expression", "after", "expected"), [
+    ("30 2 * * *", "2026-10-24T12:00", ["2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00",
+                                        "2026-10-27T02:30:00+01:00"]),
+    ("30 2 * * *", "2026-03-28T11:00:00Z", ["2026-03-29T03:00:00+02:00",
+                                            "2026-03-30T02:30:00+02:00",
+                                            "2026-03-31T02:30:00+02:00"]),
+    ("0 6 * * 7", "2026-01-01T00:00:00+01:00", ["2026-01-04T06:00:00+01:00",
+                                                "2026-01-11T06:00:00+01:00",
+                                                "2026-01-18T06:00:00+01:00"]),
+])
+def test_schedules_next_after_a_time(home: HomeBuilder, expression: str, after: str,
+                                     expected: list[str]) -> None:
+    home.add_schedule(id="s", trigger={"type": "cron", "expression": expression},
+                      timezone="Europe/Rome", enabled=False)  # listed, enabled or not
+    root = home.write()
+    as_json = cli(root, "schedules", "next", "s", "--after", after, "--count", "3", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.output) == expected
+    text = cli(root, "schedules", "next", "s", "--after", after, "--count", "1")
+    assert text.output.split() == [expected[0], *_weekday_and_zone(expected[0])]
+
+
+def _weekday_and_zone(iso_time: str) -> list[str]:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(iso_time).astimezone(ZoneInfo("Europe/Rome")).strftime(
+        "%a %Z").split()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["s", "--after", "tomorrow"], "'tomorrow' is not an ISO-8601 time"),
+    (["s", "--count", "0"], "0 is not in the range 1<=x<=1000"),
+    (["nope"], "error: no schedule with id 'nope'"),
+])
+def test_schedules_next_refuses_bad_input(home: HomeBuilder, args: list[str],
+                                          message: str) -> None:
+    home.add_schedule(id="s")
+    result = cli(home.write(), "schedules", "next", *args)
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output

@@ -87,3 +87,17 @@ def test_scheduler_metrics_count_every_outcome(home: HomeBuilder, recorder: Reco
     assert "last_success_at" not in ko
     last = pstt.scheduler_metrics.last_success("ok")
     assert last is not None and last > datetime.fromisoformat(first.started_at)
+
+
+def test_an_orphan_recovered_after_a_newer_run_never_moves_the_last_run_back(
+        home: HomeBuilder, recorder: Recorder) -> None:
+    home.add_schedule(id="s", query="SELECT id FROM orders WHERE id <= 3", sharing_mode="recorder")
+    pstt = home.pstt(logs=False, environ={})
+    pstt.journal.begin(pstt.runner.prepare("s"))  # a process that died during this run
+    newer = pstt.run("s")
+    [orphan] = pstt.recover_runs()
+    assert orphan.status == "interrupted" and orphan.started_at < newer.started_at
+    per = pstt.scheduler_metrics.data()["schedules"]["s"]
+    assert (per["runs"], per["success"], per["interrupted"]) == (2, 1, 1)
+    assert (per["last_status"], per["last_run_at"], per["last_success_at"]) == (
+        "success", newer.started_at, newer.started_at)

@@ -35,6 +35,17 @@ def test_runs_are_logged_to_the_daily_file(logged_home: HomeBuilder, recorder: R
     assert [e["level"] for e in entries] == ["INFO", "INFO"]
 
 
+def test_a_failed_run_is_logged_as_a_warning(logged_home: HomeBuilder, recorder: Recorder) -> None:
+    logged_home.add_schedule(id="broken", query="SELECT nothing FROM nowhere",
+                             sharing_mode="recorder")
+    record = logged_home.pstt(environ={}).run("broken")
+    assert record.status == "failed"
+    entries = tail(logged_home.root / "logs", level="warning", search=record.export_id)
+    assert [e["level"] for e in entries] == ["WARNING"]
+    assert f"WARNING pstt.runner: run {record.export_id} of schedule broken finished: failed" \
+        in entries[0]["text"]
+
+
 def test_old_daily_files_are_pruned(logged_home: HomeBuilder, recorder: Recorder) -> None:
     logs = logged_home.root / "logs"
     logs.mkdir()

@@ -35,11 +35,13 @@ class FsHome:
         return self.pstt.run(sid, **kwargs)
 
     def files(self, directory: str = "") -> list[str]:
-        """Every file under ``exports/directory`` (hidden ones too), state files excluded."""
+        """Every file under ``exports/directory`` (hidden ones too), PSTT's own excluded:
+        the state files and the run journal (``exports/.journal/``)."""
         base = self.exports / directory
+        journal = self.pstt.home.journal
         return sorted(p.relative_to(base).as_posix() for p in base.rglob("*")
                       if p.is_file() and not p.name.startswith("scheduler_")
-                      and p.name != "schedules.json")
+                      and p.name != "schedules.json" and journal not in p.parents)
 
     def path(self, record: RunRecord) -> Path:
         return self.exports / str(record.extra["path"])

@@ -89,5 +89,5 @@ def test_timed_out_run_leaves_nothing(fs: FsHome) -> None:
         "sink_options": {"filename": "slow.csv"}})
     record = fs.run("slow", progress=lambda rows: time.sleep(0.06))
     assert record.status == "failed"
-    assert "timeout" in (record.error or "")
+    assert record.error == "timed out after 0.05 s"
     assert fs.files() == []

@@ -102,3 +102,32 @@ def test_state_files_cannot_be_overwritten(fs: FsHome) -> None:
     fs.schedule(format="jsonl", directory="sub", filename="scheduler_history.json")
     assert fs.run().status == "success"
     assert Path(fs.exports / "sub" / "scheduler_history.json").is_file()
+
+
+@pytest.mark.parametrize("directory", [".journal", ".journal/sub"])
+def test_the_run_journal_is_never_an_output_directory(fs: FsHome, directory: str) -> None:
+    # a JSON Lines file there would be read as a run record and merged into the history
+    with pytest.raises(ConfigError, match="which PSTT keeps for its own records") as err:
+        fs.schedule(format="jsonl", directory=directory, filename="x.json")
+    assert err.value.path == "$.sink_options.directory"
+
+
+def test_a_link_into_the_journal_is_refused_when_the_file_is_opened(fs: FsHome) -> None:
+    fs.schedule(format="jsonl", directory="daily", filename="x.json")
+    run = fs.pstt.runner.prepare("fs")
+    fs.pstt.home.journal.mkdir(parents=True, exist_ok=True)
+    (fs.exports / "daily").symlink_to(fs.pstt.home.journal, target_is_directory=True)
+    record = fs.pstt.runner.run(run)
+    assert record.status == "failed"
+    assert "which PSTT keeps for its own records" in (record.error or "")
+    assert list(fs.pstt.home.journal.iterdir()) == []
+    assert fs.pstt.history.get(record.export_id) is not None
+
+
+def test_an_export_root_holding_the_home_keeps_out_of_its_locks(home: HomeBuilder) -> None:
+    fs = FsHome(home, environ={"PSTT_EXPORT_ROOT": "."})
+    with pytest.raises(ConfigError, match=r"\.locks.*which PSTT keeps for its own records"):
+        fs.schedule(directory=".locks", filename="x.csv")
+    fs.schedule(directory="out", filename="x.csv")
+    assert fs.run().status == "success"
+    assert (home.root / "out" / "x.csv").is_file()

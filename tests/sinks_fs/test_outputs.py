@@ -6,6 +6,8 @@ import csv
 import gzip
 import io
 import json
+import os
+import socket
 
 import openpyxl
 import pyarrow.parquet as pq
@@ -32,7 +34,8 @@ def test_each_format_writes_every_row_and_records_history_fields(fs: FsHome, fmt
     assert record.rows == 500
     path = fs.exports / "reports" / f"orders.{fmt}"
     assert record.extra == {"path": f"reports/orders.{fmt}", "file_bytes": path.stat().st_size,
-                            "format": fmt, "rows_delivered": 500}
+                            "format": fmt, "rows_delivered": 500, "pid": os.getpid(),
+                            "host": socket.gethostname()}
     assert count_rows(fmt, path.read_bytes()) == 500
     stored = fs.pstt.history.get(record.export_id)
     assert stored is not None

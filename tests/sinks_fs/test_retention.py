@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+
+from pstt_core import RecordNotWrittenError
 from tests.sinks_fs.conftest import FsHome
 
 TEMPLATE = "orders_{export_id}.csv"
@@ -76,11 +79,18 @@ def test_overwritten_fixed_name_is_never_removed(fs: FsHome) -> None:
     assert fs.files() == ["latest.csv"]
 
 
-def test_unreadable_history_does_not_fail_a_delivered_file(fs: FsHome) -> None:
-    fs.schedule(filename=TEMPLATE, keep_last=1)
+def test_history_damaged_during_the_run_does_not_fail_a_delivered_file(fs: FsHome) -> None:
+    fs.schedule(filename=TEMPLATE, keep_last=1, batch_size=100)
     assert fs.run().status == "success"
-    fs.pstt.history.file.path.write_text("{ not json", encoding="utf-8")
-    record = fs.run()
+    history = fs.pstt.history.file.path
+
+    def damage(rows: int) -> None:  # after the run started (a damaged history refuses it)
+        history.write_text("{ not json", encoding="utf-8")
+
+    with pytest.raises(RecordNotWrittenError) as err:
+        fs.run(progress=damage)
+    record = err.value.record
     assert record.status == "success"
     assert "invalid JSON" in record.extra["retention_error"]
     assert fs.path(record).is_file()
+    assert history.read_text(encoding="utf-8") == "{ not json"  # never written over

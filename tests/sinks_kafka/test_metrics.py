@@ -7,14 +7,17 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from pstt_core import PluginState
+import pytest
+
+from pstt_core import PluginState, StateFileError
 from pstt_core.plugin.state import FileStateBackend, Resources
-from pstt_sinks_kafka.metrics import KafkaMetricsService, hour_of, percentile
+from pstt_sinks_kafka.metrics import KafkaMetricsService, hour_of, percentile, validate_document
 
 
 def metrics_in(path: Path, **settings: Any) -> KafkaMetricsService:
     """The metrics service keeping its document in ``path`` (as the plugin's state file)."""
-    backend = FileStateBackend(path.parent, path.parent / ".locks", {"kafka": path.name})
+    backend = FileStateBackend(path.parent, path.parent / ".locks", {"kafka": path.name},
+                               validators={"kafka": validate_document})
     return KafkaMetricsService(PluginState("kafka", backend, Resources()), **settings)
 
 
@@ -70,21 +73,41 @@ def test_retention_removes_old_buckets(tmp_path: Path) -> None:
     assert hours == [hour_of(now - timedelta(days=29)).isoformat()]
 
 
-def test_tolerates_foreign_and_older_files(tmp_path: Path) -> None:
+def test_unknown_keys_are_read_and_kept(tmp_path: Path) -> None:
     path = tmp_path / "kafka_metrics.json"
     hour = hour_of(datetime.now(timezone.utc)).isoformat()
     path.write_text(json.dumps({
-        "total_messages": 7,  # a shape we never wrote
-        "buckets": [{"hour": hour, "topic": "t", "connection": "c", "messages": "4",
-                     "latency_samples_ms": [1, 2]},
-                    {"hour": "not a time", "topic": "t", "connection": "c"},
-                    {"topic": "missing hour"}, "garbage"]}))
+        "total_messages": 7,  # a key the service never wrote
+        "buckets": [{"hour": hour, "topic": "t", "connection": "c", "messages": 4,
+                     "latency_samples_ms": [1, 2], "note": "by hand"}]}))
     m = metrics_in(path)
     assert m.summary()["messages"] == 4
-    (tmp_path / "list.json").write_text("[1, 2, 3]")
-    assert metrics_in(tmp_path / "list.json").summary()["messages"] == 0
-    (tmp_path / "broken.json").write_text("{not json")
-    assert metrics_in(tmp_path / "broken.json").summary()["messages"] == 0
+    m.record("c", "t", messages=1)
+    m.flush()
+    data = json.loads(path.read_text())
+    assert data["total_messages"] == 7
+    assert data["totals"]["messages"] == 1 and data["buckets"][0]["messages"] == 5
+
+
+@pytest.mark.parametrize(("content", "where", "message"), [
+    ('{"buckets": [{"hour": "h", "topic": "t", "connection": "c", "messages": "4"}]}',
+     "$.buckets[0].messages", "must be a number, not a string"),
+    ('{"buckets": [{"hour": "not a time", "topic": "t", "connection": "c"}]}',
+     "$.buckets[0].hour", "must be an ISO-8601 time"),
+    ('{"buckets": [{"topic": "missing hour", "connection": "c"}]}', "$.buckets[0].hour",
+     "is missing"),
+    ('{"buckets": ["garbage"]}', "$.buckets[0]", "must be an object, not a string"),
+    ("[1, 2, 3]", "$", "must be an object, not an array"),
+    ("{not json", None, "invalid JSON"),
+])
+def test_a_file_it_cannot_understand_is_refused_and_left_alone(
+        tmp_path: Path, content: str, where: str | None, message: str) -> None:
+    path = tmp_path / "kafka_metrics.json"
+    path.write_text(content)
+    with pytest.raises(StateFileError, match=message) as err:
+        metrics_in(path)
+    assert err.value.file == str(path) and err.value.path == where
+    assert path.read_text() == content
 
 
 def test_reservoir_stays_bounded(tmp_path: Path) -> None:

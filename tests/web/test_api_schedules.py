@@ -95,3 +95,34 @@ def test_malformed_and_wrong_bodies(client: TestClient) -> None:
 def test_wrong_method_is_json_405(client: TestClient) -> None:
     body = _error(client.post("/api/history"), 405)
     assert body["error"]
+
+
+def test_next_runs_and_trigger_preview(client: TestClient) -> None:
+    client.patch("/api/schedules/orders", json={
+        "trigger": {"type": "cron", "expression": "0 7 * * 1-5"}, "timezone": "Europe/Rome"})
+    runs = client.get("/api/schedules/orders").json()["next_runs"]
+    assert len(runs) == 5
+    from datetime import datetime
+
+    times = [datetime.fromisoformat(t) for t in runs]
+    assert all(t.strftime("%H:%M") == "07:00" and t.weekday() < 5 for t in times)
+    assert all(t.utcoffset() is not None for t in times)
+
+    preview = client.post("/api/triggers/preview", json={
+        "trigger": {"type": "cron", "expression": "30 2 * * *"}, "timezone": "Europe/Rome",
+        "count": 3})
+    assert preview.status_code == 200
+    assert len(preview.json()["next_runs"]) == 3
+    bad = client.post("/api/triggers/preview",
+                      json={"trigger": {"type": "cron", "expression": "0 7 * * 8"}})
+    assert bad.status_code == 400
+    assert bad.json() == {"error": "day-of-week: 8 is out of range 0-7",
+                          "path": "trigger.expression"}
+    zone = client.post("/api/triggers/preview", json={
+        "trigger": {"type": "interval", "seconds": 60}, "timezone": "Mars/Olympus"})
+    assert zone.status_code == 400 and zone.json()["path"] == "timezone"
+    # the calendar ends in year 9999: an interval of millennia has few fire times, or none
+    for days, fires in ((2_000_000, 1), (10**9, 0)):
+        long = client.post("/api/triggers/preview",
+                           json={"trigger": {"type": "interval", "days": days}})
+        assert long.status_code == 200 and len(long.json()["next_runs"]) == fires

@@ -258,3 +258,18 @@ def test_two_homes_mounted_in_one_app_log_to_their_own_files(tmp_path: Path) -> 
     finally:
         for h in homes.values():
             teardown_logging(h.root / "logs")
+
+
+def test_an_interrupted_run_on_the_pages_api_and_metrics(client: TestClient) -> None:
+    pstt = client.app.state.pstt  # type: ignore[attr-defined]
+    pstt.journal.begin(pstt.runner.prepare("orders"))  # a process that died during this run
+    [record] = pstt.recover_runs()
+    row = f'data-export-id="{record.export_id}"'
+    page = client.get("/history?status=interrupted").text
+    assert row in page and "1 run(s)" in page and 'class="badge badge-interrupted"' in page
+    assert "process ended during the run" in page
+    assert row in client.get("/").text
+    runs = client.get("/api/history", params={"status": "interrupted"}).json()["runs"]
+    assert [r["export_id"] for r in runs] == [record.export_id]
+    assert 'pstt_schedule_runs_total{schedule="orders",status="interrupted"} 1.0' in \
+        client.get("/metrics").text

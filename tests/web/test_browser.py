@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pstt_core.logs import teardown_logging
+from pstt_core.models import Trigger
+from pstt_core.scheduler import preview
 from tests.conftest import HomeBuilder, LiveServer
 from tests.web.conftest import TOKEN, csv_schedule
 from tests.web.plugin_fixture import hook_plugin
@@ -97,6 +100,42 @@ def test_form_shows_the_api_error_next_to_the_field(site: Any, page: Any,
     assert "invalid" in (field.get_attribute("class") or "")
     page.screenshot(path=str(screenshots_dir / "web_form_error.png"), full_page=True)
     assert "bad-delimiter" not in site.pstt.schedules.all()
+
+
+def test_form_lists_the_next_fire_times_as_you_type(site: Any, page: Any,
+                                                    screenshots_dir: Path) -> None:
+    page.goto(site.url + "/scheduler")
+    runs = page.locator("#f-next-runs li")
+    runs.first.wait_for()  # the default trigger's times, on load
+    page.fill("#f-timezone", "Europe/Rome")
+    page.fill("#f-cron", "0 7 * * 1-5")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#f-next-runs li')].length === 5 && "
+        "[...document.querySelectorAll('#f-next-runs li')].every(li => li.dataset.time && "
+        "li.dataset.time.includes('T07:00:00'))")
+    shown = [li.get_attribute("data-time") for li in runs.all()]
+    expected = [t.isoformat() for t in preview(Trigger(type="cron", expression="0 7 * * 1-5"),
+                                                "Europe/Rome")]
+    assert shown == expected  # what a saved schedule's next_runs would say
+    texts = runs.all_inner_texts()
+    assert all(re.fullmatch(r"(Mon|Tue|Wed|Thu|Fri) \d{4}-\d\d-\d\d 07:00 \+0[12]:00", text)
+               for text in texts), texts
+    assert [text[4:14] for text in texts] == [t[:10] for t in expected]
+    page.screenshot(path=str(screenshots_dir / "web_form_next_runs.png"), full_page=True)
+
+    page.fill("#f-cron", "0 7 * * 8")
+    error = page.locator("#f-next-error")
+    error.wait_for(state="visible")
+    assert error.inner_text() == "day-of-week: 8 is out of range 0-7"
+    assert runs.count() == 0
+    page.screenshot(path=str(screenshots_dir / "web_form_next_runs_error.png"), full_page=True)
+
+    page.select_option("#f-trigger-type", "interval")
+    page.fill("#f-seconds", "5400")
+    page.wait_for_function("() => document.querySelectorAll('#f-next-runs li').length === 5")
+    assert error.is_hidden()
+    times = [datetime.fromisoformat(li.get_attribute("data-time")) for li in runs.all()]
+    assert {(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)} == {5400}
 
 
 def test_sharing_mode_dropdown_shows_each_plugins_fields(site: Any, page: Any,

@@ -1,7 +1,8 @@
 """The ``pstt`` command line. Plugins add commands through ``register_commands(cli)``.
 
 Exit codes: 0 success; 1 the job failed (run failed/partial, check found problems);
-2 bad usage or configuration (unknown schedule, invalid file); 3 conflict (already running).
+2 bad usage or configuration (unknown schedule, invalid file); 3 conflict (already running);
+4 the run's record could not be written (kept in the run journal); 128 + N stopped by signal N.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import click
 
 from ..plugins import Plugins, disabled_from_env
-from . import check, history, init, plugins, run, schedules, serve, settings
+from . import check, history, init, plugins, run, schedules, serve, settings, state
 from .context import cli_errors, get_pstt
 
 
@@ -35,7 +36,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
     ctx.obj["home"] = home
 
 
-for module in (init, run, check, history, plugins, schedules, serve, settings):
+for module in (init, run, check, history, plugins, schedules, serve, settings, state):
     module.add_to(cli)
 
 _CORE_COMMANDS = frozenset(cli.commands)

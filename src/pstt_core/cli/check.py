@@ -7,11 +7,13 @@ from typing import Any
 
 import click
 
+from ..errors import ConfigError
 from .context import EXIT_FAILED, EXIT_OK, echo_json, get_pstt
 
 # Not reported by check: the scheduler does not run in this process (its schedules are
-# listed above) and the configuration was read just now (an error would have stopped us).
-_SKIPPED_CHECKS = ("scheduler", "configuration")
+# listed above), the configuration was read just now (an error would have stopped us), and
+# the state files and kept records are reported on their own lines.
+_SKIPPED_CHECKS = ("scheduler", "configuration", "records")
 
 
 def add_to(cli: click.Group) -> None:
@@ -25,7 +27,20 @@ def check_report(pstt: Any, *, offline: bool) -> dict[str, Any]:
     missing = [{"name": m.name, "path": m.path} for m in pstt.config.missing]
     problems += [f"{pstt.config.file} at {m['path']}: environment variable ${{{m['name']}}} "
                  "is not set" for m in missing]
-    valid, invalid = pstt.schedules.load()
+    # runs of processes that ended mid-run become interrupted; kept records join the history
+    recovered = [{"export_id": r.export_id, "schedule_id": r.schedule_id, "status": r.status,
+                  "error": r.error} for r in pstt.recover_runs()]
+    state_files = [{"file": exc.file, "path": exc.path, "error": exc.message, "text": str(exc)}
+                   for exc in pstt.state_problems()]
+    problems += [f"state file {bad['text']}" for bad in state_files]
+    kept = [{k: r.get(k) for k in ("export_id", "schedule_id", "status", "kept_at", "reason")}
+            for r in pstt.journal.kept()]
+    problems += [f"run {r['export_id']} of {r['schedule_id']} ({r['status']}) is not in the "
+                 f"history yet: kept in {r['kept_at']} ({r['reason']})" for r in kept]
+    try:
+        valid, invalid = pstt.schedules.load()
+    except ConfigError:  # a damaged schedules.json: a state file problem, listed above
+        valid, invalid = {}, {}
     invalid_list = [{"id": key, "error": exc.message, "path": exc.path}
                     for key, exc in invalid.items()]
     problems += [f"{key}: {exc}" for key, exc in invalid.items()]
@@ -53,6 +68,8 @@ def check_report(pstt: Any, *, offline: bool) -> dict[str, Any]:
     return {"ok": not problems, "home": str(pstt.home.root), "problems": problems,
             "connections": {"file": pstt.config.file, "databases": len(pstt.config.databases),
                             "missing_variables": missing, "missing_files": missing_files},
+            "recovered_runs": recovered, "state_file_errors": state_files,
+            "records_not_written": kept,
             "schedules": {"valid": len(valid), "invalid": invalid_list,
                           "unavailable": unavailable},
             "health": health, "connection_tests_skipped": skipped}
@@ -61,7 +78,6 @@ def check_report(pstt: Any, *, offline: bool) -> dict[str, Any]:
 def _missing_files(pstt: Any) -> list[str]:
     """SQLite files that do not exist: known without connecting to anything."""
     from ..databases import build_url, sqlite_existing_file
-    from ..errors import ConfigError
 
     out = []
     for db in pstt.config.databases.values():
@@ -96,6 +112,14 @@ def _print(report: dict[str, Any], pstt: Any) -> None:
         click.echo(f"  ✗ {text}")
     for problem in pstt.plugin_problems:
         click.echo(f"  ✗ plugin problem: {problem}")
+    for run in report["recovered_runs"]:
+        click.echo(f"  recovered run {run['export_id']} of {run['schedule_id']}: {run['status']}"
+                   + (f" ({run['error']})" if run["error"] else ""))
+    for bad in report["state_file_errors"]:
+        click.echo(f"  ✗ state file {bad['text']}")
+    for kept in report["records_not_written"]:
+        click.echo(f"  ✗ run {kept['export_id']} of {kept['schedule_id']} ({kept['status']}) is "
+                   f"not in the history yet: kept in {kept['kept_at']} ({kept['reason']})")
     scheds = report["schedules"]
     click.echo(f"schedules.json: {scheds['valid']} valid, {len(scheds['invalid'])} invalid")
     for bad in scheds["invalid"]:

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import ConfigError, ConflictError, NotFoundError, PsttError
+from ..errors import ConfigError, ConflictError, NotFoundError, PsttError, RecordNotWrittenError
 
 if TYPE_CHECKING:
     from ..facade import Pstt
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_CONFLICT = 0, 1, 2, 3
+# The run ended but its record is not in the history yet (kept in the run journal).
+EXIT_UNRECORDED = 4
 
 
 def get_pstt(ctx: click.Context | None = None, *, logs: bool = False,
@@ -86,6 +88,8 @@ def _exit_code(exc: PsttError) -> int:
         return EXIT_CONFIG
     if isinstance(exc, ConflictError):
         return EXIT_CONFLICT
+    if isinstance(exc, RecordNotWrittenError):
+        return EXIT_UNRECORDED
     return EXIT_FAILED
 
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .context import EXIT_FAILED, EXIT_OK, echo_json, get_pstt
+from ..errors import ConflictError, RecordNotWrittenError
+from ..models import RunRecord
+from ..signals import exit_code, stopping_runs_on_signals
+from .context import EXIT_FAILED, EXIT_OK, EXIT_UNRECORDED, echo_json, get_pstt
+
+if TYPE_CHECKING:
+    from ..facade import Pstt
 
 
 def add_to(cli: click.Group) -> None:
@@ -20,30 +26,60 @@ def add_to(cli: click.Group) -> None:
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: on when stderr is a terminal).")
 def run_cmd(schedule_id: str, as_json: bool, progress: bool | None) -> None:
-    """Run SCHEDULE_ID now and print its outcome."""
+    """Run SCHEDULE_ID now and print its outcome.
+
+    SIGTERM / Ctrl-C stop the run between batches: its record says ``interrupted`` with
+    exact counts, and the exit code is 143 / 130."""
     pstt = get_pstt(logs=True)
     show = sys.stderr.isatty() if progress is None else progress
+    unrecorded: RecordNotWrittenError | None = None
     pstt.start(scheduler=False)
     try:
-        if show:
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-            with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
-                          TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
-                          transient=True) as bar:
-                task = bar.add_task(schedule_id, total=None)
-                record = pstt.run(schedule_id, progress=lambda n: bar.update(task, completed=n))
-        else:
-            record = pstt.run(schedule_id)
+        with stopping_runs_on_signals(pstt) as received:
+            try:
+                record = _run(pstt, schedule_id, show)
+            except RecordNotWrittenError as exc:
+                record, unrecorded = exc.record, exc
+            except ConflictError:
+                if received:  # the signal came before the run began
+                    sys.exit(exit_code(received[0]))
+                raise
     finally:
         pstt.stop()
-    if as_json:
-        echo_json(record.to_dict())
-    else:
-        click.echo(outcome_line(record.to_dict()))
-        if record.error:
-            click.echo(f"error: {record.error}", err=True)
+    _print(record, as_json, unrecorded)
+    if unrecorded is not None:
+        click.echo(f"error: {unrecorded}", err=True)
+    if received:
+        sys.exit(exit_code(received[0]))
+    if unrecorded is not None:
+        sys.exit(EXIT_UNRECORDED)
     sys.exit(EXIT_OK if record.status == "success" else EXIT_FAILED)
+
+
+def _run(pstt: Pstt, schedule_id: str, show: bool) -> RunRecord:
+    if not show:
+        return pstt.run(schedule_id)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
+                  TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+                  transient=True) as bar:
+        task = bar.add_task(schedule_id, total=None)
+        return pstt.run(schedule_id, progress=lambda n: bar.update(task, completed=n))
+
+
+def _print(record: RunRecord, as_json: bool, unrecorded: RecordNotWrittenError | None) -> None:
+    """The outcome; a record the history did not take is never shown as a plain success."""
+    data = record.to_dict()
+    if unrecorded is not None:
+        data.update(recorded=False, kept_at=unrecorded.kept_at)
+    if as_json:
+        echo_json(data)
+        return
+    status = record.status if unrecorded is None else f"not recorded ({record.status})"
+    click.echo(outcome_line({**data, "status": status}))
+    if record.error:
+        click.echo(f"error: {record.error}", err=True)
 
 
 def outcome_line(data: dict[str, Any]) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import datetime, timezone
 from typing import Any
 
 import click
 
+from ..scheduler import next_runs
 from ..timefmt import format_schedule_time, format_time
 from .context import echo_json, echo_table, get_pstt
 
@@ -121,3 +123,31 @@ def enable_cmd(schedule_id: str) -> None:
 def disable_cmd(schedule_id: str) -> None:
     """Disable SCHEDULE_ID (as POST /api/schedules/{id}/disable)."""
     _set_enabled(schedule_id, False)
+
+
+@schedules_group.command("next")
+@click.argument("schedule_id")
+@click.option("--after", "after", default=None, metavar="ISO-TIME",
+              help="Start from this time (ISO 8601; without an offset: the schedule's zone). "
+                   "Default: now.")
+@click.option("--count", type=click.IntRange(1, 1000), default=5, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of ISO-8601 times.")
+def next_cmd(schedule_id: str, after: str | None, count: int, as_json: bool) -> None:
+    """The next fire times of SCHEDULE_ID, in its time zone (enabled or not)."""
+    pstt = get_pstt(lenient_env=True)
+    sched = pstt.schedules.get(schedule_id)
+    start = None
+    if after:
+        try:
+            start = datetime.fromisoformat(after.replace("Z", "+00:00"))
+        except ValueError:
+            raise click.BadParameter(f"{after!r} is not an ISO-8601 time, e.g. "
+                                     "2026-10-25T00:00:00+02:00", param_hint="--after") from None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=zoneinfo.ZoneInfo(sched.timezone))
+    times = next_runs(sched, after=start, count=count)
+    if as_json:
+        echo_json([t.isoformat() for t in times])
+        return
+    for t in times:
+        click.echo(f"{t.isoformat()}  {t.strftime('%a %Z')}")

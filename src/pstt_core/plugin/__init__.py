@@ -8,13 +8,13 @@ from __future__ import annotations
 from ..converter import ListFromText
 from ..models import utcnow
 from ..schedules import slugify
-from ..state import atomic_write_bytes, atomic_write_json, fsync_dir
+from ..state import atomic_write_bytes, atomic_write_json, check_fields, fsync_dir, json_kind
 from ..values import dumps, json_default, parse_bool, to_text
 from .env import HistoryView, PluginEnv
 from .state import PluginState, StateBackend, StateFile
 
 __all__ = [
     "HistoryView", "ListFromText", "PluginEnv", "PluginState", "StateBackend", "StateFile",
-    "atomic_write_bytes", "atomic_write_json", "dumps", "fsync_dir", "json_default",
-    "parse_bool", "slugify", "to_text", "utcnow",
+    "atomic_write_bytes", "atomic_write_json", "check_fields", "dumps", "fsync_dir",
+    "json_default", "json_kind", "parse_bool", "slugify", "to_text", "utcnow",
 ]

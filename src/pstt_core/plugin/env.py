@@ -19,6 +19,7 @@ import attrs
 
 from ..config import mask
 from ..formats import OutputFormat, pick_format
+from ..home import Home
 from .state import FileStateBackend, PluginState, Resources
 
 if TYPE_CHECKING:
@@ -78,6 +79,9 @@ class PluginEnv:
     :param logger: ``pstt.plugins.<name>``, writing to the home's log.
     :param state_files: every state file of the home (the core's and each plugin's), which
         no sink may write to.
+    :param private_dirs: directories PSTT keeps its own records in (the run journal
+        ``exports/.journal``, the locks ``.locks``), resolved: no sink may write inside them
+        (the export root may contain them).
     :param sharing_modes: the sharing modes this plugin registered.
     """
 
@@ -88,6 +92,7 @@ class PluginEnv:
     history: HistoryView
     logger: logging.Logger
     state_files: frozenset[Path] = frozenset()
+    private_dirs: frozenset[Path] = frozenset()
     sharing_modes: frozenset[str] = frozenset()
     # A callable, like ``schedules``: ``pstt serve`` re-reads a changed connections.json, and
     # the env must show the configuration in force, not the one it was made with.
@@ -134,11 +139,12 @@ class PluginEnv:
             from ..builtin import CORE_FORMATS
 
             formats = {f.name: f for f in CORE_FORMATS}
-        exports = home / "exports"
+        layout = Home(home)
         return cls(name=name, settings=types.MappingProxyType(dict(settings or {})),
-                   export_root=exports.resolve(),
-                   state=PluginState(name, FileStateBackend(exports, home / ".locks"),
+                   export_root=layout.exports.resolve(),
+                   state=PluginState(name, FileStateBackend(layout.exports, layout.locks),
                                      Resources()),
+                   private_dirs=frozenset(p.resolve() for p in layout.private_dirs),
                    history=HistoryView(None, sharing_modes), sharing_modes=frozenset(sharing_modes),
                    logger=logging.getLogger(f"pstt.plugins.{name}"),
                    sections=lambda: sections or _EMPTY, formats=formats)

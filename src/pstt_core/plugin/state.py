@@ -5,7 +5,12 @@ The document goes through a :class:`StateBackend`. The files backend keeps one J
 per plugin in ``exports/`` (``<plugin>_state.json``, or the name the plugin gave with the
 ``register_state_file`` hook — the Kafka plugin keeps ``kafka_metrics.json``), written
 atomically under a cross-process lock (:class:`pstt_core.state.JsonFile`). Another backend
-(e.g. a database shared by several instances) implements the same two methods.
+(e.g. a database shared by several instances) implements the same methods.
+
+A document that cannot be understood — not JSON, not an object, or refused by the
+validator the plugin gave its :class:`StateFile` — raises
+:class:`~pstt_core.errors.StateFileError` wherever it is read, and is never written over by
+an update (every update reads first): the user repairs it (``pstt state repair``).
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from ..errors import ConfigError
-from ..state import JsonFile
+from ..errors import ConfigError, StateFileError
+from ..state import JsonFile, json_kind
 
 log = logging.getLogger("pstt.state")
 T = TypeVar("T")
@@ -33,10 +38,14 @@ class StateFile:
     """The file (in ``exports/``) a plugin's state document is kept in, for the files backend.
 
     :param name: a plain file name ending in ``.json`` (``kafka_metrics.json``).
+    :param validate: ``validate(document, file)`` raises
+        :class:`~pstt_core.StateFileError` (with the JSON path) for a document the plugin
+        cannot understand; called once per change of the file, before anything reads it.
     """
 
     name: str
     description: str = ""
+    validate: Callable[[dict[str, Any], str], None] | None = None
 
     def problem(self) -> str | None:
         if not _FILE_RE.match(self.name):
@@ -49,12 +58,23 @@ def default_state_file(plugin: str) -> str:
     return f"{re.sub(r'[^A-Za-z0-9._-]+', '_', plugin)}_state.json"
 
 
+def check_document(data: Any, file: str,
+                   validate: Callable[[dict[str, Any], str], None] | None = None) -> None:
+    """A plugin's document is a JSON object, and its plugin's validator accepts it."""
+    if not isinstance(data, dict):
+        raise StateFileError(f"must be an object, not {json_kind(data)}", file=file, path="$")
+    if validate is not None:
+        validate(data, file)
+
+
 class StateBackend(Protocol):
     """Where plugin documents live. ``modify`` is a read-modify-write that no other writer
     (thread or process) interleaves with."""
 
     def read(self, plugin: str) -> dict[str, Any]:
-        """The plugin's document (``{}`` when there is none yet); the caller may keep it."""
+        """The plugin's document (``{}`` when there is none yet); the caller may keep it.
+        ``StateFileError`` when the stored document cannot be understood (see
+        :func:`check_document`)."""
 
     def modify(self, plugin: str,
                change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
@@ -71,12 +91,15 @@ class FileStateBackend:
     """One JSON file per plugin in ``directory``; locks in ``lock_dir``.
 
     :param files: file names chosen by plugins; the others use :func:`default_state_file`.
+    :param validators: the plugins' document validators (:attr:`StateFile.validate`).
     """
 
-    def __init__(self, directory: Path, lock_dir: Path, files: Mapping[str, str] | None = None):
+    def __init__(self, directory: Path, lock_dir: Path, files: Mapping[str, str] | None = None,
+                 validators: Mapping[str, Callable[[dict[str, Any], str], None]] | None = None):
         self.directory = directory
         self.lock_dir = lock_dir
         self.files = dict(files or {})
+        self.validators = dict(validators or {})
         self._open: dict[str, JsonFile] = {}
         self._guard = threading.Lock()
 
@@ -86,19 +109,21 @@ class FileStateBackend:
     def _file(self, plugin: str) -> JsonFile:
         with self._guard:
             if plugin not in self._open:
-                self._open[plugin] = JsonFile(self.path(plugin), {}, lock_dir=self.lock_dir)
+                validate = self.validators.get(plugin)
+                self._open[plugin] = JsonFile(
+                    self.path(plugin), {}, lock_dir=self.lock_dir,
+                    validate=lambda data, file: check_document(data, file, validate))
             return self._open[plugin]
 
     def read(self, plugin: str) -> dict[str, Any]:
-        data = self._file(plugin).load()
-        return copy.deepcopy(data) if isinstance(data, dict) else {}
+        data: dict[str, Any] = copy.deepcopy(self._file(plugin).load())
+        return data
 
     def modify(self, plugin: str,
                change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
         file = self._file(plugin)
         with file.lock:
-            current = file.load()
-            new = change(copy.deepcopy(current) if isinstance(current, dict) else {})
+            new = change(copy.deepcopy(file.load()))  # a damaged document raises here
             if not isinstance(new, dict):
                 raise ConfigError(f"the state of plugin {plugin!r} must be a JSON object, "
                                   f"not {type(new).__name__}", file=str(file.path))

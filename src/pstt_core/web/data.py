@@ -15,6 +15,7 @@ from ..converter import unstructure
 from ..databases import safe_url
 from ..logs import redactor
 from ..models import Schedule
+from ..scheduler import next_runs
 from .forms import facade_choices, sink_schema
 
 if TYPE_CHECKING:
@@ -54,7 +55,9 @@ def schedules_view(pstt: Pstt) -> dict[str, Any]:
 
 def schedule_view(pstt: Pstt, schedule_id: str) -> dict[str, Any]:
     sched = pstt.schedules.get(schedule_id)
-    return schedule_dict(pstt, sched, pstt.history.last([schedule_id]).get(schedule_id))
+    view = schedule_dict(pstt, sched, pstt.history.last([schedule_id]).get(schedule_id))
+    view["next_runs"] = [t.isoformat() for t in next_runs(sched)]
+    return view
 
 
 def scheduler_view(pstt: Pstt) -> dict[str, Any]:

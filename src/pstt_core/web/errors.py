@@ -12,8 +12,16 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..errors import ConfigError, ConflictError, NotFoundError, PsttError
+from ..errors import (
+    ConfigError,
+    ConflictError,
+    NotFoundError,
+    PsttError,
+    RecordNotWrittenError,
+    StateFileError,
+)
 from ..logs import logging_to, redactor
+from .data import redact
 from .responses import UnsupportedMediaType, error
 
 log = logging.getLogger("pstt.web")
@@ -38,6 +46,26 @@ async def config_error(request: Request, exc: Exception) -> Response:
     if len(exc.problems) > 1:  # a form shows each one next to its field
         extra["errors"] = [{"path": p, "error": redactor.redact(m)} for p, m in exc.problems]
     return _respond(request, 400, exc.message if exc.path else str(exc), **extra)
+
+
+async def state_file_error(request: Request, exc: Exception) -> Response:
+    """A damaged state file is the server's problem, not the request's: 503 with what is
+    wrong and where (the file name relative to the home)."""
+    assert isinstance(exc, StateFileError)
+    return _respond(request, 503, _home_relative(request, str(exc)), path=exc.path)
+
+
+async def record_not_written(request: Request, exc: Exception) -> Response:
+    """The run happened but its record is not in the history: never a success answer."""
+    assert isinstance(exc, RecordNotWrittenError)
+    record = redact(exc.record.to_dict()) if hasattr(exc.record, "to_dict") else None
+    return _respond(request, 503, _home_relative(request, str(exc)), record=record,
+                    kept_at=exc.kept_at)
+
+
+def _home_relative(request: Request, text: str) -> str:
+    root = str(request.app.state.pstt.home.root)
+    return text.replace(root + "/", "").replace(root, ".")
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -75,6 +103,8 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 HANDLERS: dict[Any, Any] = {
+    StateFileError: state_file_error,
+    RecordNotWrittenError: record_not_written,
     ConfigError: config_error,
     NotFoundError: not_found,
     ConflictError: conflict,

@@ -22,7 +22,9 @@ def _errors(*codes: int) -> dict[str, Any]:
     text = {400: "Invalid input (the `path` names the field)", 401: "Missing or wrong token",
             403: "Missing CSRF token (browser requests)", 404: "Not found",
             409: "Conflict (exists / already running)", 413: "Body too large",
-            415: "Body is not JSON"}
+            415: "Body is not JSON",
+            503: "A state file cannot be read, or the run's record could not be written "
+                 "(the error says which file and where the record was kept)"}
     return {str(c): _json(_ref("Error"), text[c]) for c in codes}
 
 
@@ -91,6 +93,9 @@ SCHEMAS: dict[str, Any] = {
     "SchedulePatch": {"type": "object", "additionalProperties": True, "properties": SCHEDULE_PROPS},
     "Schedule": {"type": "object", "required": ["id", "name", "sharing_mode", "sink_options"],
                  "properties": {**SCHEDULE_PROPS, "next_run": {"type": ["string", "null"]},
+                                "next_runs": {"type": "array", "items": {"type": "string"},
+                                              "description": "the next 5 fire times (ISO 8601 "
+                                                             "with offset, the schedule's zone)"},
                                 "last_run": {"type": ["object", "null"]},
                                 "running": {"type": "boolean"},
                                 "created_at": {"type": ["string", "null"]},
@@ -98,6 +103,12 @@ SCHEMAS: dict[str, Any] = {
     "ScheduleList": {"type": "object", "required": ["schedules", "invalid"], "properties": {
         "schedules": {"type": "array", "items": _ref("Schedule")},
         "invalid": {"type": "array", "items": OBJ}}},
+    "TriggerPreviewInput": {"type": "object", "required": ["trigger"], "properties": {
+        "trigger": SCHEDULE_PROPS["trigger"], "timezone": {"type": "string", "default": "UTC"},
+        "count": {"type": "integer", "minimum": 1, "maximum": 100, "default": 5}}},
+    "TriggerPreview": {"type": "object", "required": ["timezone", "next_runs"], "properties": {
+        "timezone": {"type": "string"},
+        "next_runs": {"type": "array", "items": {"type": "string"}}}},
     "RunRecord": {"type": "object", "required": ["export_id", "schedule_id", "status"],
                   "properties": RUN_PROPS},
     "RunStarted": {"type": "object", "required": ["export_id", "status"], "properties": {
@@ -117,7 +128,7 @@ def _paths() -> dict[str, Any]:
     ok = lambda schema, text="OK": {"200": _json(schema, text)}  # noqa: E731
     history_params = [
         _query("schedule_id", {"type": "string"}), _query("sharing_mode", {"type": "string"}),
-        _query("status", {"type": "string", "enum": ["success", "failed", "partial", "skipped"]}),
+        _query("status", {"type": "string", "enum": ["success", "failed", "partial", "skipped", "interrupted"]}),
         _query("since", {"type": "string", "format": "date-time"}, "ISO 8601, inclusive"),
         _query("until", {"type": "string", "format": "date-time"}, "ISO 8601, inclusive"),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
@@ -143,14 +154,18 @@ def _paths() -> dict[str, Any]:
                                                    404, params=sid, tag="schedules")},
         "/api/schedules/{id}/disable": {"post": _op("Disable a schedule", ok(_ref("Schedule")),
                                                     400, 404, params=sid, tag="schedules")},
+        "/api/triggers/preview": {"post": _op(
+            "The next fire times of a trigger (the schedule form shows them as you type)",
+            ok(_ref("TriggerPreview")), body="TriggerPreviewInput", tag="schedules")},
         "/api/schedules/{id}/run": {"post": _op(
             "Run now: waits and returns the record, or 202 with ?background=true",
             {**ok(_ref("RunRecord"), "The finished run (its status may be failed)"),
-             "202": _json(_ref("RunStarted"), "Started in the background")}, 400, 404, 409,
+             "202": _json(_ref("RunStarted"), "Started in the background")}, 400, 404, 409, 503,
             params=[*sid, _query("background", {"type": "boolean", "default": False})],
             tag="runs")},
-        "/api/runs/{export_id}": {"get": _op("A run by export_id (status running while it runs)",
-                                             ok(_ref("RunRecord")), 404,
+        "/api/runs/{export_id}": {"get": _op("A run by export_id (status running while it runs; "
+                                             "503 when it ended but its record could not be "
+                                             "written)", ok(_ref("RunRecord")), 404, 503,
                                              params=[_path("export_id")], tag="runs")},
         "/api/history": {"get": _op("Run history, newest first", ok(_ref("History")), 400,
                                     params=history_params, tag="runs")},

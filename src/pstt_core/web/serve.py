@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+import signal
 import socket
+import sys
 from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
+from ..signals import SIGNALS, exit_code, interrupt_runs
 
 if TYPE_CHECKING:
     from ..facade import Pstt
@@ -49,12 +53,19 @@ def started_line(pstt: Pstt, urls: list[str]) -> str:
 
 def serve(pstt: Pstt, host: str, port: int,
           announce: Callable[[str], None] = print) -> None:
-    """Serve until stopped (Ctrl-C, SIGTERM); ``announce`` gets one line when the server
-    listens and one when it has stopped."""
+    """Check the state files, start the facade, then serve until SIGTERM / SIGINT;
+    ``announce`` gets one line when the server listens and one when it has stopped.
+
+    A damaged state file or bad configuration raises before uvicorn starts (exit code 2, not
+    uvicorn's start-up failure). A signal interrupts the runs in progress (their records say
+    ``interrupted``), the service shuts down, and the process exits with 128 + the signal.
+    """
     import uvicorn
 
     check_bind(host, pstt.settings["PSTT_API_TOKEN"])
+    pstt.check_state()
     urls: list[str] = []
+    received: list[int] = []
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -63,6 +74,12 @@ def serve(pstt: Pstt, host: str, port: int,
                 urls.extend(listen_urls([s for srv in self.servers for s in srv.sockets]))
                 announce(started_line(pstt, urls))
 
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if not received:
+                received.append(sig)
+                interrupt_runs(pstt, sig)
+            super().handle_exit(sig, frame)
+
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
             # here, not after run(): uvicorn re-raises the stopping signal once it returns
             await super().shutdown(sockets)
@@ -70,4 +87,15 @@ def serve(pstt: Pstt, host: str, port: int,
 
     config = uvicorn.Config(pstt.asgi_app(), host=host, port=port, log_level="warning",
                             proxy_headers=True, timeout_graceful_shutdown=30)
-    Server(config).run()
+    # uvicorn raises the signal it caught again once it has shut down, with the handlers
+    # found at its start: these only note it, so the exit code is ours.
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in SIGNALS}
+    try:
+        pstt.start()
+        Server(config).run()
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        pstt.stop()
+    if received:
+        sys.exit(exit_code(received[0]))

@@ -55,9 +55,15 @@ def _find_run(pstt: Pstt, export_id: str) -> dict[str, Any]:
                     "sharing_mode": run.schedule.sharing_mode,
                     "started_at": run.export_timestamp.isoformat()}
     record = pstt.history.get(export_id)
-    if record is None:
-        raise NotFoundError(f"no run with export_id {export_id!r}")
-    return dict(record)
+    if record is not None:
+        return dict(record)
+    unrecorded = pstt.journal.not_recorded(export_id)
+    if unrecorded is not None:  # it ended, but the history could not take its record: 503
+        raise unrecorded
+    for running in pstt.journal.running():  # a run of another process on this home
+        if running.get("export_id") == export_id:
+            return dict(running)
+    raise NotFoundError(f"no run with export_id {export_id!r}")
 
 
 async def get_run(request: Request) -> Response:

@@ -75,7 +75,45 @@ async def disable_schedule(request: Request) -> Response:
     return await _set_enabled(request, False)
 
 
+def _preview(body: dict[str, Any]) -> dict[str, Any]:
+    """Validate a trigger and time zone the way a saved schedule's are, then list its fires."""
+    import zoneinfo
+
+    from ...converter import structure
+    from ...errors import ConfigError
+    from ...models import Trigger
+    from ...scheduler import preview
+
+    tz = body.get("timezone") or "UTC"
+    if not isinstance(tz, str):
+        raise ConfigError("must be an IANA time zone name", path="timezone")
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown time zone {tz!r} (use an IANA name like Europe/Rome)",
+                          path="timezone") from None
+    count = body.get("count", 5)
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 100:
+        raise ConfigError("must be a whole number from 1 to 100", path="count")
+    trigger = structure(body.get("trigger"), Trigger, path="trigger")
+    if trigger.type == "interval" and trigger.interval_seconds() <= 0:
+        raise ConfigError("an interval trigger needs seconds, minutes, hours or days > 0",
+                          path="trigger")
+    try:
+        times = preview(trigger, tz, count=count)
+    except ValueError as exc:
+        raise ConfigError(str(exc), path="trigger.expression") from None
+    return {"timezone": tz, "next_runs": [t.isoformat() for t in times]}
+
+
+async def preview_trigger(request: Request) -> Response:
+    """POST ``{"trigger": {...}, "timezone"?, "count"?}`` → its next fire times."""
+    body = await json_body(request)
+    return JSONResponse(await run_in_threadpool(_preview, body))
+
+
 routes = [
+    Route("/api/triggers/preview", preview_trigger, methods=["POST"]),
     Route("/api/schedules", list_schedules, methods=["GET"]),
     Route("/api/schedules", create_schedule, methods=["POST"]),
     Route("/api/schedules/{id}", get_schedule, methods=["GET"]),

@@ -181,6 +181,52 @@
     });
   }
 
+  /* the next five fire times under the trigger, as the user types (POST /api/triggers/preview) */
+  var nextList = form.querySelector("#f-next-runs"), nextError = form.querySelector("#f-next-error");
+  var previewTimer = null, previewSeq = 0;
+  var WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  /* "2026-10-25T02:30:00+02:00" → "Sun 2026-10-25 02:30 +02:00": the wall clock of the
+     schedule's zone as the server placed it; the offset shows on which side of a DST change */
+  function fireTimeText(iso) {
+    var m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d:\d\d)(:\d\d)?(?:\.\d+)?([+-]\d\d:\d\d)$/.exec(iso);
+    if (!m) { return iso; }
+    var day = WEEKDAYS[new Date(Date.UTC(+m[1], +m[2] - 1, +m[3])).getUTCDay()];
+    var seconds = m[5] && m[5] !== ":00" ? m[5] : "";
+    return day + " " + m[1] + "-" + m[2] + "-" + m[3] + " " + m[4] + seconds + " " + m[6];
+  }
+  function currentTrigger() {
+    return triggerSelect.value === "cron"
+      ? {type: "cron", expression: form.elements.trigger_expression.value}
+      : {type: "interval", seconds: Number(form.elements.trigger_seconds.value || 0)};
+  }
+  function previewNextRuns() {
+    var seq = ++previewSeq;
+    api("POST", ROOT + "/api/triggers/preview",
+        {trigger: currentTrigger(), timezone: form.elements.timezone.value, count: 5})
+      .then(function (data) {
+        if (seq !== previewSeq) { return; }  // an answer to an older keystroke
+        nextError.hidden = true;
+        nextList.replaceChildren.apply(nextList, data.next_runs.map(function (t) {
+          var li = document.createElement("li");
+          li.dataset.time = t; li.textContent = fireTimeText(t); li.title = t;
+          return li;
+        }));
+      }).catch(function (err) {
+        if (seq !== previewSeq) { return; }
+        nextList.replaceChildren();
+        nextError.textContent = err.message; nextError.hidden = false;
+      });
+  }
+  function schedulePreview() {
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(previewNextRuns, 250);
+  }
+  ["trigger_expression", "trigger_seconds", "timezone"].forEach(function (name) {
+    form.elements[name].addEventListener("input", schedulePreview);
+  });
+  triggerSelect.addEventListener("change", schedulePreview);
+  previewNextRuns();
+
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     clearErrors();

@@ -1,0 +1,74 @@
+"""``pstt state``: the state files of a home (``repair``; more sub-commands to come)."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ..errors import ConfigError, NotFoundError
+from ..state import read_state
+from .context import get_pstt
+
+if TYPE_CHECKING:
+    from ..facade import Pstt
+
+def add_to(cli: click.Group) -> None:
+    cli.add_command(state_group)
+
+
+@click.group("state")
+def state_group() -> None:
+    """Inspect and repair the home's state files."""
+
+
+def _resolve(pstt: Pstt, name: str) -> Path:
+    """``name`` as given, else in the home, else in ``exports/``."""
+    home = pstt.home
+    for candidate in (Path(name), home.root / name, home.exports / name):
+        if candidate.is_file():
+            return candidate.resolve()
+    raise NotFoundError(f"no state file {name!r} (looked in the current directory, "
+                        f"{home.root} and {home.exports})")
+
+
+def _problem(pstt: Pstt, path: Path) -> ConfigError | None:
+    """What is wrong with ``path``: the core's own check for its files, else JSON syntax."""
+    for exc in pstt.state_problems():
+        if exc.file and Path(exc.file).resolve() == path:
+            return exc
+    try:
+        read_state(path, None)
+    except ConfigError as exc:
+        return exc
+    return None
+
+
+@state_group.command("repair")
+@click.argument("file")
+@click.option("--force", is_flag=True, help="Move the file aside even if it reads correctly.")
+def repair_cmd(file: str, force: bool) -> None:
+    """Move a damaged state FILE aside (FILE.damaged-<time>) so that PSTT starts it afresh.
+
+    Nothing is deleted: the damaged file keeps its content for a person to look at. Run
+    records kept in the run journal meanwhile are added to the new history at the next
+    start (`pstt check`, `pstt run`, `pstt serve`)."""
+    pstt = get_pstt()
+    path = _resolve(pstt, file)
+    problem = _problem(pstt, path)
+    if problem is None and not force:
+        click.echo(f"{path} reads correctly; nothing to repair (use --force to start it "
+                   "afresh anyway)")
+        return
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    os.replace(path, aside)
+    if problem is not None:
+        click.echo(f"problem: {problem.message}" + (f" at {problem.path}" if problem.path else ""))
+    click.echo(f"moved {path} to {aside}; PSTT starts {path.name} afresh")
+    added = pstt.recover_runs()
+    if added:
+        click.echo(f"added {len(added)} record(s) kept in the run journal to the history")

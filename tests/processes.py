@@ -1,0 +1,110 @@
+"""``pstt run`` / ``pstt serve`` as real processes, and what a test waits for in them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+# A query of many rows that needs no table (SQLite and PostgreSQL alike).
+def counting_query(rows: int) -> str:
+    return (f"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {rows}) "
+            "SELECT x AS id, 'row number ' || x AS label FROM c")
+
+
+def pstt_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PSTT_", "KAFKA_")) or k.startswith("PSTT_TEST")}
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")])
+    env.update(extra)
+    return env
+
+
+def start_pstt(home: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "pstt_core", "--home", str(home), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=pstt_env(**env))
+
+
+def run_pstt(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pstt_core", "--home", str(home), *args],
+                          capture_output=True, text=True, env=pstt_env(**env), timeout=120)
+
+
+def start_run(home: Path, schedule_id: str, command: str, port: int) -> subprocess.Popen[str]:
+    """A run of ``schedule_id`` in a new process: ``pstt run`` itself (``command="run"``), or
+    ``pstt serve`` on ``port`` asked over HTTP to run it in the background."""
+    if command == "run":
+        return start_pstt(home, "run", schedule_id, "--no-progress")
+    proc = start_pstt(home, "serve", "--port", str(port))
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return urllib.request.urlopen(f"{base}/api/health", timeout=2).status == 200
+        except OSError:
+            return False
+
+    wait_for(up, 30, "pstt serve to answer", proc)
+    req = urllib.request.Request(f"{base}/api/schedules/{schedule_id}/run?background=true",
+                                 data=b"{}", headers={"Content-Type": "application/json"},
+                                 method="POST")
+    assert urllib.request.urlopen(req, timeout=10).status == 202
+    return proc
+
+
+def interrupt(proc: subprocess.Popen[str], home: Path, sig: int, schedule_id: str = "big",
+              timeout: float = 120) -> dict[str, Any]:
+    """Send ``sig`` to the process running ``schedule_id``; after its exit with 128 + ``sig``,
+    the run's one history record, which says ``interrupted`` by that signal."""
+    proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 128 + sig, err
+    runs = [r for r in history(home) if r["schedule_id"] == schedule_id]
+    assert len(runs) == 1, runs
+    assert (runs[0]["status"], runs[0]["error"]) == (
+        "interrupted", f"interrupted by {signal.Signals(sig).name}")
+    return runs[0]
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str,
+             proc: subprocess.Popen[str] | None = None) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"process ended ({proc.returncode}) before {what}: "
+                                 f"{proc.stderr.read() if proc.stderr else ''}")
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def journal_running(home: Path, min_rows: int = 0) -> dict[str, Any] | None:
+    """The record of a run in progress, once its checkpoint shows ``min_rows``."""
+    for path in (home / "exports" / ".journal").glob("*.json"):
+        try:
+            entry = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            continue
+        if entry.get("journal") == "running" and entry["record"].get("rows", 0) >= min_rows:
+            return dict(entry["record"])
+    return None
+
+
+def history(home: Path) -> list[dict[str, Any]]:
+    path = home / "exports" / "scheduler_history.json"
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    return list(data["runs"] if isinstance(data, dict) else data)
