@@ -264,8 +264,11 @@ def test_json_outputs_equal_the_api(served: Served, cli_home: Path) -> None:
         "/api/history", params={"schedule_id": "orders", "limit": 1}).json()
     checks = {c["name"]: c["status"] for c in api.get("/api/health").json()["checks"]}
     report = cli("check")
+    # check reports state files and kept records on their own (records_not_written …)
     assert {c["name"]: c["status"] for c in report["health"]["checks"]} == {
-        k: v for k, v in checks.items() if k not in ("scheduler", "configuration")}
+        k: v for k, v in checks.items() if k not in ("scheduler", "configuration", "records")}
+    assert checks["records"] == "healthy"
+    assert (report["state_file_errors"], report["records_not_written"]) == ([], [])
 
 
 def test_serve_reloads_connections_json_and_keeps_the_old_one_when_broken(
