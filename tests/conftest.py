@@ -59,9 +59,9 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 def cli_env(**extra: str) -> dict[str, str]:
     """The environment of a ``pstt`` process started by a test: this checkout's code, no
-    PSTT_* setting of the caller, plus ``extra``."""
+    PSTT_* or KAFKA_* setting of the caller, plus ``extra``."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("PSTT_") or k.startswith("PSTT_TEST")}
+           if not k.startswith(("PSTT_", "KAFKA_")) or k.startswith("PSTT_TEST")}
     env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")])
     env.update(extra)
     return env
@@ -91,14 +91,18 @@ def free_port() -> int:
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05,
-             what: str = "condition") -> Any:
+             what: str = "condition", proc: Any = None) -> Any:
     """Poll ``predicate`` until it returns something truthy (returned); fail after
-    ``timeout`` seconds saying ``what`` did not happen."""
+    ``timeout`` seconds saying ``what`` did not happen, or as soon as ``proc`` (a
+    ``subprocess.Popen`` the condition depends on) has ended, with its stderr."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"process ended ({proc.returncode}) before {what}: "
+                                 f"{proc.stderr.read() if proc.stderr else ''}")
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not met within {timeout} s")
         time.sleep(interval)

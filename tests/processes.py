@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-SRC = Path(__file__).resolve().parent.parent / "src"
+from tests.conftest import cli_env, wait_listening
+
 
 # A query of many rows that needs no table (SQLite and PostgreSQL alike).
 def counting_query(rows: int) -> str:
@@ -21,23 +19,12 @@ def counting_query(rows: int) -> str:
             "SELECT x AS id, 'row number ' || x AS label FROM c")
 
 
-def pstt_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PSTT_", "KAFKA_")) or k.startswith("PSTT_TEST")}
-    env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")])
-    env.update(extra)
-    return env
-
-
 def start_pstt(home: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+    """``pstt --home HOME ARGS`` started in a new process (see ``pstt_process`` to wait for
+    one)."""
     return subprocess.Popen([sys.executable, "-m", "pstt_core", "--home", str(home), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=pstt_env(**env))
-
-
-def run_pstt(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pstt_core", "--home", str(home), *args],
-                          capture_output=True, text=True, env=pstt_env(**env), timeout=120)
+                            env=cli_env(**env))
 
 
 def start_run(home: Path, schedule_id: str, command: str, port: int) -> subprocess.Popen[str]:
@@ -46,15 +33,8 @@ def start_run(home: Path, schedule_id: str, command: str, port: int) -> subproce
     if command == "run":
         return start_pstt(home, "run", schedule_id, "--no-progress")
     proc = start_pstt(home, "serve", "--port", str(port))
+    wait_listening(port, proc, 30, "pstt serve")
     base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return urllib.request.urlopen(f"{base}/api/health", timeout=2).status == 200
-        except OSError:
-            return False
-
-    wait_for(up, 30, "pstt serve to answer", proc)
     req = urllib.request.Request(f"{base}/api/schedules/{schedule_id}/run?background=true",
                                  data=b"{}", headers={"Content-Type": "application/json"},
                                  method="POST")
@@ -74,20 +54,6 @@ def interrupt(proc: subprocess.Popen[str], home: Path, sig: int, schedule_id: st
     assert (runs[0]["status"], runs[0]["error"]) == (
         "interrupted", f"interrupted by {signal.Signals(sig).name}")
     return runs[0]
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str,
-             proc: subprocess.Popen[str] | None = None) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"process ended ({proc.returncode}) before {what}: "
-                                 f"{proc.stderr.read() if proc.stderr else ''}")
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def journal_running(home: Path, min_rows: int = 0) -> dict[str, Any] | None:

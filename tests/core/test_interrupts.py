@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HomeBuilder, free_port, logs_text
+from tests.conftest import HomeBuilder, free_port, logs_text, pstt_process, wait_for
 from tests.processes import (
     counting_query,
     history,
     interrupt,
     journal_running,
-    run_pstt,
     start_run,
-    wait_for,
 )
 
 ROWS = 3_000_000
@@ -42,7 +40,8 @@ def test_signal_stops_the_export_and_records_it(home: HomeBuilder, command: str,
                                                 sig: signal.Signals) -> None:
     root = _home(home)
     proc = start_run(root, "big", command, free_port())
-    wait_for(lambda: journal_running(root, min_rows=1), 30, "the run's first checkpoint", proc)
+    wait_for(lambda: journal_running(root, min_rows=1), 30,
+             what="the run's first checkpoint", proc=proc)
     record = interrupt(proc, root, sig, timeout=60)
     assert 0 < record["rows"] < ROWS
     assert record["pid"] == proc.pid
@@ -59,13 +58,14 @@ def test_signal_stops_the_export_and_records_it(home: HomeBuilder, command: str,
 def test_sigkill_is_recorded_at_the_next_start(home: HomeBuilder, command: str) -> None:
     root = _home(home)
     proc = start_run(root, "big", command, free_port())
-    running = wait_for(lambda: journal_running(root, min_rows=1), 30, "a checkpoint", proc)
+    running = wait_for(lambda: journal_running(root, min_rows=1), 30,
+                       what="a checkpoint", proc=proc)
     proc.kill()
     proc.wait(timeout=30)
     assert [r for r in history(root) if r["schedule_id"] == "big"] == []
     assert len(_partials(root)) == 1  # what the killed process was writing
 
-    check = run_pstt(root, "check", "--offline")
+    check = pstt_process(root, "check", "--offline")
     assert "recovered run" in check.stdout, check.stdout + check.stderr
     runs = [r for r in history(root) if r["schedule_id"] == "big"]
     assert len(runs) == 1
@@ -77,7 +77,7 @@ def test_sigkill_is_recorded_at_the_next_start(home: HomeBuilder, command: str) 
     assert 0 < record["rows"] < ROWS
 
     # the next start removes the killed export's partial file
-    quick = run_pstt(root, "run", "quick")
+    quick = pstt_process(root, "run", "quick")
     assert quick.returncode == 0, quick.stderr
     assert _partials(root) == []
     # and the orphan is not recorded twice

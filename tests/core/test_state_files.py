@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import HomeBuilder, free_port
-from tests.processes import run_pstt
+from tests.conftest import HomeBuilder, free_port, pstt_process
 
 GOOD = {
     "schedules.json": None,  # written by the HomeBuilder
@@ -61,15 +60,15 @@ def test_damaged_state_file_is_reported_never_rewritten(home: HomeBuilder, name:
     path = root / "exports" / name
     before = path.read_bytes()
 
-    check = run_pstt(root, "check", "--offline")
+    check = pstt_process(root, "check", "--offline")
     assert check.returncode == 1
     assert f"✗ state file {path}" in check.stdout, check.stdout + check.stderr
 
-    run = run_pstt(root, "run", "s1")
+    run = pstt_process(root, "run", "s1")
     assert run.returncode != 0
     assert str(path) in run.stderr and "Traceback" not in run.stderr
 
-    serve = run_pstt(root, "serve", "--port", str(free_port()))
+    serve = pstt_process(root, "serve", "--port", str(free_port()))
     assert serve.returncode == 2, serve.stderr
     assert str(path) in serve.stderr and "Traceback" not in serve.stderr
 
@@ -94,11 +93,11 @@ def test_damaged_state_file_is_reported_never_rewritten(home: HomeBuilder, name:
 def test_repair_moves_the_file_aside_and_starts_afresh(home: HomeBuilder) -> None:
     root = _damaged_home(home, "scheduler_history.json", "wrong type")
     path = root / "exports" / "scheduler_history.json"
-    failed = run_pstt(root, "run", "s1")
+    failed = pstt_process(root, "run", "s1")
     assert failed.returncode == 4, failed.stderr  # refused, its record kept in the journal
     assert "could not be written" in failed.stderr
 
-    repaired = run_pstt(root, "state", "repair", "scheduler_history.json")
+    repaired = pstt_process(root, "state", "repair", "scheduler_history.json")
     assert repaired.returncode == 0, repaired.stderr
     aside = list(path.parent.glob("scheduler_history.json.damaged-*"))
     assert len(aside) == 1 and aside[0].read_text() == '{"runs": "oops"}'
@@ -107,7 +106,7 @@ def test_repair_moves_the_file_aside_and_starts_afresh(home: HomeBuilder) -> Non
     assert [r["status"] for r in records] == ["failed"]
     assert "scheduler_history.json" in records[0]["error"]
 
-    ok = run_pstt(root, "run", "s1")
+    ok = pstt_process(root, "run", "s1")
     assert ok.returncode == 0, ok.stderr
-    assert run_pstt(root, "state", "repair", "scheduler_history.json").stdout.endswith(
+    assert pstt_process(root, "state", "repair", "scheduler_history.json").stdout.endswith(
         "nothing to repair (use --force to start it afresh anyway)\n")

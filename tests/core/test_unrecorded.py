@@ -14,9 +14,9 @@ from starlette.testclient import TestClient
 
 from pstt_core import Pstt, RecordNotWrittenError
 from pstt_core.journal import RESERVE_BYTES
-from tests.conftest import HomeBuilder
+from tests.conftest import HomeBuilder, pstt_process, wait_for
 from tests.disks import fill, free_bytes, small_disk
-from tests.processes import counting_query, history, journal_running, run_pstt, start_pstt, wait_for
+from tests.processes import counting_query, history, journal_running, start_pstt
 
 # what the running entry of one run takes (its reserved room), and nothing more
 ONE_ENTRY = RESERVE_BYTES + 1
@@ -36,7 +36,7 @@ def _home(home: HomeBuilder) -> tuple[Path, dict[str, str]]:
 
 def test_a_full_disk_is_no_success_and_the_record_is_merged_later(home: HomeBuilder) -> None:
     root, env = _home(home)
-    first = run_pstt(root, "run", "daily", "--json", **env)
+    first = pstt_process(root, "run", "daily", "--json", **env)
     assert first.returncode == 0, first.stderr
     first_id = json.loads(first.stdout)["export_id"]
     exports = root / "exports"
@@ -45,7 +45,7 @@ def test_a_full_disk_is_no_success_and_the_record_is_merged_later(home: HomeBuil
         before = (exports / "scheduler_history.json").read_bytes()
         filler = fill(exports, leave=ONE_ENTRY)  # room for the run's running entry only
 
-        full = run_pstt(root, "run", "daily", "--json", **env)
+        full = pstt_process(root, "run", "daily", "--json", **env)
         assert free_bytes(exports) == 0
         assert full.returncode == 4, full.stdout + full.stderr
         shown = json.loads(full.stdout)
@@ -66,13 +66,13 @@ def test_a_full_disk_is_no_success_and_the_record_is_merged_later(home: HomeBuil
         assert _metrics(root)["runs"] == 1
         assert json.loads(kept.read_bytes())["journal"] == "pending"
 
-        check = run_pstt(root, "check", "--offline", **env)
+        check = pstt_process(root, "check", "--offline", **env)
         assert check.returncode == 1
         assert (f"✗ run {shown['export_id']} of daily (success) is not in the history yet: "
                 f"kept in {kept}") in check.stdout, check.stdout
 
         filler.unlink()  # space again: the next run adds the kept record first
-        again = run_pstt(root, "run", "daily", "--json", **env)
+        again = pstt_process(root, "run", "daily", "--json", **env)
         assert again.returncode == 0, again.stderr
         again_id = json.loads(again.stdout)["export_id"]
         runs = history(root)
@@ -89,12 +89,13 @@ def test_a_history_truncated_during_the_run_is_left_alone(home: HomeBuilder) -> 
                       sink_options={"filename": "big_{export_id}.csv"})
     home.add_schedule(id="quick", sink_options={"filename": "quick_{export_id}.csv"})
     root = home.write()
-    assert run_pstt(root, "run", "quick").returncode == 0
+    assert pstt_process(root, "run", "quick").returncode == 0
     path = root / "exports" / "scheduler_history.json"
     whole = path.read_bytes()
 
     proc = start_pstt(root, "run", "big", "--no-progress")
-    running = wait_for(lambda: journal_running(root), 30, "the run's running record", proc)
+    running = wait_for(lambda: journal_running(root), 30,
+                       what="the run's running record", proc=proc)
     path.write_bytes(whole[:len(whole) // 2])  # cut off, as by a bad copy or a full disk
     assert proc.poll() is None, "the run ended before the history was damaged"
     out, err = proc.communicate(timeout=120)
@@ -108,7 +109,7 @@ def test_a_history_truncated_during_the_run_is_left_alone(home: HomeBuilder) -> 
     assert sum(1 for _ in delivered.open()) == 300_001
 
     path.write_bytes(whole)  # the user puts the file back
-    check = run_pstt(root, "check", "--offline")
+    check = pstt_process(root, "check", "--offline")
     assert f"recovered run {running['export_id']} of big: success" in check.stdout, check.stdout
     assert check.returncode == 0, check.stdout
     runs = history(root)

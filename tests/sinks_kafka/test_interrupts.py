@@ -10,16 +10,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import HomeBuilder, free_port
+from tests.conftest import HomeBuilder, free_port, pstt_process, wait_for
 from tests.kafka_broker import consume_all
 from tests.processes import (
     counting_query,
     history,
     interrupt,
     journal_running,
-    run_pstt,
     start_run,
-    wait_for,
 )
 from tests.sinks_kafka.conftest import kafka_home
 
@@ -47,7 +45,7 @@ def test_signal_settles_the_producer_and_counts_every_message(
         sig: signal.Signals) -> None:
     root = _home(home, kafka_broker, topic)
     proc = start_run(root, "big", command, free_port())
-    wait_for(lambda: _delivering(root), 60, "the first confirmed deliveries", proc)
+    wait_for(lambda: _delivering(root), 60, what="the first confirmed deliveries", proc=proc)
     record = interrupt(proc, root, sig)
     assert record["kafka_messages_failed"] == 0
     assert 0 < record["kafka_messages_sent"] < ROWS
@@ -60,12 +58,12 @@ def test_sigkill_is_recorded_with_what_was_confirmed(home: HomeBuilder, kafka_br
                                                      topic: str, command: str) -> None:
     root = _home(home, kafka_broker, topic)
     proc = start_run(root, "big", command, free_port())
-    wait_for(lambda: _delivering(root), 60, "the first confirmed deliveries", proc)
+    wait_for(lambda: _delivering(root), 60, what="the first confirmed deliveries", proc=proc)
     proc.kill()
     proc.wait(timeout=30)
     assert [r for r in history(root) if r["schedule_id"] == "big"] == []
 
-    check = run_pstt(root, "check", "--offline")
+    check = pstt_process(root, "check", "--offline")
     assert "recovered run" in check.stdout, check.stdout + check.stderr
     runs = [r for r in history(root) if r["schedule_id"] == "big"]
     assert len(runs) == 1
