@@ -110,7 +110,9 @@ def register_state_file(register: Callable[[StateFile], None]) -> None:
 
     Called once when the registry is built. Without it a plugin's state lives in
     ``exports/<plugin>_state.json``. A name used by the core or by another plugin is refused;
-    every state file is protected from sinks that write files under the export root.
+    every state file is protected from sinks that write files under the export root. Its
+    ``validate`` (optional) checks the document whenever it is read: a damaged file raises
+    :class:`pstt_core.StateFileError`, is never written over, and stops ``Pstt.start()``.
 
     :param register: call it once with a :class:`pstt_core.StateFile`.
     """

@@ -8,6 +8,7 @@ import multiprocessing
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -21,7 +22,9 @@ from pstt_core import (
     Schedule,
     SinkContext,
     StateFile,
+    StateFileError,
     Trigger,
+    check_fields,
     hookimpl,
 )
 from pstt_core.plugin.state import FileStateBackend, PluginState, Resources
@@ -231,3 +234,47 @@ def test_env_sections_are_read_only(home: HomeBuilder) -> None:
     with pytest.raises(ConfigError, match="unknown format 'pdf'"):
         env.format("pdf")
     assert env.export_root == (home.root / "exports").resolve()
+
+
+class Strict:
+    """A plugin whose state document must hold a number under ``count``."""
+
+    @hookimpl
+    def register_state_file(self, register: Callable[[StateFile], None]) -> None:
+        def validate(document: dict[str, Any], file: str) -> None:
+            check_fields(document, {"count": (int,)}, file=file, path="$")
+
+        register(StateFile("strict.json", validate=validate))
+
+
+@pytest.mark.parametrize(("content", "where", "message"), [
+    ('{"count": "many"}', "$.count", "must be a number, not a string"),
+    ("[1, 2]", "$", "must be an object, not an array"),
+    ('{"count": 1', None, "invalid JSON"),
+    ("", None, "the file is empty"),
+])
+def test_a_damaged_plugin_state_file_is_refused_and_never_written_over(
+        home: HomeBuilder, content: str, where: str | None, message: str) -> None:
+    path = home.root / "exports" / "strict.json"
+    with registered(Strict(), "strict"):
+        pstt = home.pstt(logs=False, environ={})
+    env = pstt.plugin_env("strict")
+    env.state.update("count", lambda n: n + 1, default=0)
+    assert env.state.read() == {"count": 1}
+    path.write_text(content)
+    for attempt in (env.state.read, lambda: env.state.update("count", lambda n: n + 1)):
+        with pytest.raises(StateFileError, match=message) as err:
+            attempt()
+        assert (err.value.file, err.value.path) == (str(path), where)
+    assert [str(p.file) for p in pstt.state_problems()] == [str(path)]
+    with pytest.raises(StateFileError, match=message):
+        pstt.start(scheduler=False)  # names the file instead of starting on it
+    assert not pstt.started
+    assert path.read_text() == content
+
+
+def test_the_journal_and_the_locks_are_private_to_pstt(home: HomeBuilder) -> None:
+    pstt = home.pstt(logs=False, environ={})
+    private = {(home.root / "exports" / ".journal").resolve(), (home.root / ".locks").resolve()}
+    assert pstt.plugin_env("filesystem").private_dirs == private
+    assert PluginEnv.standalone("filesystem", home.root).private_dirs == private

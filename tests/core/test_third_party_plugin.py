@@ -104,6 +104,15 @@ def test_installed_plugin_cannot_overwrite_state_files(home: HomeBuilder, on_pat
     assert json.loads((home.root / "exports" / "schedules.json").read_text())["schedules"]
 
 
+def test_installed_plugin_keeps_out_of_the_run_journal(home: HomeBuilder, on_path: Path) -> None:
+    # a JSON file there would be read as a run record and merged into the history
+    home.add_schedule(id="journal", sharing_mode="jsonfile",
+                      sink_options={"filename": ".journal/x.json"})
+    _valid, invalid = home.pstt(logs=False, environ={}).schedules.load()
+    assert str(invalid["journal"]).endswith("$.schedules[0].sink_options.filename: is inside a "
+                                            "directory PSTT keeps for its own records")
+
+
 def test_installed_plugin_command_in_a_fresh_process(home: HomeBuilder, installed: Path) -> None:
     home.add_schedule(id="to-json", sharing_mode="jsonfile", sink_options={"filename": "o.json"})
     home.write()
