@@ -131,13 +131,14 @@ def _health(env: PluginEnv) -> HealthResult:
     data = runtime(env).gateway.health_sync()
     bad = [c for c in data["connections"] if not c["healthy"]]
     detail = "; ".join(f"{c['name']}: {c['error']}" for c in bad) or \
-        f"{len(data['connections'])} cluster(s) reachable"
+        f"{len(data['connections'])} cluster(s) reachable, last runs delivered"
     return HealthResult(data["status"], detail, data)
 
 
 @hookimpl
 def register_health_checks(register: Callable[[HealthCheck], None]) -> None:
-    register(HealthCheck("kafka", _health, "Each Kafka cluster answers a metadata request"))
+    register(HealthCheck("kafka", _health, "Each Kafka cluster answers a metadata request, "
+                                           "its producer is usable and its last run did not fail"))
 
 
 @hookimpl

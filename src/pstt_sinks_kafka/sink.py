@@ -8,6 +8,7 @@ from typing import Any
 from pstt_core import ConfigError, RunStatus, Sink, SinkContext, SinkResult, to_text
 
 from .encoding import encode_headers
+from .failures import ClusterStalled, ready_publisher
 from .models import KafkaExportConfig
 from .publish import Publisher
 from .rowjson import encode_json
@@ -46,12 +47,16 @@ class KafkaSink(Sink):
         if self.options.include_metadata:
             meta = encode_json(self.ctx.run.metadata())
             self._prefix, self._suffix = b'{"data":', b',"metadata":' + meta + b"}"
-        self.pub = self.service.pool.publisher(self.options.connection, self.options.topic,
-                                               self.options.batch_size,
-                                               self.options.compression_type)
+        pool, options = self.service.pool, self.options
+        self.pub = ready_publisher(
+            lambda: pool.publisher(options.connection, options.topic, options.batch_size,
+                                   options.compression_type),
+            options.topic, pool.setting("KAFKA_TIMEOUT_MS") / 1000.0)
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         assert self.pub is not None
+        if self.pub.stopped:  # the rows handed so far are all counted; read no more
+            raise ClusterStalled(self.pub.stopped)
         cols, encode = self.columns, encode_json
         values = [encode(dict(zip(cols, row, strict=False))) for row in rows]
         if self._prefix:
@@ -98,8 +103,10 @@ class KafkaSink(Sink):
             error = (f"{pub.failed} of {pub.produced} message(s) not delivered to "
                      f"{pub.topic!r} ({rate:.2f} % delivered, threshold {threshold:g} %): "
                      + "; ".join(pub.error_texts(3)))
-            last = pub.handle.errors.last
-            if last:
+            if pub.stopped:
+                error += f"; {pub.stopped}"
+            last = pub.handle.errors.since(pub.started_at)  # this run's, never a stale one
+            if last and (not pub.stopped or last not in pub.stopped):
                 error += f"; last client error: {last}"
         return SinkResult(status=status, error=error, fields=fields)
 
