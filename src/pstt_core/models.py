@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 import attrs
 
@@ -97,6 +98,10 @@ class Schedule:
 class RunInfo:
     """Metadata of one run, available to the SQL (as bind parameters) and to sinks."""
 
+    # What metadata() gives, in this order (Kafka's metadata_fields chooses among them).
+    METADATA_FIELDS: ClassVar[tuple[str, ...]] = (
+        "source_query", "source_connection", "export_timestamp", "export_id")
+
     export_id: str
     export_timestamp: datetime
     schedule: Schedule
@@ -118,14 +123,16 @@ class RunInfo:
             trigger=trigger,
         )
 
-    def metadata(self) -> dict[str, str]:
-        """The four metadata fields sinks may attach to what they deliver."""
-        return {
+    def metadata(self, fields: Iterable[str] | None = None) -> dict[str, str]:
+        """The metadata sinks may attach to what they deliver: all of
+        :attr:`METADATA_FIELDS`, or the ``fields`` named (in that order)."""
+        values = {
             "source_query": self.source_query,
             "source_connection": self.source_connection,
             "export_timestamp": self.export_timestamp.isoformat(),
             "export_id": self.export_id,
         }
+        return values if fields is None else {name: values[name] for name in fields}
 
 
 @attrs.define
