@@ -155,3 +155,27 @@ def test_pstt_serve_starts_with_them(home: HomeBuilder) -> None:
     assert "Application startup failed" not in out and "OverflowError" not in out, out
     log = "".join(p.read_text() for p in Path(home.root, "logs").glob("*.log"))
     assert "schedule huge is invalid" in log and "Traceback" not in log
+
+
+@pytest.mark.parametrize(("body", "message", "path"), [
+    ('{"name": "a\\u0000b"}', "NUL character", "$.name"),
+    ('{"sink_options": {"k\\u0000": 1}}', "NUL character", "$.sink_options"),
+    ("[" * 100_000 + "]" * 100_000, "nested deeper than 32 levels", "$"),
+    ('{"a": ' + "[" * 40 + "]" * 40 + "}", "nested deeper than 32 levels", None),
+    ('{"batch_size": ' + "9" * 5000 + "}", "not valid JSON", "$"),
+    ('{"timeout_sec": NaN}', "NaN is not a JSON number", "$"),
+])
+def test_malformed_bodies_are_400_never_500(client: TestClient, home: HomeBuilder, body: str,
+                                            message: str, path: str | None) -> None:
+    before = _stored(home)
+    for method, url in (("POST", "/api/schedules"), ("PUT", "/api/schedules/orders"),
+                        ("PATCH", "/api/schedules/orders"), ("POST", "/api/preview")):
+        resp = client.request(method, url, content=body,
+                              headers={"Content-Type": "application/json"})
+        assert resp.status_code == 400, (method, url, resp.text[:300])
+        assert message in resp.json()["error"], resp.json()
+        if path is not None:
+            assert resp.json()["path"] == path
+    assert _stored(home) == before
+    log = "".join(p.read_text() for p in (home.root / "logs").glob("*.log"))
+    assert "Traceback" not in log and "unhandled error" not in log
