@@ -86,7 +86,8 @@ class Schedule:
     enabled: bool = True
     batch_size: int = 10_000
     timeout_sec: float | None = None
-    misfire_grace_sec: int = 300
+    # None: a late fire runs however late it is (APScheduler's misfire_grace_time=None)
+    misfire_grace_sec: int | None = 300
     coalesce: bool = True
     created_at: str | None = None
     updated_at: str | None = None
@@ -135,6 +136,18 @@ class RunInfo:
         return values if fields is None else {name: values[name] for name in fields}
 
 
+# An error text longer than this is cut (history, logs, API): a runaway message — a template
+# rendered to megabytes, a driver dumping a whole statement — must not fill the disk.
+MAX_ERROR_CHARS = 4096
+
+
+def cap_error(text: str | None) -> str | None:
+    """``text`` cut to ``MAX_ERROR_CHARS``, saying how much was cut."""
+    if text is None or len(text) <= MAX_ERROR_CHARS:
+        return text
+    return f"{text[:MAX_ERROR_CHARS]}… [{len(text) - MAX_ERROR_CHARS} more characters cut]"
+
+
 @attrs.define
 class RunRecord:
     """One line of ``exports/scheduler_history.json``."""
@@ -147,7 +160,8 @@ class RunRecord:
     finished_at: str | None = None
     duration_sec: float | None = None
     rows: int = 0
-    error: str | None = None
+    # capped when set, too (attrs converts on assignment)
+    error: str | None = attrs.field(default=None, converter=cap_error)
     schedule_name: str | None = None
     trigger: str = "manual"
     # Sink-specific fields (kafka_topic, path, recipients …) are flattened into the record.

@@ -178,7 +178,7 @@ def test_schedules_next_prints_what_the_api_says(home: HomeBuilder) -> None:
                       timezone="Europe/Rome")
     root = home.write()
     before = datetime.now(timezone.utc)
-    api = TestClient(Pstt(root, logs=False, environ={}).asgi_app()).get(
+    api = TestClient(Pstt(root, logs=False, environ={}).asgi_app(), base_url="http://localhost").get(
         "/api/schedules/weekdays").json()["next_runs"]
     shown = pstt(root, "schedules", "next", "weekdays", "--json")
     after = datetime.now(timezone.utc)

@@ -216,7 +216,7 @@ def test_dashboard_without_kafka_connections_says_how_to_add_them(home: HomeBuil
     from starlette.testclient import TestClient
 
     pstt = home.pstt(environ=FAST_ENV, logs=False)
-    with TestClient(pstt.asgi_app()) as c:
+    with TestClient(pstt.asgi_app(), base_url="http://localhost") as c:
         page = c.get("/kafka")
     assert page.status_code == 200
     assert "No Kafka connection is configured" in page.text
@@ -229,7 +229,7 @@ def test_dashboard_without_confluent_kafka_shows_the_install_hint(
     from starlette.testclient import TestClient
 
     pstt = home.pstt(environ=FAST_ENV, logs=False)
-    with TestClient(pstt.asgi_app()) as c:
+    with TestClient(pstt.asgi_app(), base_url="http://localhost") as c:
         monkeypatch.setitem(sys.modules, "confluent_kafka", None)
         page = c.get("/kafka")
     assert page.status_code == 200
