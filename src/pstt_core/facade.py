@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from .builtin import CORE_HEALTH_CHECKS, core_health_checks
+from .claims import FileClaims
 from .config import Config, load_config
 from .databases import Databases
 from .envsubst import missing_error
@@ -19,6 +20,7 @@ from .errors import ConfigError, PsttError, StateFileError
 from .health import run_checks
 from .history import HistoryStore, SchedulerMetricsStore
 from .home import Home
+from .instance import instance_id
 from .journal import RunJournal
 from .logs import logging_to, redactor, release_logging, setup_logging
 from .models import RunInfo, RunRecord, Schedule
@@ -92,8 +94,11 @@ class Pstt:
                                     lock_dir=self.home.locks)
         self.scheduler_metrics = SchedulerMetricsStore(self.home.scheduler_metrics,
                                                        lock_dir=self.home.locks)
+        self._instance: str | None = None
         self.journal = RunJournal(self.home.journal, self.history, self.scheduler_metrics,
-                                  self.home.locks, observe=self._observe_from_journal)
+                                  self.home.locks, observe=self._observe_from_journal,
+                                  instance=lambda: self.instance)
+        self.claims = FileClaims(self.home.claims, lambda: self.instance)
         self.runner = Runner(self)
         self.scheduler = Scheduler(self)
         self.started = False
@@ -115,6 +120,14 @@ class Pstt:
         self._envs: dict[str, PluginEnv] = {}
         self._envs_lock = threading.Lock()
         self._core_checks = core_health_checks(self)
+
+    @property
+    def instance(self) -> str:
+        """This instance's id, ``<host>/<name>`` (made on first use: only runs need it)."""
+        if self._instance is None:
+            self._instance = instance_id(self.settings["PSTT_INSTANCE_NAME"],
+                                         self.home.instance_id)
+        return self._instance
 
     def _export_root(self) -> Path:
         configured = self.settings["PSTT_EXPORT_ROOT"]

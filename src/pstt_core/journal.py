@@ -34,7 +34,7 @@ from typing import Any
 from .errors import RecordNotWrittenError
 from .history import HistoryStore, SchedulerMetricsStore, parse_time
 from .models import RunInfo, RunRecord, iso, utcnow
-from .state import atomic_write_bytes, fsync_dir, try_lock_file
+from .state import atomic_write_bytes, fsync_dir, try_lock_file, unlock_file
 
 log = logging.getLogger("pstt.journal")
 
@@ -84,13 +84,16 @@ class RunJournal:
 
     :param directory: the journal directory (``exports/.journal``).
     :param locks: the home's lock directory (the runner's ``run-<id>.lock`` files).
+    :param instance: this instance's id (``pstt_core.instance``), written on its records.
     :param observe: called with each record this journal adds to the history later (a kept
         one, or an orphan made ``interrupted``): the run's observers hear of it only then.
     """
 
     def __init__(self, directory: Path, history: HistoryStore, metrics: SchedulerMetricsStore,
-                 locks: Path, *, observe: Callable[[RunRecord], None] | None = None):
+                 locks: Path, *, observe: Callable[[RunRecord], None] | None = None,
+                 instance: Callable[[], str] | None = None):
         self.directory = directory
+        self.instance = instance or (lambda: f"{socket.gethostname()}/{os.getpid()}")
         self.history = history
         self.metrics = metrics
         self.locks = locks
@@ -110,6 +113,7 @@ class RunJournal:
                            sharing_mode=run.schedule.sharing_mode, status=RUNNING,
                            started_at=iso(run.export_timestamp) or "",
                            schedule_name=run.schedule.name, trigger=run.trigger,
+                           scheduled_at=iso(run.scheduled_at), instance=self.instance(),
                            extra=self.origin())
         entry = {"journal": RUNNING, "record": record.to_dict()}
         path = self._path(run.export_id)
@@ -119,6 +123,7 @@ class RunJournal:
     def complete(self, record: RunRecord) -> None:
         """Put the final record in the history, then count it; see the module docstring.
         Records kept earlier go in first, so the history stays in the order runs ended."""
+        record.instance = record.instance or self.instance()
         self._merge_kept()
         try:
             self._put(record)
@@ -149,7 +154,7 @@ class RunJournal:
                         added.append(record)
                 finally:
                     if lock >= 0:
-                        os.close(lock)
+                        unlock_file(lock)
             elif self._add(path, record):
                 added.append(record)
         return added
