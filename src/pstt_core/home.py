@@ -60,11 +60,6 @@ class Home:
         return self.exports / ".journal"
 
     @property
-    def instance_id(self) -> Path:
-        """The generated instance name (see :mod:`pstt_core.instance`)."""
-        return self.exports / ".instance_id"
-
-    @property
     def claims(self) -> Path:
         """Fire claims of the files backend (see :mod:`pstt_core.claims`)."""
         return self.locks / "claims"

@@ -29,12 +29,15 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import RecordNotWrittenError
-from .history import HistoryStore, SchedulerMetricsStore, parse_time
+from .history import parse_time
 from .models import RunInfo, RunRecord, iso, utcnow
 from .state import atomic_write_bytes, fsync_dir, try_lock_file, unlock_file
+
+if TYPE_CHECKING:
+    from .backend import Counters, RunHistory
 
 log = logging.getLogger("pstt.journal")
 
@@ -89,7 +92,7 @@ class RunJournal:
         one, or an orphan made ``interrupted``): the run's observers hear of it only then.
     """
 
-    def __init__(self, directory: Path, history: HistoryStore, metrics: SchedulerMetricsStore,
+    def __init__(self, directory: Path, history: RunHistory, metrics: Counters,
                  locks: Path, *, observe: Callable[[RunRecord], None] | None = None,
                  instance: Callable[[], str] | None = None):
         self.directory = directory
@@ -134,7 +137,7 @@ class RunJournal:
             raise RecordNotWrittenError(
                 f"run {record.export_id} of schedule {record.schedule_id} ended "
                 f"({record.status}, {record.rows} rows delivered) but its record could not be "
-                f"written to {self.history.file.path}: {exc}; {where}",
+                f"written to {self.history.location}: {exc}; {where}",
                 record=record, kept_at=str(kept) if kept else None) from exc
         self._path(record.export_id).unlink(missing_ok=True)
 
@@ -234,7 +237,7 @@ class RunJournal:
                 self.metrics.record(record)
             except Exception as exc:  # the record is written; only the counters lag
                 log.error("run %s is recorded, but %s could not be updated: %s",
-                          record.export_id, self.metrics.file.path, exc)
+                          record.export_id, self.metrics.location, exc)
         return added
 
     def _add(self, path: Path, record: RunRecord) -> bool:
@@ -266,7 +269,7 @@ class RunJournal:
         path = self._path(record.export_id)
         data = _encode({"journal": PENDING, "record": record.to_dict(),
                         "reason": f"{type(reason).__name__}: {reason}",
-                        "history": str(self.history.file.path)})
+                        "history": self.history.location})
         try:
             atomic_write_bytes(path, data)
             return path

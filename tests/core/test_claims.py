@@ -5,9 +5,10 @@ from __future__ import annotations
 import multiprocessing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from pstt_core.claims import KEEP_SEC, FileClaims
-from pstt_core.instance import generated_name, instance_id
+from pstt_core.instance import instance_id
 from tests.conftest import HomeBuilder
 
 
@@ -43,16 +44,15 @@ def test_old_claims_are_pruned(tmp_path: Path) -> None:
     assert claims.holder("s", old) is None and claims.holder("s", recent) == "me"
 
 
-def test_the_instance_id_is_host_and_a_name_kept_in_the_home(home: HomeBuilder) -> None:
-    pstt = home.pstt(logs=False)
-    generated = pstt.instance
-    assert generated.endswith("/" + (home.root / "exports" / ".instance_id").read_text().strip())
+def test_the_instance_id_is_host_and_a_name_of_the_home(home: HomeBuilder,
+                                                         tmp_path_factory: Any) -> None:
+    generated = home.pstt(logs=False).instance
+    host, name = generated.split("/")
+    assert name.startswith("home-") and len(name) == len("home-") + 8
     assert home.pstt(logs=False).instance == generated  # stable across processes
+    assert instance_id("", tmp_path_factory.mktemp("other")) != generated  # one per home
     named = home.pstt(logs=False, environ={"PSTT_INSTANCE_NAME": "blue"})
-    assert named.instance.endswith("/blue") and named.instance.split("/")[0] == \
-        generated.split("/")[0]
-    assert instance_id("", tmp := home.root / "other.id") == instance_id("", tmp)
-    assert generated_name(tmp) == tmp.read_text().strip()
+    assert named.instance == f"{host}/blue"
 
 
 def test_records_carry_the_fire_time_and_the_instance(home: HomeBuilder) -> None:
