@@ -110,10 +110,12 @@ class RunInfo:
     source_connection: str
     last_success_at: datetime | None = None
     trigger: str = "manual"
+    # The fire time this run is for (scheduled runs only), as claimed by the instance.
+    scheduled_at: datetime | None = None
 
     @classmethod
     def new(cls, schedule: Schedule, *, last_success_at: datetime | None = None,
-            trigger: str = "manual") -> RunInfo:
+            trigger: str = "manual", scheduled_at: datetime | None = None) -> RunInfo:
         return cls(
             export_id=str(uuid.uuid4()),
             export_timestamp=utcnow(),
@@ -122,6 +124,7 @@ class RunInfo:
             source_connection=schedule.connection,
             last_success_at=last_success_at,
             trigger=trigger,
+            scheduled_at=scheduled_at.astimezone(timezone.utc) if scheduled_at else None,
         )
 
     def metadata(self, fields: Iterable[str] | None = None) -> dict[str, str]:
@@ -164,6 +167,10 @@ class RunRecord:
     error: str | None = attrs.field(default=None, converter=cap_error)
     schedule_name: str | None = None
     trigger: str = "manual"
+    # The fire time (UTC, ISO 8601) of a scheduled run; ``None`` for a manual one.
+    scheduled_at: str | None = None
+    # The instance that ran (or skipped) it: ``<host>/<name>`` (see ``pstt_core.instance``).
+    instance: str | None = None
     # Sink-specific fields (kafka_topic, path, recipients …) are flattened into the record.
     extra: dict[str, Any] = attrs.field(factory=dict)
 
