@@ -63,10 +63,10 @@ def _validate_export(options: KafkaExportConfig, env: PluginEnv) -> None:
     if options.compression_type is not None and options.compression_type not in COMPRESSIONS:
         raise ConfigError(f"{options.compression_type!r} is not allowed; use one of "
                           + ", ".join(COMPRESSIONS), path="compression_type")
-    _check_metadata_fields(options.metadata_fields)
+    _check_metadata_fields(options.metadata_fields, options.include_metadata)
 
 
-def _check_metadata_fields(fields: list[str]) -> None:
+def _check_metadata_fields(fields: list[str], included: bool) -> None:
     known = RunInfo.METADATA_FIELDS
     for i, name in enumerate(fields):
         if name not in known:
@@ -74,7 +74,7 @@ def _check_metadata_fields(fields: list[str]) -> None:
                               path=f"metadata_fields[{i}]")
         if name in fields[:i]:
             raise ConfigError(f"{name!r} is listed twice", path=f"metadata_fields[{i}]")
-    if not fields:
+    if included and not fields:
         raise ConfigError("name at least one of " + ", ".join(known)
                           + " (or turn include_metadata off)", path="metadata_fields")
 

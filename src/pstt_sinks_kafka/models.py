@@ -164,7 +164,7 @@ class KafkaExportConfig:
         "label": "Batch size", "help": "Messages per chunk (default KAFKA_BATCH_SIZE)"})
     include_metadata: bool = attrs.field(default=False, metadata={
         "label": "Include metadata",
-        "help": "Wrap each row as {data, metadata{…}} with the metadata fields below"})
+        "help": "Wrap each row as {data, metadata{…}} with the chosen Metadata fields"})
     metadata_fields: Annotated[list[str], ListFromText(_comma_list)] = attrs.field(
         factory=lambda: list(RunInfo.METADATA_FIELDS), metadata={
             "label": "Metadata fields", "widget": "list",

@@ -101,6 +101,11 @@ def test_bad_metadata_fields_are_refused_when_saved(home: HomeBuilder, make_pstt
                                   "connection": "local", "topic": "t", "include_metadata": True,
                                   "metadata_fields": fields}})
     assert err.value.path == f"$.sink_options.{path}"
+    # without include_metadata an empty list means nothing and is accepted
+    pstt.create_schedule({"id": "plain", "name": "plain", "connection": "demo", "query": "SELECT 1",
+                          "trigger": {"type": "interval", "seconds": 60}, "sharing_mode": "kafka",
+                          "sink_options": {"connection": "local", "topic": "t",
+                                           "metadata_fields": []}})
 
 
 def test_without_metadata_and_without_key(home: HomeBuilder, kafka_broker: Any, topic: str,

@@ -214,6 +214,19 @@ def test_form_offers_the_excel_it_preset_and_the_file_uses_it(site: Any, page: A
     assert re.search(rb"\r\n\d+;\d+,\d+\r\n", data)
 
 
+def test_kafka_form_lists_the_metadata_fields(site: Any, page: Any,
+                                              screenshots_dir: Path) -> None:
+    page.goto(site.url + "/scheduler")
+    page.select_option("#sharing-mode", "kafka")
+    field = page.locator('fieldset[data-sink=kafka] .field[data-path="sink_options.metadata_fields"]')
+    assert field.is_visible()
+    assert page.input_value("#opt-kafka-metadata_fields").splitlines() == [
+        "source_query", "source_connection", "export_timestamp", "export_id"]
+    assert "repeats the whole SQL text" in field.locator(".help").inner_text()
+    field.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots_dir / "web_form_kafka_metadata.png"), full_page=True)
+
+
 def test_plugin_page_and_menu_link(site: Any, page: Any) -> None:
     page.goto(site.url + "/")
     page.click("nav.menu >> text=Hook")

@@ -29,8 +29,9 @@ from .isodates import DateColumns, with_dates
 
 MAX_ROWS = 1_048_576
 MAX_TEXT = 32_767
-# Column widths in Excel's character units (XlsxWriter adds the cell padding): room for the filter button beside a header,
-# and a cap so one long text does not make a column wider than a screen.
+# Column widths in Excel's character units (XlsxWriter adds the cell padding): room for the
+# filter button beside a header, and a cap so one long text does not make a column wider
+# than a screen.
 FILTER_BUTTON = 3
 MAX_WIDTH = 60
 _DATE_WIDTHS = {datetime: 19, date: 10, time: 8, timedelta: 10}
@@ -93,55 +94,51 @@ class XlsxWriter(FormatWriter):
         self.rows += len(rows)
 
     def _cell(self, col: int, value: Any) -> None:
-        sheet, row = self.sheet, self.row
-        kind = type(value)
-        if kind is str:
-            self._text(col, value)
-            return
-        if kind is bool:
-            sheet.write_boolean(row, col, value)
-            width = 5
-        elif kind is int or kind is float:
-            if (kind is int and abs(value) >= _EXACT_INT) or (kind is float and not math.isfinite(value)):
-                self._text(col, str(value))
-                return
-            sheet.write_number(row, col, value)
-            # Excel's General format shows at most 11 significant digits.
-            width = min(len(str(value)), 12)
-        elif isinstance(value, Decimal):
-            if not (value.is_finite() and abs(value) < Decimal("1e15")):
-                self._text(col, to_text(value))
-                return
-            sheet.write_number(row, col, float(value))
-            width = min(len(str(float(value))), 12)
-        elif isinstance(value, (datetime, date)) and value.year < 1900:
-            # Before Excel's first date (1900-01-01) a date cell shows "#####": text instead.
-            self._text(col, to_text(value))
-            return
-        elif isinstance(value, (datetime, time)):
-            # Excel has no time zones: the wall time is written, the offset left out.
-            kind = datetime if isinstance(value, datetime) else time
-            sheet.write_datetime(row, col, value.replace(tzinfo=None), self.formats[kind])
-            width = _DATE_WIDTHS[kind]
-        elif isinstance(value, (date, timedelta)):
-            kind = date if isinstance(value, date) else timedelta
-            sheet.write_datetime(row, col, value, self.formats[kind])
-            width = _DATE_WIDTHS[kind]
-        else:
-            self._text(col, to_text(value))
-            return
+        width = self._write(col, value)
         if width > self.widths[col]:
             self.widths[col] = width
 
-    def _text(self, col: int, text: str) -> None:
+    def _write(self, col: int, value: Any) -> int:
+        """Write one non-NULL value with the method for its type; returns its width."""
+        sheet, row = self.sheet, self.row
+        kind = type(value)
+        if kind is str:
+            return self._text(col, value)
+        if kind is bool:
+            sheet.write_boolean(row, col, value)
+            return 5
+        if kind is int or kind is float:
+            if (kind is int and abs(value) >= _EXACT_INT) or (kind is float and not math.isfinite(value)):
+                return self._text(col, str(value))
+            sheet.write_number(row, col, value)
+            return min(len(str(value)), 12)  # Excel's General format: 11 significant digits
+        if isinstance(value, Decimal):
+            if not (value.is_finite() and abs(value) < Decimal("1e15")):
+                return self._text(col, to_text(value))
+            sheet.write_number(row, col, float(value))
+            return min(len(str(float(value))), 12)
+        if isinstance(value, (datetime, date)) and value.year < 1900:
+            # Before Excel's first date (1900-01-01) a date cell shows "#####": text instead.
+            return self._text(col, to_text(value))
+        if isinstance(value, (datetime, time)):
+            # Excel has no time zones: the wall time is written, the offset left out.
+            kind = datetime if isinstance(value, datetime) else time
+            sheet.write_datetime(row, col, value.replace(tzinfo=None), self.formats[kind])
+            return _DATE_WIDTHS[kind]
+        if isinstance(value, (date, timedelta)):
+            kind = date if isinstance(value, date) else timedelta
+            sheet.write_datetime(row, col, value, self.formats[kind])
+            return _DATE_WIDTHS[kind]
+        return self._text(col, to_text(value))
+
+    def _text(self, col: int, text: str) -> int:
         n = len(text)
         if n > MAX_TEXT:
             raise ValueError(f"column {self.columns[col]!r}, row {self.row + 1}: a text of "
                              f"{n:,} characters exceeds Excel's {MAX_TEXT:,}-character cell "
                              "limit; use CSV or JSON Lines")
         self.sheet.write_string(self.row, col, text)
-        if n > self.widths[col]:
-            self.widths[col] = n
+        return n
 
     def close(self) -> None:
         sheet = self.sheet
