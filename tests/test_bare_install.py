@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-BLOCKED = ("confluent_kafka", "aiosmtplib", "xlsxwriter", "pyarrow")
+BLOCKED = ("confluent_kafka", "aiosmtplib", "xlsxwriter", "pyarrow", "adbc_driver_manager",
+           "adbc_driver_sqlite", "adbc_driver_postgresql")
 HINTS = {"kafka": 'pip install "pstt[kafka]"', "email": 'pip install "pstt[email]"'}
 
 SITECUSTOMIZE = """\
@@ -79,6 +80,9 @@ def test_demo_schedule_runs_to_csv(bare: Any) -> None:
     with open(files[0], newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.reader(fh))
     assert rows[0][:3] == ["order_id", "ordered_at", "customer"] and len(rows) == 5001
+    # without the fast extra the run took the row path (and never tried the columnar one)
+    log = "".join(p.read_text(encoding="utf-8") for p in (home / "logs").glob("app_*.log"))
+    assert "ADBC read" not in log and "columnar path" not in log
 
 
 def test_sinks_whose_dependencies_are_missing_are_listed_unavailable(bare: Any) -> None:

@@ -7,6 +7,7 @@ use. A plugin imports only ``pstt_core`` and ``pstt_core.web``.
 
 from __future__ import annotations
 
+from . import columnar
 from .config import ConfigSection
 from .errors import (
     ConfigError,
@@ -51,7 +52,7 @@ __all__ = [
     "NotFoundError", "OutputFormat", "PluginEnv", "PluginState", "Pstt", "PsttError",
     "RecordNotWrittenError", "RunInfo", "RunRecord", "RunStatus", "Schedule", "Setting",
     "Sink", "SinkContext", "SinkError", "SinkResult", "SinkType", "StateBackend", "StateFile",
-    "StateFileError", "Trigger", "atomic_write_bytes", "atomic_write_json", "check_fields",
+    "StateFileError", "Trigger", "atomic_write_bytes", "atomic_write_json", "check_fields", "columnar",
     "dumps", "fsync_dir", "hookimpl", "json_default", "json_kind", "parse_bool",
     "register_plugin", "slugify", "to_text", "unregister_plugin", "utcnow",
 ]
