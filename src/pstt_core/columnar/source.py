@@ -151,8 +151,9 @@ class ArrowSource:
         self.schema: Any = None
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
         self._done = threading.Event()
+        self._db: Any = None
         self._conn: Any = None
-        self._cursor: Any = None
+        self._cursor: Any = None  # the ADBC statement
         self._reader: Any = None
         self._thread: threading.Thread | None = None
 
@@ -172,21 +173,33 @@ class ArrowSource:
         return True
 
     def _connect(self) -> None:
+        # The drivers' low-level API: their DB-API layer imports pyarrow.dataset (and pandas,
+        # when installed), a second of start-up a run does not need.
+        import adbc_driver_manager as adbc
+
         if self.target.backend == "sqlite":
-            import adbc_driver_sqlite.dbapi as sqlite_dbapi
-            self._conn = sqlite_dbapi.connect(self.target.uri)
+            import adbc_driver_sqlite as driver
+            self._db = driver.connect(self.target.uri)
         else:
-            import adbc_driver_postgresql.dbapi as pg_dbapi
-            self._conn = pg_dbapi.connect(_with_run_options(self.target.uri, self.seconds))
-        self._cursor = self._conn.cursor()
+            import adbc_driver_postgresql as driver  # type: ignore[no-redef]
+            self._db = driver.connect(_with_run_options(self.target.uri, self.seconds))
+        self._conn = adbc.AdbcConnection(self._db)
+        self._cursor = adbc.AdbcStatement(self._conn)
 
     def _run(self, sql: str, params: list[Any], batch_rows: int) -> None:
+        import pyarrow as pa
+
         try:
             self._connect()
+            statement = self._cursor
+            statement.set_sql_query(sql)
             if self.target.backend == "sqlite":
-                self._cursor.adbc_statement.set_options(**{SQLITE_BATCH_OPTION: str(batch_rows)})
-            self._cursor.execute(sql, params or None)
-            self._reader = self._cursor.fetch_record_batch()
+                statement.set_options(**{SQLITE_BATCH_OPTION: str(batch_rows)})
+            if params:
+                statement.bind(pa.record_batch([pa.array([v]) for v in params],
+                                               names=[str(i) for i in range(len(params))]))
+            stream, _ = statement.execute_query()
+            self._reader = pa.RecordBatchReader.from_stream(stream)
             self._put(self._reader.schema)
             for batch in self._reader:
                 if self._done.is_set():
@@ -203,7 +216,7 @@ class ArrowSource:
     def cancel(self) -> None:
         """Stop the statement (PostgreSQL); SQLite's driver has none (see the module)."""
         if self.target.backend == "postgresql" and self._cursor is not None:
-            self._cursor.adbc_cancel()
+            self._cursor.cancel()
 
     def _put(self, item: Any) -> None:
         while not self._done.is_set():
@@ -248,8 +261,8 @@ class ArrowSource:
 
     def _release(self) -> None:
         with _RELEASE_LOCK:
-            handles, self._reader, self._cursor, self._conn = \
-                (self._reader, self._cursor, self._conn), None, None, None
+            handles = (self._reader, self._cursor, self._conn, self._db)
+            self._reader = self._cursor = self._conn = self._db = None
         for handle in handles:
             if handle is not None:
                 # a cancelled or broken statement: nothing left to do
