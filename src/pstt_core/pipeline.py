@@ -212,7 +212,7 @@ def open_columnar(pstt: Pstt, run: RunInfo, stmt: sa.TextClause, params: dict[st
     query = positional(stmt, params, target.backend)
     if query is None:
         return None
-    from .columnar.values import unsupported_columns
+    from .columnar.types import unsupported_columns
 
     source = ArrowSource(target, control, seconds)
     log.info("run %s: ADBC read of %s started", run.export_id, target.backend)

@@ -10,6 +10,7 @@ parsing. Keys are the key column's text, as the row path writes them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from pstt_core import columnar
@@ -33,6 +34,18 @@ class ArrowMessages:
         self.keys = columnar.json_keys(names)
         self.key_index = key_index
         self.prefix, self.suffix = prefix.decode("utf-8"), suffix.decode("utf-8")
+        self._pool: ThreadPoolExecutor | None = None
+
+    def submit(self, batch: Any) -> Future[tuple[list[bytes], list[bytes | None] | None]]:
+        """Encode ``batch`` in the encoding thread; the future gives (values, keys)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="pstt-kafka-encode")
+        return self._pool.submit(self.encode, batch)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def encode(self, batch: Any) -> tuple[list[bytes], list[bytes | None] | None]:
         import pyarrow as pa

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +15,8 @@ from .publish import Publisher
 from .rowjson import encode_json
 from .runtime import runtime
 from .settings import setting
+
+log = logging.getLogger("pstt.sinks.kafka")
 
 
 def run_status(total: int, sent: int, threshold: float) -> RunStatus:
@@ -36,6 +39,7 @@ class KafkaSink(Sink):
         self._prefix = self._suffix = b""
         self._recorded = False
         self._arrow: ArrowMessages | None = None
+        self._pending: Any = None  # the batch being encoded (columnar path)
 
     def open(self, columns: Sequence[str]) -> None:
         super().open(columns)
@@ -72,12 +76,30 @@ class KafkaSink(Sink):
         return schema is None or all(supported(f.type) for f in schema)
 
     def write_arrow(self, batch: Any) -> None:
-        """The columnar path: JSON values and keys built column-wise, the same messages."""
-        assert self.pub is not None
+        """The columnar path: JSON values and keys built column-wise, the same messages.
+
+        A batch is encoded in a thread of its own (Arrow's kernels release the GIL) while the
+        previous one is produced; the last one is produced by :meth:`close` (or :meth:`abort`:
+        as on the row path, every row handed to the sink is produced)."""
         if self._arrow is None:
             self._arrow = ArrowMessages(self.columns, self.key_index, self._prefix, self._suffix)
-        values, keys = self._arrow.encode(batch)
+        pending, self._pending = self._pending, self._arrow.submit(batch)
+        if pending is not None:
+            self._produce(pending)
+
+    def _produce(self, pending: Any) -> None:
+        assert self.pub is not None
+        values, keys = pending.result()
         self.pub.add_many(values, keys, self.headers)
+
+    def _settle_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        try:
+            if pending is not None:
+                self._produce(pending)
+        finally:
+            if self._arrow is not None:
+                self._arrow.close()
 
     def _finish(self) -> dict[str, Any]:
         pub = self.pub
@@ -100,6 +122,7 @@ class KafkaSink(Sink):
         return fields
 
     def close(self) -> SinkResult:
+        self._settle_pending()
         fields = self._finish()
         pub = self.pub
         assert pub is not None
@@ -118,6 +141,10 @@ class KafkaSink(Sink):
 
     def abort(self, error: BaseException) -> None:
         """The run failed elsewhere (e.g. the database): settle what was produced."""
+        try:
+            self._settle_pending()
+        except Exception:  # the batch could not be encoded: nothing more to produce
+            log.exception("kafka sink: the last batch could not be produced")
         if self.pub is not None:
             self._abort_fields = self._finish()
 

@@ -34,7 +34,7 @@ def installed(backend: str) -> bool:
 
 def supported(arrow_type: Any) -> bool:
     """Whether values of ``arrow_type`` are rendered exactly like the row path's values."""
-    from .values import supported as check
+    from .types import supported as check
     return check(arrow_type)
 
 

@@ -30,6 +30,7 @@ import attrs
 from sqlalchemy.engine import URL
 
 from ..control import RunControl
+from ..errors import PsttError
 from ..models import Database
 from . import installed
 
@@ -132,6 +133,17 @@ def _with_run_options(uri: str, seconds: float | None) -> str:
 class SourceFailed(Exception):
     """The columnar read failed before any batch reached the sink: the row path runs the
     query instead (and reports its error in the row path's words, if it fails too)."""
+
+
+class SourceError(PsttError):
+    """The database failed while the result was streamed (``SQL error: …``)."""
+
+    def __init__(self, text: str):
+        super().__init__(f"SQL error: {text}")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(line.strip() for line in str(exc).strip().splitlines()) or type(exc).__name__
 
 
 class ArrowSource:
@@ -241,6 +253,8 @@ class ArrowSource:
                 item = self._next()
                 if item is None or item is _STOPPED:
                     return
+                if isinstance(item, Exception):
+                    raise SourceError(_one_line(item)) from item
                 if isinstance(item, BaseException):
                     raise item
                 if item.num_rows:

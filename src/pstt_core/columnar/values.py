@@ -18,38 +18,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# The PostgreSQL driver's NUMERIC: PostgreSQL's own fixed-point text (never an exponent).
-_NUMERIC = "numeric"
+from .types import is_numeric_text, storage
+
 _WHOLE = "^-?[0-9]+$"  # a float Arrow wrote without fraction or exponent
-
-
-def storage(column: pa.Array | pa.ChunkedArray) -> Any:
-    """An extension column's storage (PostgreSQL NUMERIC is text in an opaque type)."""
-    if isinstance(column.type, pa.BaseExtensionType):
-        return column.storage if isinstance(column, pa.Array) else pa.chunked_array(
-            [c.storage for c in column.chunks], column.type.storage_type)
-    return column
-
-
-def _is_numeric_text(t: pa.DataType) -> bool:
-    return isinstance(t, pa.BaseExtensionType) and getattr(t, "type_name", None) == _NUMERIC \
-        and pa.types.is_string(t.storage_type)
-
-
-def supported(t: pa.DataType) -> bool:
-    """Whether the columnar writers render values of ``t`` exactly like the row path."""
-    return bool(
-        pa.types.is_integer(t) or pa.types.is_floating(t) and not pa.types.is_float16(t)
-        or pa.types.is_boolean(t) or pa.types.is_string(t) or pa.types.is_large_string(t)
-        or pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_date32(t)
-        or pa.types.is_null(t) or _is_numeric_text(t)
-        or pa.types.is_timestamp(t) and t.unit in ("s", "ms", "us") and t.tz in (None, "UTC", "+00:00")
-        or pa.types.is_time(t) and t.unit in ("s", "ms", "us"))
-
-
-def unsupported_columns(schema: pa.Schema) -> list[str]:
-    """``name (type)`` of each column the columnar path cannot serve."""
-    return [f"{f.name} ({f.type})" for f in schema if not supported(f.type)]
 
 
 def _float_text(col: Any) -> Any:
@@ -97,7 +68,7 @@ def text(col: Any) -> Any:
     t = col.type
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return col
-    if _is_numeric_text(t):
+    if is_numeric_text(t):
         return storage(col)
     if pa.types.is_floating(t):
         return _float_text(col)

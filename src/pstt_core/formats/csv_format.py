@@ -76,11 +76,13 @@ class CsvWriter(FormatWriter):
         import pyarrow as pa
         import pyarrow.csv as pcsv
 
-        from ..columnar.values import text
-
         if not batch.num_rows:
             return
-        arrays = [c if _arrow_native(c.type) else text(c) for c in batch.columns]
+        arrays = list(batch.columns)
+        if not all(_arrow_native(c.type) for c in arrays):
+            from ..columnar.values import text  # compute kernels: loaded when needed
+
+            arrays = [c if _arrow_native(c.type) else text(c) for c in arrays]
         table = pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
         out = pa.BufferOutputStream()
         pcsv.write_csv(table, out, pcsv.WriteOptions(
@@ -129,7 +131,7 @@ def _arrow_native(t: Any) -> bool:
 
 
 def _arrow_check(options: FormatOptions, schema: Any) -> bool:
-    from ..columnar.values import supported
+    from ..columnar.types import supported
 
     try:
         encoding = codecs.lookup(options.encoding).name

@@ -53,7 +53,7 @@ class JsonLinesWriter(FormatWriter):
 
 
 def _arrow_check(options: FormatOptions, schema: Any) -> bool:
-    from ..columnar.values import supported
+    from ..columnar.types import supported
 
     return all(supported(f.type) for f in schema)
 

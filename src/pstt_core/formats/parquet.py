@@ -117,7 +117,7 @@ def _arrow_check(options: FormatOptions, schema: Any) -> bool:
     which writes it as a decimal."""
     import pyarrow as pa
 
-    from ..columnar.values import supported
+    from ..columnar.types import supported
 
     return all(supported(f.type) and not isinstance(f.type, pa.BaseExtensionType)
                and not pa.types.is_null(f.type) for f in schema)
