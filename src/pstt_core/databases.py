@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
+from .columnar.source import AdbcTarget, adbc_target
 from .errors import ConfigError
 from .models import Database
 
@@ -129,6 +130,12 @@ class Databases:
                                       f"{url.drivername!r} in the url (e.g. postgresql+psycopg, "
                                       "mysql+pymysql, sqlite)") from None
             return self._engines[name]
+
+    def adbc_target(self, name: str) -> AdbcTarget | None:
+        """The ADBC connection of an entry :meth:`engine` accepted (the columnar path), or
+        ``None`` when ADBC cannot reproduce its configuration or is not installed."""
+        db = self._dbs[name]
+        return adbc_target(sqlite_existing_file(build_url(db, self._home), db), db)
 
     def test(self, name: str) -> dict[str, Any]:
         """Open a connection and run ``SELECT 1``; never raises."""

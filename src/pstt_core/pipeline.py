@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from .columnar.source import ArrowSource, SourceFailed, positional
 from .control import INTERRUPT, TIMEOUT, RunControl
 from .databases import describe_db_error
 from .errors import PsttError
@@ -112,6 +113,7 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
         control = RunControl(run_timeout(pstt, run))
     control.start_watchdog()
     sink: Sink | None = None
+    candidate: Sink | None = None  # made for the columnar path, not opened: the row path's
     rows = 0
     try:
         sink_type = pstt.registry.sink(schedule.sharing_mode)
@@ -119,24 +121,41 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
         stmt, params = query_parameters(schedule.query, run)
         engine = pstt.databases.engine(schedule.connection)
         batch = schedule.batch_size
-        with engine.connect() as conn, \
-                bounded(conn, control, control.remaining(time.perf_counter() - t0, margin=0.5)):
-            conn = conn.execution_options(stream_results=True, yield_per=batch)
-            result = conn.execute(stmt, params)
-            if not result.returns_rows:
-                raise PsttError("the query returned no result set (is it a SELECT?)")
-            _check(control)
-            sink = sink_type.factory(pstt.sink_context(sink_type, options, run))
-            sink.open(list(result.keys()))
-            for part in batches(result, batch):
-                sink.write(part)
-                rows += len(part)
-                if progress:
-                    progress(rows)
-                if checkpoint:
-                    checkpoint(rows, sink.progress_fields())
+        seconds = lambda: control.remaining(time.perf_counter() - t0, margin=0.5)  # noqa: E731
+        source = None
+        if _columnar_wanted(pstt, run):
+            candidate = sink_type.factory(pstt.sink_context(sink_type, options, run))
+            if candidate.accepts_arrow(None):
+                source = open_columnar(pstt, run, stmt, params, control, seconds())
+        if source is not None:
+            assert candidate is not None
+            try:
+                if candidate.accepts_arrow(source.schema):
+                    sink = candidate
+                    sink.open(source.schema.names)
+                    log.info("run %s reads Arrow batches (columnar path)", run.export_id)
+                    for part in source.batches():
+                        sink.write_arrow(part)
+                        rows += part.num_rows
+                        _progress(rows, sink, progress, checkpoint)
+                    _check(control)
+            finally:
+                source.close()
+        if sink is None:
+            with engine.connect() as conn, bounded(conn, control, seconds()):
+                conn = conn.execution_options(stream_results=True, yield_per=batch)
+                result = conn.execute(stmt, params)
+                if not result.returns_rows:
+                    raise PsttError("the query returned no result set (is it a SELECT?)")
                 _check(control)
-            result.close()
+                sink = candidate or sink_type.factory(pstt.sink_context(sink_type, options, run))
+                sink.open(list(result.keys()))
+                for part in batches(result, batch):
+                    sink.write(part)
+                    rows += len(part)
+                    _progress(rows, sink, progress, checkpoint)
+                    _check(control)
+                result.close()
         outcome: SinkResult = sink.close()
         record.status = outcome.status or "success"
         record.error = outcome.error
@@ -167,6 +186,51 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
     record.finished_at = iso(utcnow())
     record.duration_sec = round(time.perf_counter() - t0, 3)
     return record
+
+
+def _progress(rows: int, sink: Sink, progress: Progress | None,
+              checkpoint: Checkpoint | None) -> None:
+    if progress:
+        progress(rows)
+    if checkpoint:
+        checkpoint(rows, sink.progress_fields())
+
+
+def _columnar_wanted(pstt: Pstt, run: RunInfo) -> bool:
+    return pstt.settings["PSTT_COLUMNAR"] != "off" and \
+        pstt.databases.adbc_target(run.schedule.connection) is not None
+
+
+def open_columnar(pstt: Pstt, run: RunInfo, stmt: sa.TextClause, params: dict[str, Any],
+                  control: RunControl, seconds: float | None) -> ArrowSource | None:
+    """The run's result as Arrow batches when the columnar path can read it (``fast`` extra,
+    SQLite or PostgreSQL, a configuration ADBC reproduces, types it renders), else ``None``."""
+    schedule = run.schedule
+    target = pstt.databases.adbc_target(schedule.connection)
+    if target is None:
+        return None
+    query = positional(stmt, params, target.backend)
+    if query is None:
+        return None
+    from .columnar.types import unsupported_columns
+
+    source = ArrowSource(target, control, seconds)
+    log.info("run %s: ADBC read of %s started", run.export_id, target.backend)
+    try:
+        started = source.start(query[0], query[1], schedule.batch_size)
+    except SourceFailed as exc:
+        log.info("run %s takes the row path: the columnar read failed (%s)", run.export_id, exc)
+        source.close()
+        return None
+    if not started:
+        source.close()
+        raise RunStopped(control.reason or "stopped")
+    unsupported = unsupported_columns(source.schema)
+    if unsupported:
+        log.info("run %s takes the row path: column(s) %s", run.export_id, ", ".join(unsupported))
+        source.close()
+        return None
+    return source
 
 
 def _check(control: RunControl) -> None:

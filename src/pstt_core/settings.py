@@ -77,6 +77,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("PSTT_EXPORT_ROOT", str, "", "Directory sinks write files under (default: <home>/exports); the filesystem sink refuses paths escaping it. A relative path is relative to the home."),
     Setting("PSTT_HISTORY_MAX_RECORDS", int, 10000, "Run records kept in exports/scheduler_history.json (oldest dropped first).", minimum=10),
     Setting("PSTT_DEFAULT_BATCH_SIZE", int, 10000, "Rows fetched from the database per batch when a schedule sets none.", minimum=1, maximum=1_000_000),
+    Setting("PSTT_COLUMNAR", "choice", "auto", "auto: runs the columnar path can serve read Arrow batches (needs pstt[fast]; SQLite, PostgreSQL; see docs/FILESYSTEM.md); off: every run takes the row path.", choices=("auto", "off")),
     Setting("PSTT_RUN_TIMEOUT_SEC", float, 0.0, "Default run timeout in seconds; 0 disables it. A schedule's timeout_sec overrides it.", minimum=0),
     Setting("PSTT_MAX_CONCURRENT_RUNS", int, 4, "Runs executed at the same time (scheduler worker threads).", minimum=1, maximum=64),
     Setting("PSTT_SCHEDULES_RELOAD_SEC", int, 5, "How often the scheduler checks exports/schedules.json for hand edits (seconds; 0 disables).", minimum=0, maximum=3600),

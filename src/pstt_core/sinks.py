@@ -4,6 +4,13 @@ A run calls, in order: ``factory(ctx)`` → ``open(columns)`` → ``write(rows)`
 batch → ``close()`` which returns a :class:`SinkResult`. If anything fails after the sink
 was created, ``abort(error)`` is called instead of ``close()`` so the sink can remove partial
 output. Sinks are called from a worker thread, never from the event loop.
+
+The columnar path (``pip install "pstt[fast]"``) hands a sink ``pyarrow.RecordBatch`` es
+instead of rows when the sink says it takes them: ``accepts_arrow(None)`` is asked before
+the query runs (do the options allow it?), ``accepts_arrow(schema)`` after it ran and before
+``open``; if both answer true, every batch goes to ``write_arrow`` (never a mix of both in
+one run). A sink that implements only ``write`` keeps working: the
+default answer is false and its runs take the row path.
 """
 
 from __future__ import annotations
@@ -81,6 +88,16 @@ class Sink(abc.ABC):
     @abc.abstractmethod
     def close(self) -> SinkResult:
         """Finish delivery (flush, rename, send) and report the outcome."""
+
+    def accepts_arrow(self, schema: Any) -> bool:
+        """Whether this sink, with its options, takes batches of ``schema`` (a
+        ``pyarrow.Schema``; ``None`` before the query runs: whether its options allow Arrow
+        batches at all) through :meth:`write_arrow`. Must not do any I/O."""
+        return False
+
+    def write_arrow(self, batch: Any) -> None:
+        """Take one ``pyarrow.RecordBatch`` (columns in ``columns`` order)."""
+        raise NotImplementedError(f"{type(self).__name__} takes rows only")
 
     def abort(self, error: BaseException) -> None:  # noqa: B027 - optional to override
         """Undo partial output after a failure. Must not raise."""

@@ -23,6 +23,10 @@ from pstt_core import (
 
 PLACEHOLDERS = ("schedule_id", "schedule_name", "run_time", "date", "time", "export_id", "ext")
 DEFAULT_TEMPLATE = "{schedule_id}_{run_time:%Y%m%d_%H%M%S}.{ext}"
+# Options that do not change how values are written, plus those format_options() passes on.
+_COLUMNAR_OPTIONS = frozenset({"format", "directory", "filename", "gzip", "overwrite", "keep_last",
+                               "keep_days", "delimiter", "quoting", "encoding", "header", "null",
+                               "sheet_name"})
 
 
 @attrs.define
@@ -60,6 +64,12 @@ class FilesystemOptions:
         "advanced": True, "label": "XLSX dates from ISO text",
         "help": "A text column whose values are all ISO 8601 dates or timestamps "
                 "(2026-01-31, 2026-01-31 08:15:00) becomes date cells"})
+
+    def columnar_ready(self) -> bool:
+        """Whether every option set is one the columnar path knows (the format checks its
+        own); an option added later keeps the row path until the columnar writers know it."""
+        return all(getattr(self, f.name) == f.default for f in attrs.fields(type(self))
+                   if f.name not in _COLUMNAR_OPTIONS)
 
     def format_options(self) -> FormatOptions:
         return FormatOptions(delimiter=self.delimiter, quoting=self.quoting,

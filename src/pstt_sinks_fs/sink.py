@@ -75,6 +75,14 @@ class FilesystemSink(Sink):
         assert self.writer is not None
         self.writer.write(rows)
 
+    def accepts_arrow(self, schema: Any) -> bool:
+        return self.options.columnar_ready() and \
+            self.fmt.accepts_arrow(self.options.format_options(), () if schema is None else schema)
+
+    def write_arrow(self, batch: Any) -> None:
+        assert self.writer is not None
+        self.writer.write_arrow(batch)
+
     def close(self) -> SinkResult:
         assert self.writer is not None and self._raw is not None and self.tmp and self.final
         self.writer.close()

@@ -38,3 +38,5 @@ def _make_encoder() -> Callable[[Any], bytes]:
 
 
 encode_json: Callable[[Any], bytes] = _make_encoder()
+# How encode_json writes NaN and infinities: orjson as null, the reference as NaN/Infinity.
+NAN_AS = "python" if encode_json is _stdlib else "null"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from pstt_core import ConfigError, RunInfo, RunStatus, Sink, SinkContext, SinkResult, to_text
 
+from .arrow_messages import ArrowMessages, supported
 from .encoding import encode_headers
 from .failures import ClusterStalled, ready_publisher
 from .models import KafkaExportConfig
@@ -14,6 +16,8 @@ from .publish import Publisher
 from .rowjson import encode_json
 from .runtime import runtime
 from .settings import setting
+
+log = logging.getLogger("pstt.sinks.kafka")
 
 
 def envelope(run: RunInfo, fields: Sequence[str]) -> tuple[bytes, bytes]:
@@ -42,6 +46,8 @@ class KafkaSink(Sink):
         self.headers = encode_headers(self.options.headers, "headers")
         self._prefix = self._suffix = b""
         self._recorded = False
+        self._arrow: ArrowMessages | None = None
+        self._pending: Any = None  # the batch being encoded (columnar path)
 
     def open(self, columns: Sequence[str]) -> None:
         super().open(columns)
@@ -77,6 +83,35 @@ class KafkaSink(Sink):
                     for k in [row[ki] for row in rows]]
         self.pub.add_many(values, keys, self.headers)
 
+    def accepts_arrow(self, schema: Any) -> bool:
+        return schema is None or all(supported(f.type) for f in schema)
+
+    def write_arrow(self, batch: Any) -> None:
+        """The columnar path: JSON values and keys built column-wise, the same messages.
+
+        A batch is encoded in a thread of its own (Arrow's kernels release the GIL) while the
+        previous one is produced; the last one is produced by :meth:`close` (or :meth:`abort`:
+        as on the row path, every row handed to the sink is produced)."""
+        if self._arrow is None:
+            self._arrow = ArrowMessages(self.columns, self.key_index, self._prefix, self._suffix)
+        pending, self._pending = self._pending, self._arrow.submit(batch)
+        if pending is not None:
+            self._produce(pending)
+
+    def _produce(self, pending: Any) -> None:
+        assert self.pub is not None
+        values, keys = pending.result()
+        self.pub.add_many(values, keys, self.headers)
+
+    def _settle_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        try:
+            if pending is not None:
+                self._produce(pending)
+        finally:
+            if self._arrow is not None:
+                self._arrow.close()
+
     def _finish(self) -> dict[str, Any]:
         pub = self.pub
         assert pub is not None
@@ -98,6 +133,7 @@ class KafkaSink(Sink):
         return fields
 
     def close(self) -> SinkResult:
+        self._settle_pending()
         fields = self._finish()
         pub = self.pub
         assert pub is not None
@@ -118,6 +154,10 @@ class KafkaSink(Sink):
 
     def abort(self, error: BaseException) -> None:
         """The run failed elsewhere (e.g. the database): settle what was produced."""
+        try:
+            self._settle_pending()
+        except Exception:  # the batch could not be encoded: nothing more to produce
+            log.exception("kafka sink: the last batch could not be produced")
         if self.pub is not None:
             self._abort_fields = self._finish()
 

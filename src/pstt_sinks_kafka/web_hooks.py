@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pstt_core import PluginEnv, hookimpl
-from pstt_core.web import NavLink
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the web stack is imported when the app is built, not by ``pstt run``
     from starlette.routing import BaseRoute
+
+    from pstt_core.web import NavLink
 
 HERE = Path(__file__).parent
 
@@ -28,6 +29,8 @@ def register_routes(register: Callable[[BaseRoute], None], env: PluginEnv) -> No
 
 @hookimpl
 def register_nav_links(register: Callable[[NavLink], None]) -> None:
+    from pstt_core.web import NavLink
+
     register(NavLink("Kafka", "/kafka", order=50))
 
 

@@ -58,7 +58,9 @@ def test_signal_stops_the_export_and_records_it(home: HomeBuilder, command: str,
 def test_sigkill_is_recorded_at_the_next_start(home: HomeBuilder, command: str) -> None:
     root = _home(home)
     proc = start_run(root, "big", command, free_port())
-    running = wait_for(lambda: journal_running(root, min_rows=1), 30,
+    # past the file's 1 MiB write buffer: an empty partial file is left alone for a minute
+    # (its writer may not have locked it yet), one with data is removed at the next start
+    running = wait_for(lambda: journal_running(root, min_rows=100_000), 30,
                        what="a checkpoint", proc=proc)
     proc.kill()
     proc.wait(timeout=30)

@@ -3,7 +3,9 @@
 A format is registered through the ``register_formats`` hook (the core registers CSV,
 JSON Lines, XLSX and Parquet with the same hook). ``OutputFormat.open(fileobj, columns,
 options)`` returns a :class:`FormatWriter`; ``write(rows)`` is called once per batch and
-``close()`` once at the end. Writers hold at most one batch in memory (XLSX uses
+``close()`` once at the end. A writer may also take Arrow record batches (``write_arrow``, the
+columnar path): its format says for which options and column types with ``arrow_check``.
+Writers hold at most one batch in memory (XLSX uses
 XlsxWriter's constant-memory mode; Parquet writes one row group per batch, after holding
 back at most 65,536 rows while a column is still all NULL, to learn its type).
 """
@@ -11,7 +13,7 @@ back at most 65,536 rows while a column is still all NULL, to learn its type).
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import IO, Any
 
 import attrs
@@ -52,6 +54,11 @@ class FormatWriter(abc.ABC):
     @abc.abstractmethod
     def write(self, rows: Sequence[Sequence[Any]]) -> None: ...
 
+    def write_arrow(self, batch: Any) -> None:
+        """Take one ``pyarrow.RecordBatch`` (only called when the format's ``arrow_check``
+        accepted the options and the schema)."""
+        raise NotImplementedError(f"{type(self).__name__} takes rows only")
+
     def close(self) -> None:  # noqa: B027 - formats without a trailer need nothing
         """Write any trailer; does not close ``fileobj``."""
 
@@ -69,6 +76,9 @@ class OutputFormat:
     compressible: bool = True
     # Checks options before a run (raise ConfigError(path=<option>)), e.g. a sheet name.
     check_options: Callable[[FormatOptions], None] | None = None
+    # ``arrow_check(options, schema)``: whether ``write_arrow`` writes these options and this
+    # ``pyarrow.Schema`` (the columnar path); ``None``: rows only.
+    arrow_check: Callable[[FormatOptions, Any], bool] | None = None
 
     @property
     def available(self) -> bool:
@@ -85,6 +95,10 @@ class OutputFormat:
         if self.check_options is not None:
             self.check_options(with_locale(options))
 
+    def accepts_arrow(self, options: FormatOptions, schema: Any) -> bool:
+        """Whether this format's writer takes Arrow batches of ``schema`` with ``options``."""
+        return self.arrow_check is not None and self.arrow_check(options, schema)
+
     def open(self, fileobj: IO[bytes], columns: Sequence[str],
              options: FormatOptions | None = None) -> FormatWriter:
         """A writer; a ``locale`` preset is resolved here, so writers see plain options."""
@@ -93,6 +107,13 @@ class OutputFormat:
         if problem:
             raise ValueError(f"{problem[0]}: {problem[1]}")
         return self.writer(fileobj, columns, with_locale(options))
+
+
+def only_options(options: FormatOptions, understood: Collection[str]) -> bool:
+    """Whether every option outside ``understood`` has its default value (a columnar writer
+    serves a run only when it knows all of the run's options)."""
+    return all(getattr(options, f.name) == f.default for f in attrs.fields(type(options))
+               if f.name not in understood)
 
 
 def pick_format(formats: Mapping[str, OutputFormat], name: str) -> OutputFormat:

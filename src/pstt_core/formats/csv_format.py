@@ -6,6 +6,13 @@ converted in Python only when a batch holds a type whose ``str()`` is not the te
 (``Decimal`` in exponent form, ``bytes``, JSON documents), when NULL has a text, or when
 floats need a decimal comma (``decimal_separator: ","``); the type check itself runs at C
 speed over the whole batch.
+
+Arrow batches (the columnar path) go through pyarrow's CSV writer, a batch at a time, after
+the columns whose Arrow text differs from the row path's are rendered as the row path does
+(booleans, timestamps, times, bytes; :mod:`pstt_core.columnar.values`). Its quoting differs
+in form, not in the values read back: with ``minimal`` every text cell is quoted, with
+``all`` a NULL is an empty unquoted cell (docs/FILESYSTEM.md). ``nonnumeric``, ``none``,
+a decimal comma and encodings other than UTF-8 keep the row path.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from itertools import chain
 from typing import IO, Any, Literal
 
 from ..values import decimal_text, to_text
-from . import FormatOptions, FormatWriter, OutputFormat
+from . import FormatOptions, FormatWriter, OutputFormat, only_options
 
 _QUOTING: dict[str, Literal[0, 1, 2, 3]] = {"minimal": csv.QUOTE_MINIMAL, "all": csv.QUOTE_ALL,
             "nonnumeric": csv.QUOTE_NONNUMERIC, "none": csv.QUOTE_NONE}
@@ -64,6 +71,7 @@ class CsvWriter(FormatWriter):
         self.as_is = _AS_IS_DECIMAL_COMMA if comma else _AS_IS
         self.text = _comma_text if comma else to_text
         self._lines = _Lines()
+        self._started = False
         self.writer = csv.writer(self._lines, delimiter=options.delimiter,
                                  quoting=_QUOTING[options.quoting],
                                  lineterminator=options.line_terminator,
@@ -83,7 +91,30 @@ class CsvWriter(FormatWriter):
         self._flush()
         self.rows += len(rows)
 
+    def write_arrow(self, batch: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        if not batch.num_rows:
+            return
+        arrays = list(batch.columns)
+        if not all(_arrow_native(c.type) for c in arrays):
+            from ..columnar.values import text  # compute kernels: loaded when needed
+
+            arrays = [c if _arrow_native(c.type) else text(c) for c in arrays]
+        table = pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
+        out = pa.BufferOutputStream()
+        pcsv.write_csv(table, out, pcsv.WriteOptions(
+            include_header=False, delimiter=self.options.delimiter,
+            eol=self.options.line_terminator, null_string=self.null,
+            quoting_style=_ARROW_QUOTING[self.options.quoting]))
+        if not self._started:
+            self._flush()  # the BOM of utf-8-sig without a header
+        self.fileobj.write(memoryview(out.getvalue()))
+        self.rows += batch.num_rows
+
     def _flush(self) -> None:
+        self._started = True
         text = "".join(self._lines)
         self._lines.clear()
         try:
@@ -100,4 +131,35 @@ class CsvWriter(FormatWriter):
             self.fileobj.write(tail)
 
 
-CSV = OutputFormat("csv", "csv", "text/csv", CsvWriter, "Comma-separated values")
+
+
+
+# Quoting the columnar path can write (see the module docstring); others keep the row path.
+_ARROW_QUOTING = {"minimal": "needed", "all": "all_valid"}
+_ARROW_ENCODINGS = frozenset({"utf-8", "utf-8-sig"})
+_ARROW_OPTIONS = ("delimiter", "quoting", "encoding", "header", "line_terminator", "null",
+                  "sheet_name")
+
+
+def _arrow_native(t: Any) -> bool:
+    """Types whose text from pyarrow's CSV writer is the row path's (as a value)."""
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_string(t)
+                or pa.types.is_large_string(t) or pa.types.is_date32(t))
+
+
+def _arrow_check(options: FormatOptions, schema: Any) -> bool:
+    from ..columnar.types import supported
+
+    try:
+        encoding = codecs.lookup(options.encoding).name
+    except LookupError:
+        return False
+    return (options.quoting in _ARROW_QUOTING and encoding in _ARROW_ENCODINGS
+            and '"' not in options.null and only_options(options, _ARROW_OPTIONS)
+            and all(supported(f.type) for f in schema))
+
+
+CSV = OutputFormat("csv", "csv", "text/csv", CsvWriter, "Comma-separated values",
+                   arrow_check=_arrow_check)

@@ -1,6 +1,8 @@
 """JSON Lines: one object per row, lossless for dates, decimals, UUIDs and bytes.
 
-Always UTF-8, as JSON requires (the ``encoding`` option is for CSV).
+Always UTF-8, as JSON requires (the ``encoding`` option is for CSV). Arrow batches (the
+columnar path) are encoded column-wise with Arrow compute kernels
+(:func:`pstt_core.columnar.values.json_objects`) into the same objects.
 """
 
 from __future__ import annotations
@@ -38,4 +40,23 @@ class JsonLinesWriter(FormatWriter):
         self.rows += len(rows)
 
 
-JSONL = OutputFormat("jsonl", "jsonl", "application/x-ndjson", JsonLinesWriter, "JSON Lines")
+    def write_arrow(self, batch: Any) -> None:
+        from ..columnar.values import concatenated, json_keys, json_objects
+
+        if not batch.num_rows:
+            return
+        if not hasattr(self, "_json_keys"):
+            self._json_keys = json_keys(self.keys)
+        objects = json_objects(batch, self._json_keys, range(batch.num_columns), nan="python")
+        self.fileobj.write(concatenated(objects, "\n"))
+        self.rows += batch.num_rows
+
+
+def _arrow_check(options: FormatOptions, schema: Any) -> bool:
+    from ..columnar.types import supported
+
+    return all(supported(f.type) for f in schema)
+
+
+JSONL = OutputFormat("jsonl", "jsonl", "application/x-ndjson", JsonLinesWriter, "JSON Lines",
+                     arrow_check=_arrow_check)

@@ -96,12 +96,34 @@ class ParquetWriter(FormatWriter):
                     f"a later value does not fit ({exc}); cast the column in the query") from None
         self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
 
+    def write_arrow(self, batch: Any) -> None:
+        """Arrow batches go in as they are: the schema is the result's, from the database."""
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            self.schema = batch.schema.remove_metadata()
+            self.writer = pq.ParquetWriter(self.fileobj, self.schema)
+        self.writer.write_batch(batch.replace_schema_metadata(None))
+        self.rows += batch.num_rows
+
     def close(self) -> None:
         if self.writer is None:  # few rows, or an empty result: still a valid file
             self._start()
         self.writer.close()
 
 
+def _arrow_check(options: FormatOptions, schema: Any) -> bool:
+    """Native Arrow types only: PostgreSQL's NUMERIC (text in the driver) keeps the row path,
+    which writes it as a decimal."""
+    import pyarrow as pa
+
+    from ..columnar.types import supported
+
+    return all(supported(f.type) and not isinstance(f.type, pa.BaseExtensionType)
+               and not pa.types.is_null(f.type) for f in schema)
+
+
 PARQUET = OutputFormat("parquet", "parquet", "application/vnd.apache.parquet", ParquetWriter,
                        "Apache Parquet", requires=("pyarrow",),
-                       install_hint='pip install "pstt[parquet]"', compressible=False)
+                       install_hint='pip install "pstt[parquet]"', compressible=False,
+                       arrow_check=_arrow_check)

@@ -1,0 +1,309 @@
+"""Arrow record batches from the database through ADBC, opened like the SQLAlchemy path.
+
+The connection comes from the same ``connections.json`` entry (URL, ``${VAR}``, discrete
+fields, ``connect_args``) as the engine: :func:`adbc_target` returns ``None`` — the run takes
+the row path — whenever ADBC could not reproduce it exactly. The reader opens the database
+read-only (SQLite ``mode=ro`` on an existing file, never creating one; PostgreSQL
+``default_transaction_read_only``), applies the run's bound as ``statement_timeout``
+(PostgreSQL) and is cancellable by the run's control.
+
+Batches are read in a thread of their own, one batch ahead of the sink (the drivers release
+the GIL while they read, so reading overlaps writing). The pipeline waits for a batch and
+the run's stop together: a stop ends the run at once even while the driver is blocked.
+PostgreSQL's statement is then cancelled; SQLite's ADBC driver has no cancel, so a SQLite
+statement already running finishes its current batch in that thread, whose result is
+dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import queue
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urlparse
+
+import attrs
+from sqlalchemy.engine import URL
+
+from ..control import RunControl
+from ..errors import PsttError
+from ..models import Database
+from . import installed
+
+# libpq connection parameters an SQLAlchemy URL or connect_args may carry that mean the same
+# to ADBC's libpq (psycopg passes them to libpq too). Anything else: the row path.
+LIBPQ_PARAMS = frozenset({
+    "connect_timeout", "sslmode", "sslcert", "sslkey", "sslrootcert", "sslcrl", "sslpassword",
+    "application_name", "options", "target_session_attrs", "keepalives", "keepalives_idle",
+    "keepalives_interval", "keepalives_count", "tcp_user_timeout", "gssencmode", "krbsrvname",
+    "channel_binding", "service", "passfile", "requirepeer", "sslcompression", "hostaddr"})
+# How many rows the SQLite driver puts in one batch (it infers column types from the first).
+SQLITE_BATCH_OPTION = "adbc.sqlite.query.batch_rows"
+# Between checks of the run's control while waiting for a batch.
+POLL_SEC = 0.05
+
+
+@attrs.frozen
+class AdbcTarget:
+    """What to connect to: ``backend`` (``sqlite`` / ``postgresql``) and the driver's URI."""
+
+    backend: str
+    uri: str = attrs.field(repr=False)  # holds the password
+
+
+def adbc_target(url: URL, db: Database) -> AdbcTarget | None:
+    """The ADBC connection for the engine URL ``url`` of ``db``, or ``None`` (row path)."""
+    backend = url.get_backend_name()
+    if not installed(backend):
+        return None
+    extra = {k: v for k, v in db.options.items() if k != "connect_args"}
+    if extra.keys() - {"pool_size", "max_overflow", "pool_recycle", "pool_pre_ping",
+                       "pool_timeout", "echo"}:
+        return None  # engine options that may change what the query sees
+    connect_args = db.options.get("connect_args") or {}
+    if not isinstance(connect_args, Mapping):
+        return None
+    if backend == "sqlite":
+        return _sqlite(url, db, connect_args)
+    return _postgresql(url, connect_args)
+
+
+def _sqlite(url: URL, db: Database, connect_args: Mapping[str, Any]) -> AdbcTarget | None:
+    # ``sqlite_existing_file`` made plain paths into ``file:`` URIs with mode=rw; a URI the
+    # user wrote, :memory: and create_if_missing keep the row path (they may create a file)
+    if db.create_if_missing or connect_args or set(url.query) != {"mode", "uri"}:
+        return None
+    database = url.database or ""
+    if not database.startswith("file:") or db.url and db.url.split("///", 1)[-1].startswith("file:"):
+        return None
+    path = Path.from_uri(database) if hasattr(Path, "from_uri") else _path_of(database)
+    if not path.is_file():
+        return None  # the row path says the file is missing
+    return AdbcTarget("sqlite", path.as_uri() + "?mode=ro")
+
+
+def _path_of(uri: str) -> Path:
+    return Path(unquote(urlparse(uri).path))
+
+
+def _postgresql(url: URL, connect_args: Mapping[str, Any]) -> AdbcTarget | None:
+    params: dict[str, str] = {}
+    for key, value in {**url.query, **connect_args}.items():
+        if key not in LIBPQ_PARAMS or not isinstance(value, (str, int, float)):
+            return None
+        params[key] = str(value)
+    if url.host and "," in url.host:
+        return None
+    userinfo = ""
+    if url.username:
+        userinfo = quote(url.username, safe="")
+        if url.password is not None:
+            userinfo += ":" + quote(str(url.password), safe="")
+        userinfo += "@"
+    host = url.host or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    port = f":{url.port}" if url.port else ""
+    query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params.items())
+    uri = f"postgresql://{userinfo}{host}{port}/{quote(url.database or '', safe='')}"
+    return AdbcTarget("postgresql", uri + (f"?{query}" if query else ""))
+
+
+def _with_run_options(uri: str, seconds: float | None) -> str:
+    """The PostgreSQL URI with the reader's session settings: read-only, and the run's bound
+    as ``statement_timeout`` (a backstop behind the watchdog's cancel)."""
+    settings = "-c default_transaction_read_only=on"
+    if seconds:
+        settings += f" -c statement_timeout={math.ceil(seconds * 1000)}"
+    base, _, query = uri.partition("?")
+    pairs = [p for p in query.split("&") if p]
+    for i, pair in enumerate(pairs):
+        if pair.startswith("options="):
+            pairs[i] = pair + quote(" " + settings, safe="")
+            break
+    else:
+        pairs.append("options=" + quote(settings, safe=""))
+    return base + "?" + "&".join(pairs)
+
+
+class SourceFailed(Exception):
+    """The columnar read failed before any batch reached the sink: the row path runs the
+    query instead (and reports its error in the row path's words, if it fails too)."""
+
+
+class SourceError(PsttError):
+    """The database failed while the result was streamed (``SQL error: …``)."""
+
+    def __init__(self, text: str):
+        super().__init__(f"SQL error: {text}")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(line.strip() for line in str(exc).strip().splitlines()) or type(exc).__name__
+
+
+class ArrowSource:
+    """One query's result as a stream of Arrow record batches.
+
+    The connection is opened, the statement executed and every batch read in the reader
+    thread; :meth:`start` waits for the result's schema and :meth:`batches` for each batch,
+    both together with the run's stop.
+
+    :param params: the values of the ``?`` / ``$n`` placeholders of ``sql``, in order.
+    """
+
+    def __init__(self, target: AdbcTarget, control: RunControl, seconds: float | None):
+        self.target = target
+        self.control = control
+        self.seconds = seconds
+        self.schema: Any = None
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._done = threading.Event()
+        self._db: Any = None
+        self._conn: Any = None
+        self._cursor: Any = None  # the ADBC statement
+        self._reader: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, sql: str, params: list[Any], batch_rows: int) -> bool:
+        """Execute; ``True`` once the schema is known, ``False`` if the run was stopped
+        first. Raises :class:`SourceFailed` for a failed connection or statement."""
+        self._thread = threading.Thread(target=self._run, args=(sql, params, batch_rows),
+                                        name="pstt-arrow-reader", daemon=True)
+        with self.control.cancelling(self.cancel):
+            self._thread.start()
+            item = self._next()
+        if item is _STOPPED:
+            return False
+        if isinstance(item, BaseException):
+            raise SourceFailed(f"{type(item).__name__}: {item}") from item
+        self.schema = item
+        return True
+
+    def _connect(self) -> None:
+        # The drivers' low-level API: their DB-API layer imports pyarrow.dataset (and pandas,
+        # when installed), a second of start-up a run does not need.
+        import adbc_driver_manager as adbc
+
+        if self.target.backend == "sqlite":
+            import adbc_driver_sqlite as driver
+            self._db = driver.connect(self.target.uri)
+        else:
+            import adbc_driver_postgresql as driver  # type: ignore[no-redef]
+            self._db = driver.connect(_with_run_options(self.target.uri, self.seconds))
+        self._conn = adbc.AdbcConnection(self._db)
+        self._cursor = adbc.AdbcStatement(self._conn)
+
+    def _run(self, sql: str, params: list[Any], batch_rows: int) -> None:
+        import pyarrow as pa
+
+        try:
+            self._connect()
+            statement = self._cursor
+            statement.set_sql_query(sql)
+            if self.target.backend == "sqlite":
+                statement.set_options(**{SQLITE_BATCH_OPTION: str(batch_rows)})
+            if params:
+                statement.bind(pa.record_batch([pa.array([v]) for v in params],
+                                               names=[str(i) for i in range(len(params))]))
+            stream, _ = statement.execute_query()
+            self._reader = pa.RecordBatchReader.from_stream(stream)
+            self._put(self._reader.schema)
+            for batch in self._reader:
+                if self._done.is_set():
+                    break
+                self._put(batch)
+            else:
+                self._put(None)
+        except BaseException as exc:  # handed to the pipeline thread
+            self._put(exc)
+        finally:
+            if self._done.is_set():
+                self._release()
+
+    def cancel(self) -> None:
+        """Stop the statement (PostgreSQL); SQLite's driver has none (see the module)."""
+        if self.target.backend == "postgresql" and self._cursor is not None:
+            self._cursor.cancel()
+
+    def _put(self, item: Any) -> None:
+        while not self._done.is_set():
+            try:
+                self._queue.put(item, timeout=POLL_SEC)
+                return
+            except queue.Full:
+                continue
+
+    def _next(self) -> Any:
+        while True:
+            try:
+                return self._queue.get(timeout=POLL_SEC)
+            except queue.Empty:
+                if self.control.stopped:
+                    return _STOPPED
+
+    def batches(self) -> Iterator[Any]:
+        """The batches in order; returns when the run is stopped (the caller checks why)."""
+        with self.control.cancelling(self.cancel):
+            while True:
+                item = self._next()
+                if item is None or item is _STOPPED:
+                    return
+                if isinstance(item, Exception):
+                    raise SourceError(_one_line(item)) from item
+                if isinstance(item, BaseException):
+                    raise item
+                if item.num_rows:
+                    yield item
+                if self.control.stopped:
+                    return
+
+    def close(self) -> None:
+        """Release the statement and the connection (never raises). A reader thread still in
+        the driver releases them itself when it comes back."""
+        self._done.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            thread.join(timeout=1.0)
+            if thread.is_alive():
+                return  # its ``finally`` releases them
+        self._release()
+
+    def _release(self) -> None:
+        with _RELEASE_LOCK:
+            handles = (self._reader, self._cursor, self._conn, self._db)
+            self._reader = self._cursor = self._conn = self._db = None
+        for handle in handles:
+            if handle is not None:
+                # a cancelled or broken statement: nothing left to do
+                with contextlib.suppress(Exception):
+                    handle.close()
+
+
+_STOPPED = object()
+_RELEASE_LOCK = threading.Lock()
+
+
+def positional(stmt: Any, values: Mapping[str, Any], backend: str) -> tuple[str, list[Any]] | None:
+    """The statement in the driver's placeholders (``?`` SQLite, ``$1`` PostgreSQL) and its
+    values in order; ``None`` (the row path) for a NULL value, whose type the drivers would
+    have to guess. SQLite gets datetimes as the text Python's sqlite3 module binds."""
+    from datetime import date, datetime
+
+    if backend == "sqlite":
+        from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+        compiled = stmt.compile(dialect=SQLiteDialect(paramstyle="qmark"))
+    else:
+        from sqlalchemy.dialects.postgresql.base import PGDialect
+        compiled = stmt.compile(dialect=PGDialect(paramstyle="numeric_dollar"))
+    ordered = [values[name] for name in compiled.positiontup or ()]
+    if any(v is None for v in ordered):
+        return None
+    if backend == "sqlite":
+        ordered = [v.isoformat(" ") if isinstance(v, datetime) else
+                   v.isoformat() if isinstance(v, date) else v for v in ordered]
+    return compiled.string, ordered
