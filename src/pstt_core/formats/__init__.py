@@ -20,6 +20,7 @@ import attrs
 
 from ..errors import ConfigError
 from ..requires import unavailable_reason
+from .locales import check_locale, locale_problem, with_locale
 
 
 @attrs.define
@@ -35,6 +36,12 @@ class FormatOptions:
     line_terminator: str = "\r\n"
     sheet_name: str = attrs.field(default="data", metadata={"help": "XLSX sheet name"})
     null: str = attrs.field(default="", metadata={"help": "Text written for NULL (CSV)"})
+    decimal_separator: str = attrs.field(default=".", metadata={
+        "choices": (".", ","), "help": "CSV: the decimal mark of floats and decimals"})
+    locale: str | None = attrs.field(default=None, metadata={
+        "help": "CSV preset (see pstt_core.formats.locales): excel-it or excel"})
+    iso_text_dates: bool = attrs.field(default=True, metadata={
+        "help": "XLSX: write a text column holding ISO 8601 dates/timestamps as date cells"})
 
 
 class FormatWriter(abc.ABC):
@@ -84,8 +91,9 @@ class OutputFormat:
 
     def check(self, options: FormatOptions) -> None:
         """Refuse options this format cannot write (``ConfigError`` naming the option)."""
+        check_locale(options)
         if self.check_options is not None:
-            self.check_options(options)
+            self.check_options(with_locale(options))
 
     def accepts_arrow(self, options: FormatOptions, schema: Any) -> bool:
         """Whether this format's writer takes Arrow batches of ``schema`` with ``options``."""
@@ -93,7 +101,12 @@ class OutputFormat:
 
     def open(self, fileobj: IO[bytes], columns: Sequence[str],
              options: FormatOptions | None = None) -> FormatWriter:
-        return self.writer(fileobj, columns, options or FormatOptions())
+        """A writer; a ``locale`` preset is resolved here, so writers see plain options."""
+        options = options or FormatOptions()
+        problem = locale_problem(options)
+        if problem:
+            raise ValueError(f"{problem[0]}: {problem[1]}")
+        return self.writer(fileobj, columns, with_locale(options))
 
 
 def only_options(options: FormatOptions, understood: Collection[str]) -> bool:
