@@ -18,7 +18,7 @@ from .columnar.source import ArrowSource, SourceFailed, positional
 from .control import INTERRUPT, TIMEOUT, RunControl
 from .databases import describe_db_error
 from .errors import PsttError
-from .models import RunInfo, RunRecord, iso, utcnow
+from .models import RunInfo, RunRecord, cap_error, iso, utcnow
 from .sinks import Sink, SinkResult
 from .timeouts import bounded
 
@@ -219,7 +219,8 @@ def open_columnar(pstt: Pstt, run: RunInfo, stmt: sa.TextClause, params: dict[st
     try:
         started = source.start(query[0], query[1], schedule.batch_size)
     except SourceFailed as exc:
-        log.info("run %s takes the row path: the columnar read failed (%s)", run.export_id, exc)
+        log.info("run %s takes the row path: the columnar read failed (%s)", run.export_id,
+                 cap_error(str(exc)))
         source.close()
         return None
     if not started:
