@@ -56,7 +56,7 @@ __all__ = [
     "Pstt", "PsttError", "RecordNotWrittenError", "RunInfo", "RunRecord", "RunStatus", "Schedule",
     "Setting", "Sink", "SinkContext", "SinkError", "SinkResult", "SinkType", "StateBackend",
     "StateFile", "StateFileError", "TemplateError", "Trigger", "atomic_write_bytes",
-    "atomic_write_json", "check_fields", "columnar", "dumps", "fsync_dir", "hookimpl",
-    "json_default", "json_kind", "parse_bool", "register_plugin", "render_template", "slugify",
-    "to_text", "unregister_plugin", "utcnow",
+    "atomic_write_json", "check_fields", "columnar", "dumps", "fsync_dir", "hookimpl", "json_default",
+    "json_kind", "parse_bool", "register_plugin", "render_template", "slugify", "to_text",
+    "unregister_plugin", "utcnow",
 ]

@@ -181,7 +181,9 @@ def test_xlsx_and_unknown_options_keep_the_row_path(sq: HomeBuilder,
                                                     caplog: pytest.LogCaptureFixture) -> None:
     for n, options in enumerate([{"format": "xlsx"}, {"format": "csv", "quoting": "none"},
                                  {"format": "csv", "quoting": "nonnumeric"},
-                                 {"format": "csv", "encoding": "latin-1"}]):
+                                 {"format": "csv", "encoding": "latin-1"},
+                                 {"format": "csv", "locale": "excel-it"},
+                                 {"format": "csv", "decimal_separator": ",", "delimiter": ";"}]):
         sid = f"r{n}"
         sq.add_schedule(id=sid, connection="types", query="SELECT id, n FROM t", enabled=False,
                         sink_options={**options, "filename": f"{sid}.{options['format']}"})

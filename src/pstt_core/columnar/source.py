@@ -31,7 +31,7 @@ from sqlalchemy.engine import URL
 
 from ..control import RunControl
 from ..errors import PsttError
-from ..models import Database
+from ..models import Database, cap_error
 from . import installed
 
 # libpq connection parameters an SQLAlchemy URL or connect_args may carry that mean the same
@@ -139,7 +139,7 @@ class SourceError(PsttError):
     """The database failed while the result was streamed (``SQL error: …``)."""
 
     def __init__(self, text: str):
-        super().__init__(f"SQL error: {text}")
+        super().__init__(cap_error(f"SQL error: {text}") or "SQL error")
 
 
 def _one_line(exc: BaseException) -> str:

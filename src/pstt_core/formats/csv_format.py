@@ -12,7 +12,8 @@ the columns whose Arrow text differs from the row path's are rendered as the row
 (booleans, timestamps, times, bytes; :mod:`pstt_core.columnar.values`). Its quoting differs
 in form, not in the values read back: with ``minimal`` every text cell is quoted, with
 ``all`` a NULL is an empty unquoted cell (docs/FILESYSTEM.md). ``nonnumeric``, ``none``,
-a decimal comma and encodings other than UTF-8 keep the row path.
+encodings other than UTF-8 and any option it does not know (a decimal comma, a locale) keep
+the row path.
 """
 
 from __future__ import annotations
