@@ -15,14 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .claims import FileClaims
+from .errors import ConfigError
 from .history import HistoryStore, SchedulerMetricsStore
 from .home import Home
 from .models import RunRecord
 from .plugin.state import FileStateBackend
 from .plugin.state import StateBackend as Documents
+
+if TYPE_CHECKING:
+    from .sql_state import SqlBackend
 
 
 class RunHistory(Protocol):
@@ -90,6 +94,13 @@ class StateBackend(Protocol):
     def describe(self) -> str:
         """Where it is, for people (a directory, a database URL without its password)."""
 
+    def problem(self) -> str | None:
+        """Why the backend cannot be used now (e.g. a database schema of another version):
+        ``Pstt.start()`` refuses to start with it."""
+
+    def close(self) -> None:
+        """Release connections."""
+
 
 class FilesBackend:
     """Today's state files in the home (see ``docs/ARCHITECTURE.md``, *State files*).
@@ -115,10 +126,43 @@ class FilesBackend:
         return str(self.home.exports)
 
 
-def open_backend(home: Home, *, max_records: int, instance: Callable[[], str],
+    def problem(self) -> str | None:
+        """Why the backend cannot be used now (the files backend always can)."""
+        return None
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def url_password(url: str) -> str:
+    """The password in a database URL (for the log redactor), or ``""``."""
+    if not url:
+        return ""
+    import sqlalchemy as sa
+
+    try:
+        return str(sa.make_url(url).password or "")
+    except Exception:  # not a URL: open_backend says so
+        return ""
+
+
+def open_backend(home: Home, *, url: str, max_records: int, instance: Callable[[], str],
                  document_files: Mapping[str, str] | None = None,
                  validators: Mapping[str, Callable[[dict[str, Any], str], None]] | None = None
-                 ) -> FilesBackend:
-    """The backend of ``home``: the files backend."""
-    return FilesBackend(home, max_records=max_records, instance=instance,
-                        document_files=document_files, validators=validators)
+                 ) -> FilesBackend | SqlBackend:
+    """The backend of ``home``: the SQL backend when ``url`` (``PSTT_STATE_URL``) is set,
+    else the files backend. Opening connects to nothing (commands that only read the home's
+    files work without the database)."""
+    if not url:
+        return FilesBackend(home, max_records=max_records, instance=instance,
+                            document_files=document_files, validators=validators)
+    try:
+        from .sql_state import SqlBackend
+    except ImportError as exc:  # pragma: no cover - alembic missing
+        raise ConfigError(f"PSTT_STATE_URL needs the SQL state backend's packages "
+                          f"(pip install 'pstt[sql-state]'): {exc}") from None
+    try:
+        return SqlBackend(url, instance=instance, validators=validators)
+    except Exception as exc:  # a URL SQLAlchemy cannot use: name the setting, not the URL
+        raise ConfigError(f"PSTT_STATE_URL is not a database URL SQLAlchemy can use: "
+                          f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None

@@ -1,4 +1,5 @@
-"""``pstt state``: the state files of a home (``repair``; more sub-commands to come)."""
+"""``pstt state``: the state of a home (``repair`` a damaged file, ``upgrade`` the tables
+of the SQL state backend)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,31 @@ def _problem(pstt: Pstt, path: Path) -> ConfigError | None:
     except ConfigError as exc:
         return exc
     return None
+
+
+@state_group.command("upgrade")
+def upgrade_cmd() -> None:
+    """Create or upgrade the tables of the state database (PSTT_STATE_URL).
+
+    Run it once per PSTT upgrade, from any one instance, before starting the new version
+    (`pstt serve` refuses a database whose schema is older or newer than it expects)."""
+    pstt = get_pstt(lenient_env=True)
+    backend = pstt.backend
+    if backend.name != "sql":
+        click.echo(f"PSTT_STATE_URL is not set: the state is in the home's files "
+                   f"({backend.describe()}); nothing to upgrade")
+        return
+    from ..sql_state import schema
+
+    try:
+        before, after = schema.upgrade(backend.engine)  # type: ignore[union-attr]
+    except Exception as exc:
+        raise ConfigError(f"could not upgrade the state database {backend.describe()}: "
+                          f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+    if before == after:
+        click.echo(f"{backend.describe()}: schema {after} is current; nothing to do")
+    else:
+        click.echo(f"{backend.describe()}: schema {before or '(none)'} → {after}")
 
 
 @state_group.command("repair")
