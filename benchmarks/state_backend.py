@@ -28,7 +28,7 @@ from pstt_core import Pstt
 from pstt_core.demo import demo_connections
 from pstt_core.models import RunInfo, RunRecord, iso, utcnow
 from pstt_core.sql_state import schema
-from pstt_core.sql_state.tables import runs
+from pstt_core.sql_state.tables import claims, runs
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -63,6 +63,7 @@ def _prefill(kind: str, root: Path, url: str, size: int) -> None:
     schema.upgrade(engine)
     with engine.begin() as conn:
         conn.execute(runs.delete())
+        conn.execute(claims.delete())
         conn.execute(runs.insert(), [{
             "export_id": r["export_id"], "schedule_id": r["schedule_id"],
             "sharing_mode": "filesystem", "status": "success", "started_at": r["started_at"],

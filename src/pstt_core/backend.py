@@ -85,11 +85,21 @@ class Claims(Protocol):
 class StateBackend(Protocol):
     """Where the state shared by every instance is kept (see the module docstring)."""
 
-    name: str
-    history: RunHistory
-    counters: Counters
-    documents: Documents
-    claims: Claims
+    @property
+    def name(self) -> str:
+        """``files`` or ``sql``."""
+
+    @property
+    def history(self) -> RunHistory: ...
+
+    @property
+    def counters(self) -> Counters: ...
+
+    @property
+    def documents(self) -> Documents: ...
+
+    @property
+    def claims(self) -> Claims: ...
 
     def describe(self) -> str:
         """Where it is, for people (a directory, a database URL without its password)."""

@@ -92,13 +92,16 @@ class Pstt:
         self.schedules = ScheduleStore(self.home.schedules, self)
         self._instance: str | None = None
         files = self.registry.state_files
+        self.document_files = {p: f.name for p, f in files.items()}
+        self.document_validators = {p: f.validate for p, f in files.items()
+                                    if f.validate is not None}
         # Where the shared state is (see pstt_core.backend): history, counters, plugin
         # documents, fire claims.
         self.backend = open_backend(
-            self.home, url=self.settings["PSTT_STATE_URL"], max_records=self.settings["PSTT_HISTORY_MAX_RECORDS"],
-            instance=lambda: self.instance,
-            document_files={p: f.name for p, f in files.items()},
-            validators={p: f.validate for p, f in files.items() if f.validate is not None})
+            self.home, url=self.settings["PSTT_STATE_URL"],
+            max_records=self.settings["PSTT_HISTORY_MAX_RECORDS"],
+            instance=lambda: self.instance, document_files=self.document_files,
+            validators=self.document_validators)
         self.history = self.backend.history
         self.scheduler_metrics = self.backend.counters
         self.claims = self.backend.claims
@@ -117,8 +120,8 @@ class Pstt:
         self._state = self.backend.documents
         self.state_files = frozenset(
             p.resolve() for p in [*self.home.state_files,
-                                  *(FileStateBackend.path_in(self.home.exports, name, {
-                                      p: f.name for p, f in files.items()})
+                                  *(FileStateBackend.path_in(self.home.exports, name,
+                                                             self.document_files)
                                     for name in self.hooks.names())])
         self.private_dirs = frozenset(p.resolve() for p in self.home.private_dirs)
         self._resources = Resources()

@@ -205,3 +205,40 @@ def test_instances_on_their_own_homes_share_postgresql_and_run_each_fire_once(
     assert records["data"]["state"]["backend"] == "sql"
     assert records["data"]["state"]["instance"].endswith("/i0")
     assert pg_state_url.rsplit("/", 1)[1] in records["data"]["state"]["location"]
+
+
+def test_migrate_copies_10k_records_once_and_export_writes_them_back(
+        home: HomeBuilder, tmp_path: Path) -> None:
+    home.add_schedule(id="s")
+    root = home.write()
+    records = [_record(i).to_dict() | {"path": f"/out/{i}.csv"} for i in range(10_000)]
+    (root / "exports" / "scheduler_history.json").write_text(json.dumps(records))
+    kafka = {"version": 1, "buckets": [], "totals_by_topic": [
+        {"topic": "orders", "connection": "local", "messages": 7, "bytes": 70, "failures": 0}],
+        "kept": "as found"}
+    (root / "exports" / "kafka_metrics.json").write_text(json.dumps(kafka))
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    before = pstt_process(root, "history", "--json", "--limit", "50")
+
+    first = pstt_process(root, "state", "migrate", "--to", url)
+    assert first.returncode == 0, first.stderr
+    assert "10000 record(s) in" in first.stdout and "; 10000 added to" in first.stdout
+    assert "plugin documents copied: kafka" in first.stdout
+    again = pstt_process(root, "state", "migrate", "--to", url)
+    assert "; 0 added to" in again.stdout and "(10000 there now" in again.stdout
+    assert (root / "exports" / "scheduler_history.json").exists()  # left in place
+
+    after = pstt_process(root, "history", "--json", "--limit", "50", PSTT_STATE_URL=url)
+    assert json.loads(after.stdout) == json.loads(before.stdout)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM pstt_runs")).scalar() == 10_000
+    engine.dispose()
+
+    out = tmp_path / "exported"
+    exported = pstt_process(root, "state", "export", str(out), PSTT_STATE_URL=url)
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads((out / "scheduler_history.json").read_text()) == records
+    assert json.loads((out / "kafka_metrics.json").read_text()) == kafka
+    counters = json.loads((out / "scheduler_metrics.json").read_text())
+    assert counters["total"]["runs"] == 10_000 and counters["total"]["rows"] == 100_000

@@ -73,6 +73,53 @@ def upgrade_cmd() -> None:
         click.echo(f"{backend.describe()}: schema {before or '(none)'} → {after}")
 
 
+@state_group.command("migrate")
+@click.option("--to", "url", required=True, metavar="URL",
+              help="The state database (postgresql+psycopg://… or sqlite:///path).")
+def migrate_cmd(url: str) -> None:
+    """Copy this home's history and plugin state files into the state database at URL.
+
+    Creates or upgrades its tables first. Idempotent: records already in the database (same
+    export_id) and plugin documents it already has are kept; the files are left in place.
+    Counters need no copy: the database computes them from the records. Then set
+    PSTT_STATE_URL=URL."""
+    from ..backend import FilesBackend
+    from ..sql_state import SqlBackend
+    from ..sql_state.transfer import migrate
+
+    pstt = get_pstt(lenient_env=True)
+    files = FilesBackend(pstt.home, max_records=pstt.settings["PSTT_HISTORY_MAX_RECORDS"],
+                         instance=lambda: pstt.instance, document_files=pstt.document_files,
+                         validators=pstt.document_validators)
+    sql = SqlBackend(url, instance=lambda: pstt.instance, validators=pstt.document_validators)
+    try:
+        result = migrate(files, sql, pstt.hooks.names())
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(f"could not migrate to {sql.describe()}: {type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0]}") from None
+    finally:
+        sql.close()
+    click.echo(f"{result['records']} record(s) in {files.history.location}; "
+               f"{result['records_added']} added to {sql.describe()} "
+               f"({result['records_in_database']} there now, every one of the home's found)")
+    click.echo("plugin documents copied: " + (", ".join(result["documents_copied"]) or "none"))
+
+
+@state_group.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_cmd(directory: Path) -> None:
+    """Write the state (history, counters, plugin documents) as the files backend's files
+    into DIRECTORY — e.g. a home's exports/ to go back to the files backend."""
+    from ..sql_state.transfer import export
+
+    pstt = get_pstt(lenient_env=True)
+    result = export(pstt.backend, directory, pstt.hooks.names(), pstt.document_files)
+    click.echo(f"wrote {result['records']} record(s), the counters and "
+               f"{len(result['documents'])} plugin document(s) to {directory}")
+
+
 @state_group.command("repair")
 @click.argument("file")
 @click.option("--force", is_flag=True, help="Move the file aside even if it reads correctly.")

@@ -61,6 +61,18 @@ def _ts(text: str | None) -> float | None:
     return parsed.timestamp() if parsed else None
 
 
+def _row(record: RunRecord) -> dict[str, Any]:
+    """The ``pstt_runs`` row of ``record``."""
+    return {"export_id": record.export_id, "schedule_id": record.schedule_id,
+            "sharing_mode": record.sharing_mode, "status": record.status,
+            "started_at": record.started_at, "started_ts": _ts(record.started_at),
+            "scheduled_at": record.scheduled_at, "instance": record.instance,
+            "rows": record.rows or 0,
+            "duration_sec": record.duration_sec if isinstance(record.duration_sec, (int, float))
+            else None,
+            "record": json.dumps(record.to_dict(), ensure_ascii=False, default=str)}
+
+
 class SqlHistory:
     def __init__(self, engine: sa.Engine, where: str):
         self.engine = engine
@@ -71,13 +83,7 @@ class SqlHistory:
             conn.execute(sa.select(sa.func.count()).select_from(runs))
 
     def put(self, record: RunRecord) -> bool:
-        data = record.to_dict()
-        row = {"export_id": record.export_id, "schedule_id": record.schedule_id,
-               "sharing_mode": record.sharing_mode, "status": record.status,
-               "started_at": record.started_at, "started_ts": _ts(record.started_at),
-               "scheduled_at": record.scheduled_at, "instance": record.instance,
-               "rows": record.rows or 0, "duration_sec": record.duration_sec,
-               "record": json.dumps(data, ensure_ascii=False, default=str)}
+        row = _row(record)
         try:
             with self.engine.begin() as conn:
                 conn.execute(runs.insert().values(**row))
@@ -87,6 +93,18 @@ class SqlHistory:
                 conn.execute(runs.update().where(runs.c.export_id == record.export_id)
                              .values(**row))
             return False
+
+    def add_missing(self, records: list[dict[str, Any]], batch: int = 1000) -> int:
+        """Insert the records (oldest first) whose ``export_id`` is not stored yet, in
+        batches; returns how many were added (``pstt state migrate``)."""
+        with self.engine.connect() as conn:
+            known = set(conn.execute(sa.select(runs.c.export_id)).scalars())
+        new = [r for r in records if str(r.get("export_id")) not in known]
+        for start in range(0, len(new), batch):
+            with self.engine.begin() as conn:
+                conn.execute(runs.insert(), [_row(RunRecord.from_dict(r))
+                                             for r in new[start:start + batch]])
+        return len(new)
 
     def get(self, export_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
