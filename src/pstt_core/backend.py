@@ -82,6 +82,46 @@ class Claims(Protocol):
         """The instance that claimed the fire, if it is claimed."""
 
 
+class Leases(Protocol):
+    """Run leases: one instance at a time runs a schedule (``acquire`` returns the holder
+    when another has it); the runs of a lost instance are recorded ``interrupted``."""
+
+    def acquire(self, schedule_id: str, record: dict[str, Any]) -> str | None:
+        """Take the lease for the run whose ``running`` record is ``record``."""
+
+    def release(self, schedule_id: str, export_id: str) -> None:
+        """Give the lease of run ``export_id`` back."""
+
+    def sweep(self) -> list[RunRecord]:
+        """Record the runs of expired leases as ``interrupted``; returns those records."""
+
+    def start(self) -> None:
+        """Keep this instance's leases alive and sweep expired ones (a background thread)."""
+
+    def close(self) -> None:
+        """Stop that thread."""
+
+
+class NoLeases:
+    """The files backend: the schedule's file lock (``.locks/run-<id>.lock``) is the lease —
+    the operating system releases it when its process dies."""
+
+    def acquire(self, schedule_id: str, record: dict[str, Any]) -> str | None:
+        return None
+
+    def release(self, schedule_id: str, export_id: str) -> None:
+        """Nothing to release."""
+
+    def sweep(self) -> list[RunRecord]:
+        return []
+
+    def start(self) -> None:
+        """Nothing to start."""
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+
 class StateBackend(Protocol):
     """Where the state shared by every instance is kept (see the module docstring)."""
 
@@ -100,6 +140,9 @@ class StateBackend(Protocol):
 
     @property
     def claims(self) -> Claims: ...
+
+    @property
+    def leases(self) -> Leases: ...
 
     def describe(self) -> str:
         """Where it is, for people (a directory, a database URL without its password)."""
@@ -131,6 +174,7 @@ class FilesBackend:
         self.documents = FileStateBackend(home.exports, home.locks, document_files,
                                           validators=validators)
         self.claims = FileClaims(home.claims, instance)
+        self.leases = NoLeases()
 
     def describe(self) -> str:
         return str(self.home.exports)
@@ -157,6 +201,7 @@ def url_password(url: str) -> str:
 
 
 def open_backend(home: Home, *, url: str, max_records: int, instance: Callable[[], str],
+                 lease_ttl: float = 30.0,
                  document_files: Mapping[str, str] | None = None,
                  validators: Mapping[str, Callable[[dict[str, Any], str], None]] | None = None
                  ) -> FilesBackend | SqlBackend:
@@ -172,7 +217,7 @@ def open_backend(home: Home, *, url: str, max_records: int, instance: Callable[[
         raise ConfigError(f"PSTT_STATE_URL needs the SQL state backend's packages "
                           f"(pip install 'pstt[sql-state]'): {exc}") from None
     try:
-        return SqlBackend(url, instance=instance, validators=validators)
+        return SqlBackend(url, instance=instance, validators=validators, lease_ttl=lease_ttl)
     except Exception as exc:  # a URL SQLAlchemy cannot use: name the setting, not the URL
         raise ConfigError(f"PSTT_STATE_URL is not a database URL SQLAlchemy can use: "
                           f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None

@@ -101,7 +101,8 @@ class Pstt:
             self.home, url=self.settings["PSTT_STATE_URL"],
             max_records=self.settings["PSTT_HISTORY_MAX_RECORDS"],
             instance=lambda: self.instance, document_files=self.document_files,
-            validators=self.document_validators)
+            validators=self.document_validators,
+            lease_ttl=self.settings["PSTT_LEASE_TTL_SEC"])
         self.history = self.backend.history
         self.scheduler_metrics = self.backend.counters
         self.claims = self.backend.claims
@@ -185,6 +186,7 @@ class Pstt:
             problem = self.backend.problem()
             if problem:
                 raise ConfigError(problem)
+            self.backend.leases.start()
             self.recover_runs()
             # A plugin's damaged state file stops the start, naming the file, rather than
             # leaving the plugin to fail on it later (the core's own files refuse each run

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
@@ -242,3 +243,78 @@ def test_migrate_copies_10k_records_once_and_export_writes_them_back(
     assert json.loads((out / "kafka_metrics.json").read_text()) == kafka
     counters = json.loads((out / "scheduler_metrics.json").read_text())
     assert counters["total"]["runs"] == 10_000 and counters["total"]["rows"] == 100_000
+
+
+def _lease(url: str) -> Any:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT schedule_id, export_id, instance FROM pstt_leases"
+                                        )).first()
+    finally:
+        engine.dispose()
+
+
+def _runs(url: str) -> list[dict[str, Any]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [json.loads(t) for t in
+                    conn.execute(sa.text("SELECT record FROM pstt_runs ORDER BY seq")).scalars()]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_sigkill_of_the_lease_holder_is_recorded_lost_and_another_instance_runs_on(
+        tmp_path: Path, demo_db: Path, pg_state_url: str) -> None:
+    import signal
+
+    from tests.conftest import wait_for
+
+    homes = _homes(tmp_path, demo_db, 2)
+    slow = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < "
+            "200000000) SELECT count(*) AS n FROM c")
+    for h in homes:
+        h.add_schedule(id="slow", query=slow, trigger={"type": "interval", "seconds": 2},
+                       sink_options={"format": "csv", "filename": "slow_{export_id}.csv"})
+        h.write()
+    assert pstt_process(homes[0].root, "state", "upgrade",
+                        PSTT_STATE_URL=pg_state_url).returncode == 0
+    ports = [free_port() for _ in homes]
+    procs = [start_pstt(h.root, "serve", "--port", str(port), PSTT_STATE_URL=pg_state_url,
+                        PSTT_INSTANCE_NAME=f"i{n}", PSTT_LEASE_TTL_SEC="3")
+             for n, (h, port) in enumerate(zip(homes, ports, strict=True))]
+    try:
+        for port, proc in zip(ports, procs, strict=True):
+            wait_listening(port, proc, 60, "pstt serve")
+        lease = wait_for(lambda: _lease(pg_state_url), timeout=30, what="a run holding its lease")
+        holder = int(lease.instance.rsplit("/i", 1)[1])
+        other = 1 - holder
+        # a manual run through the other instance is refused while the lease is held
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _post(ports[other], "/api/schedules/slow/run", {})
+        assert refused.value.code == 409
+        assert f"on instance {lease.instance}" in json.loads(refused.value.read())["error"]
+        procs[holder].send_signal(signal.SIGKILL)
+        procs[holder].wait(30)
+        lost = wait_for(lambda: [r for r in _runs(pg_state_url)
+                                 if r["export_id"] == lease.export_id
+                                 and r["status"] == "interrupted"],
+                        timeout=3 + 15, what="the lost run recorded interrupted")[0]
+        assert lost["error"].startswith(f"instance lost: {lease.instance} stopped heartbeating")
+        assert lost["scheduled_at"] and lost["instance"] == lease.instance
+        # the schedule fires again on its cadence, from the surviving instance
+        again = wait_for(lambda: (lambda row: row if row and row.export_id != lease.export_id
+                                  else None)(_lease(pg_state_url)), timeout=15,
+                         what="a new run of the schedule")
+        assert again.instance.endswith(f"/i{other}")
+        fired = [r for r in _runs(pg_state_url) if r["trigger"] == "schedule"]
+        per_fire = Counter(r["scheduled_at"] for r in fired)
+        assert [k for k, n in per_fire.items() if n > 1] == []
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            proc.communicate(timeout=60)

@@ -26,6 +26,7 @@ from ..history import parse_time
 from ..models import RunRecord
 from ..plugin.state import check_document
 from . import schema
+from .leases import SqlLeases
 from .tables import claims, documents, runs
 
 _COUNTED = ("success", "failed", "partial", "skipped", "interrupted")
@@ -79,8 +80,9 @@ class SqlHistory:
         self.location = f"table pstt_runs of {where}"
 
     def check(self) -> None:
+        """The table answers (a row at most: this runs before every run)."""
         with self.engine.connect() as conn:
-            conn.execute(sa.select(sa.func.count()).select_from(runs))
+            conn.execute(sa.select(runs.c.seq).limit(1)).first()
 
     def put(self, record: RunRecord) -> bool:
         row = _row(record)
@@ -295,7 +297,8 @@ class SqlBackend:
     name = "sql"
 
     def __init__(self, url: str, *, instance: Callable[[], str],
-                 validators: Mapping[str, Callable[[dict[str, Any], str], None]] | None = None):
+                 validators: Mapping[str, Callable[[dict[str, Any], str], None]] | None = None,
+                 lease_ttl: float = 30.0):
         self.url = url
         self.where = safe_url(url)
         self.engine = make_engine(url)
@@ -303,6 +306,7 @@ class SqlBackend:
         self.counters = SqlCounters(self.engine, self.where)
         self.documents = SqlDocuments(self.engine, self.where, validators)
         self.claims = SqlClaims(self.engine, instance)
+        self.leases = SqlLeases(self.engine, instance, lease_ttl, self.history.put)
 
     def describe(self) -> str:
         return self.where
@@ -312,4 +316,5 @@ class SqlBackend:
         return schema.problem(self.engine, self.where)
 
     def close(self) -> None:
+        self.leases.close()
         self.engine.dispose()

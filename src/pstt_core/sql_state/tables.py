@@ -43,3 +43,15 @@ claims = sa.Table(
     sa.Column("instance", sa.String(200), nullable=False),
     sa.Column("claimed_ts", sa.Float, nullable=False),
 )
+
+# One row per schedule being run by some instance: the run lease. ``expires_ts`` is pushed
+# forward by the holder's heartbeat; a lease past it belongs to a lost instance.
+leases = sa.Table(
+    "pstt_leases", metadata,
+    sa.Column("schedule_id", sa.String(200), primary_key=True),
+    sa.Column("export_id", sa.String(64), nullable=False),
+    sa.Column("instance", sa.String(200), nullable=False),
+    sa.Column("heartbeat_ts", sa.Float, nullable=False),
+    sa.Column("expires_ts", sa.Float, nullable=False),
+    sa.Column("record", sa.Text, nullable=False),
+)
