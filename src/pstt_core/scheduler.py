@@ -21,7 +21,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobEvent
@@ -94,6 +94,20 @@ class _FireTimeExecutor(ThreadPoolExecutor):
             super()._do_submit_job(_Fires(job, run_times), run_times)
 
 
+def job_options(schedule: Schedule) -> dict[str, Any]:
+    """What ``add_job`` gets for this schedule, built and checked the way APScheduler uses it
+    (its first fire time, its misfire window): validation calls this too, so a value the
+    scheduler would refuse never reaches the file. Raises ValueError / OverflowError."""
+    trigger = make_trigger(schedule)
+    now = datetime.now(timezone.utc)
+    trigger.get_next_fire_time(None, now)
+    grace = schedule.misfire_grace_sec
+    if grace is not None:
+        _ = now - timedelta(seconds=grace)
+    return {"trigger": trigger, "misfire_grace_time": grace, "coalesce": schedule.coalesce,
+            "max_instances": 1, "name": schedule.name}
+
+
 def next_runs(schedule: Schedule, *, after: datetime | None = None,
               count: int = 5) -> list[datetime]:
     """The schedule's next ``count`` fire times after ``after`` (default: now), in its zone."""
@@ -143,6 +157,7 @@ class Scheduler:
         self._file_stamp: tuple[int, int, int] | None = None
         # invalid schedule → the error last logged for it: logged again only when it changes
         self._reported: dict[str, str] = {}
+        self._refused: dict[str, str] = {}  # valid schedules APScheduler still refused
 
     def _new_scheduler(self) -> BackgroundScheduler:
         workers = self.pstt.settings["PSTT_MAX_CONCURRENT_RUNS"]
@@ -168,6 +183,8 @@ class Scheduler:
             self.sync()
         except ConfigError as exc:  # a damaged schedules.json: no jobs until it is fixed
             log.error("no schedule runs: %s", exc)
+        except Exception:  # start-up never fails because of what a file holds
+            log.exception("no schedule runs: the schedules could not be synchronised")
 
     def stop(self, wait: bool = True) -> None:
         if self._aps.running:
@@ -195,11 +212,26 @@ class Scheduler:
                 fp = _fingerprint(sched)
                 if self._fingerprints.get(sid) == fp and self._aps.get_job(sid):
                     continue
-                self._aps.add_job(self._fire, make_trigger(sched), args=[sid], id=sid,
-                                  name=sched.name, replace_existing=True,
-                                  misfire_grace_time=sched.misfire_grace_sec,
-                                  coalesce=sched.coalesce, max_instances=1)
+                try:
+                    self._aps.add_job(self._fire, args=[sid], id=sid, replace_existing=True,
+                                      **job_options(sched))
+                except Exception as exc:  # one schedule never keeps the others from running
+                    self._unschedulable(sid, exc)
+                    continue
                 self._fingerprints[sid] = fp
+                self._refused.pop(sid, None)
+
+    def _unschedulable(self, sid: str, exc: Exception) -> None:
+        """A schedule that passed validation but that APScheduler still refused: no job (an
+        old one is removed), logged once like an invalid schedule."""
+        if self._aps.get_job(sid):
+            self._aps.remove_job(sid)
+        self._fingerprints.pop(sid, None)
+        message = f"{type(exc).__name__}: {exc}"[:300]
+        if self._refused.get(sid) != message:
+            log.error("schedule %s is invalid and will not run: the scheduler refused it: %s",
+                      sid, message)
+        self._refused[sid] = message
 
     def _report_invalid(self, invalid: dict[str, Any]) -> None:
         """Log each invalid schedule once per change of its error, not at every sync."""
@@ -232,9 +264,9 @@ class Scheduler:
                 run = self.pstt.runner.prepare(schedule_id, trigger="schedule",
                                                scheduled_at=scheduled_at)
                 late = (datetime.now(timezone.utc) - scheduled_at).total_seconds()
-                if late > run.schedule.misfire_grace_sec:
-                    self.pstt.runner.skip(run, _missed(scheduled_at, late,
-                                                       run.schedule.misfire_grace_sec))
+                grace = run.schedule.misfire_grace_sec  # None: a late fire runs however late
+                if grace is not None and late > grace:
+                    self.pstt.runner.skip(run, _missed(scheduled_at, late, grace))
                     return
                 self.pstt.runner.run(run, skip_if_running=True)
             except RecordNotWrittenError:

@@ -69,6 +69,9 @@ def read_json(path: Path, default: Any) -> Any:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
                           file=str(path)) from None
+    except (ValueError, RecursionError) as exc:  # a number of thousands of digits, deep nesting
+        raise ConfigError(f"invalid JSON: {type(exc).__name__}: {exc}"[:300],
+                          file=str(path)) from None
 
 
 def read_state(path: Path, default: Any) -> Any:
