@@ -15,14 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .claims import FileClaims
+from .errors import ConfigError
 from .history import HistoryStore, SchedulerMetricsStore
 from .home import Home
 from .models import RunRecord
 from .plugin.state import FileStateBackend
 from .plugin.state import StateBackend as Documents
+
+if TYPE_CHECKING:
+    from .sql_state import SqlBackend
 
 
 class RunHistory(Protocol):
@@ -78,17 +82,77 @@ class Claims(Protocol):
         """The instance that claimed the fire, if it is claimed."""
 
 
+class Leases(Protocol):
+    """Run leases: one instance at a time runs a schedule (``acquire`` returns the holder
+    when another has it); the runs of a lost instance are recorded ``interrupted``."""
+
+    def acquire(self, schedule_id: str, record: dict[str, Any]) -> str | None:
+        """Take the lease for the run whose ``running`` record is ``record``."""
+
+    def release(self, schedule_id: str, export_id: str) -> None:
+        """Give the lease of run ``export_id`` back."""
+
+    def sweep(self) -> list[RunRecord]:
+        """Record the runs of expired leases as ``interrupted``; returns those records."""
+
+    def start(self) -> None:
+        """Keep this instance's leases alive and sweep expired ones (a background thread)."""
+
+    def close(self) -> None:
+        """Stop that thread."""
+
+
+class NoLeases:
+    """The files backend: the schedule's file lock (``.locks/run-<id>.lock``) is the lease —
+    the operating system releases it when its process dies."""
+
+    def acquire(self, schedule_id: str, record: dict[str, Any]) -> str | None:
+        return None
+
+    def release(self, schedule_id: str, export_id: str) -> None:
+        """Nothing to release."""
+
+    def sweep(self) -> list[RunRecord]:
+        return []
+
+    def start(self) -> None:
+        """Nothing to start."""
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+
 class StateBackend(Protocol):
     """Where the state shared by every instance is kept (see the module docstring)."""
 
-    name: str
-    history: RunHistory
-    counters: Counters
-    documents: Documents
-    claims: Claims
+    @property
+    def name(self) -> str:
+        """``files`` or ``sql``."""
+
+    @property
+    def history(self) -> RunHistory: ...
+
+    @property
+    def counters(self) -> Counters: ...
+
+    @property
+    def documents(self) -> Documents: ...
+
+    @property
+    def claims(self) -> Claims: ...
+
+    @property
+    def leases(self) -> Leases: ...
 
     def describe(self) -> str:
         """Where it is, for people (a directory, a database URL without its password)."""
+
+    def problem(self) -> str | None:
+        """Why the backend cannot be used now (e.g. a database schema of another version):
+        ``Pstt.start()`` refuses to start with it."""
+
+    def close(self) -> None:
+        """Release connections."""
 
 
 class FilesBackend:
@@ -110,15 +174,50 @@ class FilesBackend:
         self.documents = FileStateBackend(home.exports, home.locks, document_files,
                                           validators=validators)
         self.claims = FileClaims(home.claims, instance)
+        self.leases = NoLeases()
 
     def describe(self) -> str:
         return str(self.home.exports)
 
 
-def open_backend(home: Home, *, max_records: int, instance: Callable[[], str],
+    def problem(self) -> str | None:
+        """Why the backend cannot be used now (the files backend always can)."""
+        return None
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def url_password(url: str) -> str:
+    """The password in a database URL (for the log redactor), or ``""``."""
+    if not url:
+        return ""
+    import sqlalchemy as sa
+
+    try:
+        return str(sa.make_url(url).password or "")
+    except Exception:  # not a URL: open_backend says so
+        return ""
+
+
+def open_backend(home: Home, *, url: str, max_records: int, instance: Callable[[], str],
+                 lease_ttl: float = 30.0,
                  document_files: Mapping[str, str] | None = None,
                  validators: Mapping[str, Callable[[dict[str, Any], str], None]] | None = None
-                 ) -> FilesBackend:
-    """The backend of ``home``: the files backend."""
-    return FilesBackend(home, max_records=max_records, instance=instance,
-                        document_files=document_files, validators=validators)
+                 ) -> FilesBackend | SqlBackend:
+    """The backend of ``home``: the SQL backend when ``url`` (``PSTT_STATE_URL``) is set,
+    else the files backend. Opening connects to nothing (commands that only read the home's
+    files work without the database)."""
+    if not url:
+        return FilesBackend(home, max_records=max_records, instance=instance,
+                            document_files=document_files, validators=validators)
+    try:
+        from .sql_state import SqlBackend
+    except ImportError as exc:  # pragma: no cover - alembic missing
+        raise ConfigError(f"PSTT_STATE_URL needs the SQL state backend's packages "
+                          f"(pip install 'pstt[sql-state]'): {exc}") from None
+    try:
+        return SqlBackend(url, instance=instance, validators=validators, lease_ttl=lease_ttl)
+    except Exception as exc:  # a URL SQLAlchemy cannot use: name the setting, not the URL
+        raise ConfigError(f"PSTT_STATE_URL is not a database URL SQLAlchemy can use: "
+                          f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None

@@ -73,10 +73,16 @@ def _configuration_health(pstt: Pstt) -> HealthResult:
 
 
 def _records_health(pstt: Pstt) -> HealthResult:
-    """Damaged state files and run records the history could not take (kept in the journal)."""
+    """Damaged state files and run records the history could not take (kept in the journal);
+    ``data.state`` says which backend keeps them, where, and this instance's id."""
+    backend = pstt.backend
+    state = {"backend": backend.name, "location": backend.describe(), "instance": pstt.instance}
+    unusable = backend.problem()
+    if unusable:
+        return HealthResult("unhealthy", unusable, {"state": state})
     problems = [str(exc).replace(str(pstt.home.root) + "/", "") for exc in pstt.state_problems()]
     kept = pstt.journal.kept()
-    data = {"state_file_errors": problems,
+    data = {"state": state, "state_file_errors": problems,
             "records_not_written": [{k: r.get(k) for k in ("export_id", "schedule_id", "status",
                                                            "kept_at", "reason")} for r in kept]}
     if kept:

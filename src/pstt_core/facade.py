@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from .backend import open_backend
+from .backend import open_backend, url_password
 from .builtin import CORE_HEALTH_CHECKS, core_health_checks
 from .config import Config, load_config
 from .databases import Databases
@@ -25,7 +25,7 @@ from .logs import logging_to, redactor, release_logging, setup_logging
 from .models import RunInfo, RunRecord, Schedule
 from .pipeline import Progress
 from .plugin import HistoryView, PluginEnv, PluginState
-from .plugin.state import Resources
+from .plugin.state import FileStateBackend, Resources
 from .plugins import CORE, HookFailure, PluginInfo, Plugins, disabled_from_env
 from .registry import Registry
 from .runner import Runner
@@ -83,7 +83,8 @@ class Pstt:
         self.config: Config = self._load_config(dotenv)
         # A changed connections.json that could not be used (the previous one stays in force).
         self.config_error: ConfigError | None = None
-        redactor.add({self.settings["PSTT_API_TOKEN"], self.settings["PSTT_SECRET_KEY"]})
+        redactor.add({self.settings["PSTT_API_TOKEN"], self.settings["PSTT_SECRET_KEY"],
+                      url_password(self.settings["PSTT_STATE_URL"])})
         self._logs = logs
         self._logs_attached = False
         self._attach_logs()
@@ -91,13 +92,17 @@ class Pstt:
         self.schedules = ScheduleStore(self.home.schedules, self)
         self._instance: str | None = None
         files = self.registry.state_files
+        self.document_files = {p: f.name for p, f in files.items()}
+        self.document_validators = {p: f.validate for p, f in files.items()
+                                    if f.validate is not None}
         # Where the shared state is (see pstt_core.backend): history, counters, plugin
         # documents, fire claims.
         self.backend = open_backend(
-            self.home, max_records=self.settings["PSTT_HISTORY_MAX_RECORDS"],
-            instance=lambda: self.instance,
-            document_files={p: f.name for p, f in files.items()},
-            validators={p: f.validate for p, f in files.items() if f.validate is not None})
+            self.home, url=self.settings["PSTT_STATE_URL"],
+            max_records=self.settings["PSTT_HISTORY_MAX_RECORDS"],
+            instance=lambda: self.instance, document_files=self.document_files,
+            validators=self.document_validators,
+            lease_ttl=self.settings["PSTT_LEASE_TTL_SEC"])
         self.history = self.backend.history
         self.scheduler_metrics = self.backend.counters
         self.claims = self.backend.claims
@@ -116,7 +121,9 @@ class Pstt:
         self._state = self.backend.documents
         self.state_files = frozenset(
             p.resolve() for p in [*self.home.state_files,
-                                  *(self._state.path(name) for name in self.hooks.names())])
+                                  *(FileStateBackend.path_in(self.home.exports, name,
+                                                             self.document_files)
+                                    for name in self.hooks.names())])
         self.private_dirs = frozenset(p.resolve() for p in self.home.private_dirs)
         self._resources = Resources()
         self._envs: dict[str, PluginEnv] = {}
@@ -176,6 +183,10 @@ class Pstt:
         self._attach_logs()  # again after close()
         self.home.exports.mkdir(parents=True, exist_ok=True)
         with logging_to(self.home.logs):
+            problem = self.backend.problem()
+            if problem:
+                raise ConfigError(problem)
+            self.backend.leases.start()
             self.recover_runs()
             # A plugin's damaged state file stops the start, naming the file, rather than
             # leaving the plugin to fail on it later (the core's own files refuse each run
@@ -253,6 +264,7 @@ class Pstt:
     def _release(self) -> None:
         self._resources.close_all()
         self.databases.dispose()
+        self.backend.close()
 
     def _attach_logs(self) -> None:
         if self._logs and not self._logs_attached:

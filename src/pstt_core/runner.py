@@ -31,6 +31,7 @@ class Runner:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._fds: dict[str, int | None] = {}
+        self._leased: dict[str, str] = {}  # schedule id → export id of the lease held
         self.running: dict[str, RunInfo] = {}
         self.controls: dict[str, RunControl] = {}
         # set by interrupt(): why no new run may start
@@ -50,12 +51,13 @@ class Runner:
         return RunInfo.new(schedule, last_success_at=last, trigger=trigger,
                            scheduled_at=scheduled_at)
 
-    def _claim(self, sid: str) -> str | None:
+    def _claim(self, run: RunInfo) -> str | None:
         """Take the schedule's run lock; ``None`` on success, else why it is busy.
 
         The thread lock covers this process; a file lock on ``<home>/.locks/run-<id>.lock``
         covers others (``pstt serve`` and a ``pstt run`` from cron on the same home).
         """
+        sid = run.schedule.id
         lock = self._lock(sid)
         if not lock.acquire(blocking=False):
             return "is already running"
@@ -63,10 +65,38 @@ class Runner:
         if not taken:
             lock.release()
             return "is already running (in another process)"
+        try:
+            holder = self.pstt.backend.leases.acquire(sid, self._lease_record(run))
+        except Exception:
+            if fd is not None:
+                unlock_file(fd)
+            lock.release()
+            raise
+        if holder is not None:
+            if fd is not None:
+                unlock_file(fd)
+            lock.release()
+            return f"is already running (on instance {holder})"
         self._fds[sid] = fd
+        self._leased[sid] = run.export_id
         return None
 
+    def _lease_record(self, run: RunInfo) -> dict[str, object]:
+        """What the lease keeps of the run: its record as the journal's ``running`` one."""
+        return RunRecord(export_id=run.export_id, schedule_id=run.schedule.id,
+                         sharing_mode=run.schedule.sharing_mode, status="running",
+                         started_at=iso(run.export_timestamp) or "",
+                         schedule_name=run.schedule.name, trigger=run.trigger,
+                         scheduled_at=iso(run.scheduled_at),
+                         instance=self.pstt.instance).to_dict()
+
     def _release(self, sid: str) -> None:
+        export_id = self._leased.pop(sid, None)
+        if export_id is not None:
+            try:
+                self.pstt.backend.leases.release(sid, export_id)
+            except Exception as exc:  # it expires by itself; the record is already written
+                log.warning("could not release the lease of schedule %s: %s", sid, exc)
         fd = self._fds.pop(sid, None)
         if fd is not None:
             unlock_file(fd)
@@ -76,7 +106,7 @@ class Runner:
         """Claim the schedule for ``run`` now (``ConflictError`` if busy); the claim is
         released by ``run(..., reserved=True)``. Lets a background run refuse a second one
         before its thread starts."""
-        busy = self._claim(run.schedule.id)
+        busy = self._claim(run)
         if busy:
             raise ConflictError(f"schedule {run.schedule.id!r} {busy}")
         self.running[run.schedule.id] = run
@@ -98,7 +128,7 @@ class Runner:
             if not skip_if_running:
                 raise ConflictError(f"schedule {sid!r} not started: {self.stopping}")
             return self.skip(run, f"not started: {self.stopping}")
-        busy = None if reserved else self._claim(sid)
+        busy = None if reserved else self._claim(run)
         if busy:
             if not skip_if_running:
                 raise ConflictError(f"schedule {sid!r} {busy}")

@@ -85,6 +85,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("PSTT_MAX_REQUEST_BYTES", int, 1_048_576, "Largest HTTP request body accepted.", minimum=1024),
     Setting("PSTT_DISABLED_PLUGINS", str, "", "Comma-separated plugin names not to load."),
     Setting("PSTT_DISPLAY_TIMEZONE", str, "", "Time zone (IANA name, e.g. Europe/Rome) of every time shown on pages and by the CLI. Empty: the server's zone. Stored times keep their UTC offset."),
+    Setting("PSTT_STATE_URL", str, "", "Database shared by every instance for the run history, counters, plugin state and fire claims (postgresql+psycopg://user:pass@host/db, or sqlite:///path for one host). Empty: the home's files. Create or upgrade its tables with `pstt state upgrade`.", secret=True),
+    Setting("PSTT_LEASE_TTL_SEC", float, 30.0, "SQL state backend: a run's lease expires this long after its instance's last heartbeat (sent every third of it); then the run is recorded interrupted (instance lost) and the schedule runs again elsewhere.", minimum=1, maximum=3600),
     Setting("PSTT_INSTANCE_NAME", str, "", "This instance's name in run records and fire claims (`instance` is `<host>/<name>`). Empty: home-<8 hex digits> derived from the home's path."),
     Setting("PSTT_SCHEDULER_ENABLED", bool, True, "Start the scheduler with `pstt serve` (false: API and pages only)."),
 )

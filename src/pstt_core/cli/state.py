@@ -1,4 +1,5 @@
-"""``pstt state``: the state files of a home (``repair``; more sub-commands to come)."""
+"""``pstt state``: the state of a home (``repair`` a damaged file, ``upgrade`` the tables
+of the SQL state backend)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,78 @@ def _problem(pstt: Pstt, path: Path) -> ConfigError | None:
     except ConfigError as exc:
         return exc
     return None
+
+
+@state_group.command("upgrade")
+def upgrade_cmd() -> None:
+    """Create or upgrade the tables of the state database (PSTT_STATE_URL).
+
+    Run it once per PSTT upgrade, from any one instance, before starting the new version
+    (`pstt serve` refuses a database whose schema is older or newer than it expects)."""
+    pstt = get_pstt(lenient_env=True)
+    backend = pstt.backend
+    if backend.name != "sql":
+        click.echo(f"PSTT_STATE_URL is not set: the state is in the home's files "
+                   f"({backend.describe()}); nothing to upgrade")
+        return
+    from ..sql_state import schema
+
+    try:
+        before, after = schema.upgrade(backend.engine)  # type: ignore[union-attr]
+    except Exception as exc:
+        raise ConfigError(f"could not upgrade the state database {backend.describe()}: "
+                          f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+    if before == after:
+        click.echo(f"{backend.describe()}: schema {after} is current; nothing to do")
+    else:
+        click.echo(f"{backend.describe()}: schema {before or '(none)'} → {after}")
+
+
+@state_group.command("migrate")
+@click.option("--to", "url", required=True, metavar="URL",
+              help="The state database (postgresql+psycopg://… or sqlite:///path).")
+def migrate_cmd(url: str) -> None:
+    """Copy this home's history and plugin state files into the state database at URL.
+
+    Creates or upgrades its tables first. Idempotent: records already in the database (same
+    export_id) and plugin documents it already has are kept; the files are left in place.
+    Counters need no copy: the database computes them from the records. Then set
+    PSTT_STATE_URL=URL."""
+    from ..backend import FilesBackend
+    from ..sql_state import SqlBackend
+    from ..sql_state.transfer import migrate
+
+    pstt = get_pstt(lenient_env=True)
+    files = FilesBackend(pstt.home, max_records=pstt.settings["PSTT_HISTORY_MAX_RECORDS"],
+                         instance=lambda: pstt.instance, document_files=pstt.document_files,
+                         validators=pstt.document_validators)
+    sql = SqlBackend(url, instance=lambda: pstt.instance, validators=pstt.document_validators)
+    try:
+        result = migrate(files, sql, pstt.hooks.names())
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(f"could not migrate to {sql.describe()}: {type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0]}") from None
+    finally:
+        sql.close()
+    click.echo(f"{result['records']} record(s) in {files.history.location}; "
+               f"{result['records_added']} added to {sql.describe()} "
+               f"({result['records_in_database']} there now, every one of the home's found)")
+    click.echo("plugin documents copied: " + (", ".join(result["documents_copied"]) or "none"))
+
+
+@state_group.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_cmd(directory: Path) -> None:
+    """Write the state (history, counters, plugin documents) as the files backend's files
+    into DIRECTORY — e.g. a home's exports/ to go back to the files backend."""
+    from ..sql_state.transfer import export
+
+    pstt = get_pstt(lenient_env=True)
+    result = export(pstt.backend, directory, pstt.hooks.names(), pstt.document_files)
+    click.echo(f"wrote {result['records']} record(s), the counters and "
+               f"{len(result['documents'])} plugin document(s) to {directory}")
 
 
 @state_group.command("repair")

@@ -104,7 +104,12 @@ class FileStateBackend:
         self._guard = threading.Lock()
 
     def path(self, plugin: str) -> Path:
-        return self.directory / self.files.get(plugin, default_state_file(plugin))
+        return self.path_in(self.directory, plugin, self.files)
+
+    @staticmethod
+    def path_in(directory: Path, plugin: str, files: Mapping[str, str]) -> Path:
+        """Where the files backend keeps ``plugin``'s document in ``directory``."""
+        return directory / files.get(plugin, default_state_file(plugin))
 
     def _file(self, plugin: str) -> JsonFile:
         with self._guard:

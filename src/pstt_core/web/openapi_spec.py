@@ -79,7 +79,11 @@ RUN_PROPS: dict[str, Any] = {
     "sharing_mode": {"type": "string"}, "status": {"type": "string"},
     "started_at": {"type": "string"}, "finished_at": {"type": ["string", "null"]},
     "duration_sec": {"type": ["number", "null"]}, "rows": {"type": "integer"},
-    "error": {"type": ["string", "null"]}}
+    "error": {"type": ["string", "null"]},
+    "scheduled_at": {"type": ["string", "null"],
+                     "description": "The fire time (UTC) of a scheduled run; null for a manual one"},
+    "instance": {"type": ["string", "null"],
+                 "description": "The instance that ran it: <host>/<name>"}}
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {
         "error": {"type": "string"}, "path": {"type": ["string", "null"]}}},

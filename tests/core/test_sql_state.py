@@ -1,0 +1,320 @@
+"""The SQL state backend (``PSTT_STATE_URL``): schema upgrades, refusal of an old schema, and
+several instances on several homes sharing one database (SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from pstt_core.models import RunRecord
+from pstt_core.sql_state import SqlBackend
+from pstt_core.sql_state import schema as sql_schema
+from tests.conftest import HomeBuilder, free_port, pstt_process, wait_listening
+from tests.processes import start_pstt
+
+
+def _homes(tmp_path: Path, demo_db: Path, count: int) -> list[HomeBuilder]:
+    import shutil
+
+    homes = []
+    for i in range(count):
+        root = tmp_path / f"home{i}"
+        root.mkdir()
+        shutil.copy(demo_db, root / "demo.db")
+        homes.append(HomeBuilder(root))
+    return homes
+
+
+@pytest.fixture
+def pg_state_url(pg_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    name = "pstt_state_" + uuid.uuid4().hex[:10]
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_run_refuses_a_database_without_the_schema_until_state_upgrade(
+        home: HomeBuilder, tmp_path: Path) -> None:
+    home.add_schedule(id="orders", sink_options={"format": "csv", "filename": "o_{export_id}.csv"})
+    root = home.write()
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    refused = pstt_process(root, "run", "orders", PSTT_STATE_URL=url)
+    assert refused.returncode == 2, refused.stderr
+    assert "has no PSTT tables: run `pstt state upgrade`" in refused.stderr
+    assert not list((root / "exports").glob("o_*.csv"))  # nothing delivered
+
+    upgraded = pstt_process(root, "state", "upgrade", PSTT_STATE_URL=url)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert f"schema (none) → {sql_schema.head()}" in upgraded.stdout
+    again = pstt_process(root, "state", "upgrade", PSTT_STATE_URL=url)
+    assert "is current; nothing to do" in again.stdout
+
+    ran = pstt_process(root, "run", "orders", PSTT_STATE_URL=url)
+    assert ran.returncode == 0, ran.stderr
+    assert not (root / "exports" / "scheduler_history.json").exists()  # in the database
+    listed = pstt_process(root, "history", "--json", PSTT_STATE_URL=url)
+    runs = json.loads(listed.stdout)["runs"]
+    assert [(r["schedule_id"], r["status"], r["rows"]) for r in runs] == [("orders", "success", 500)]
+
+
+def test_an_older_schema_is_refused_with_a_message(home: HomeBuilder, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # a database written by a later (or earlier) PSTT
+        conn.execute(sa.text("CREATE TABLE pstt_alembic_version (version_num VARCHAR(32) "
+                             "NOT NULL PRIMARY KEY)"))
+        conn.execute(sa.text("INSERT INTO pstt_alembic_version VALUES ('0000')"))
+    engine.dispose()
+    home.add_schedule(id="orders")
+    refused = pstt_process(home.write(), "run", "orders", PSTT_STATE_URL=url)
+    assert refused.returncode == 2
+    assert f"has schema 0000, this PSTT needs {sql_schema.head()}: run `pstt state upgrade`" \
+        in refused.stderr
+
+
+def _backend(url: str, name: str) -> SqlBackend:
+    backend = SqlBackend(url, instance=lambda: name)
+    sql_schema.upgrade(backend.engine)
+    return backend
+
+
+def _record(i: int, schedule_id: str = "s", status: str = "success") -> RunRecord:
+    return RunRecord(export_id=f"run-{i}", schedule_id=schedule_id, sharing_mode="filesystem",
+                     status=status, started_at=f"2026-03-01T08:{i // 60:02d}:{i % 60:02d}+00:00",
+                     finished_at="2026-03-01T09:00:00+00:00", duration_sec=1.5, rows=10)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_n_writers_lose_nothing(kind: str, tmp_path: Path, request: Any) -> None:
+    url = (f"sqlite:///{tmp_path / 'state.db'}" if kind == "sqlite"
+           else request.getfixturevalue("pg_state_url"))
+    backends = [_backend(url, f"host/{i}") for i in range(3)]
+    errors: list[BaseException] = []
+
+    def work(n: int, backend: SqlBackend) -> None:
+        try:
+            for i in range(20):
+                backend.history.put(_record(n * 100 + i, status="failed" if i % 5 == 0 else "success"))
+                backend.documents.modify("kafka", lambda d: {**d, "n": d.get("n", 0) + 1})
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n, b)) for n, b in enumerate(backends)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    first = backends[0]
+    assert first.documents.read("kafka") == {"n": 60}
+    total, runs = first.history.query(limit=None)
+    assert total == 60 and len({r["export_id"] for r in runs}) == 60
+    counters = first.counters.data()
+    assert (counters["total"]["runs"], counters["total"]["failed"],
+            counters["total"]["rows"]) == (60, 12, 600)
+    assert counters["schedules"]["s"]["last_success_at"] is not None
+    at = first.counters.last_success("s")
+    assert at is not None
+    # a record put again (a journal merge cut short) replaces its row, never doubles it
+    assert first.history.put(_record(0)) is False
+    assert first.history.query(limit=None)[0] == 60
+    # one claim per fire, whichever backend asks
+    from datetime import datetime, timezone
+    fire = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+    assert [b.claims.claim("s", fire) for b in backends] == [True, False, False]
+    assert backends[2].claims.holder("s", fire) == "host/0"
+    for b in backends:
+        b.close()
+
+
+def _post(port: int, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())  # type: ignore[no-any-return]
+
+
+def _get(port: int, path: str) -> Any:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.mark.slow
+def test_instances_on_their_own_homes_share_postgresql_and_run_each_fire_once(
+        tmp_path: Path, demo_db: Path, pg_state_url: str) -> None:
+    homes = _homes(tmp_path, demo_db, 2)
+    schedules = [{"id": f"tick{i}", "name": f"Tick {i}", "connection": "demo",
+                  "query": "SELECT 1 AS one", "trigger": {"type": "interval", "seconds": 1},
+                  "timezone": "UTC", "enabled": True, "sharing_mode": "filesystem",
+                  "sink_options": {"format": "csv", "filename": f"t{i}_{{export_id}}.csv"}}
+                 for i in range(3)]
+    for h in homes:
+        h.schedules = list(schedules)
+        h.write()
+    assert pstt_process(homes[0].root, "state", "upgrade",
+                        PSTT_STATE_URL=pg_state_url).returncode == 0
+    ports = [free_port() for _ in homes]
+    procs = [start_pstt(h.root, "serve", "--port", str(port), PSTT_STATE_URL=pg_state_url,
+                        PSTT_INSTANCE_NAME=f"i{n}")
+             for n, (h, port) in enumerate(zip(homes, ports, strict=True))]
+    try:
+        for port, proc in zip(ports, procs, strict=True):
+            wait_listening(port, proc, 60, "pstt serve")
+        time.sleep(10)
+        # a manual run through instance B is in the history that instance A shows
+        manual = _post(ports[1], "/api/schedules/tick0/run", {})
+        health = _get(ports[0], "/api/health")
+        assert _get(ports[0], f"/api/runs/{manual['export_id']}")["status"] == "success"
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.communicate(timeout=60)
+    engine = sa.create_engine(pg_state_url)
+    with engine.connect() as conn:
+        rows = [json.loads(t) for t in conn.execute(sa.text("SELECT record FROM pstt_runs"))
+                .scalars()]
+    engine.dispose()
+    fired = [r for r in rows if r["trigger"] == "schedule"]
+    per_fire = Counter((r["schedule_id"], r["scheduled_at"]) for r in fired)
+    assert len(per_fire) >= 15, per_fire  # 3 schedules × ~10 s
+    assert [k for k, n in per_fire.items() if n > 1] == [], "a fire ran twice"
+    assert {r["instance"].split("/")[1] for r in fired} == {"i0", "i1"}  # both took part
+    assert manual["export_id"] in {r["export_id"] for r in rows}
+    assert not (homes[0].root / "exports" / "scheduler_history.json").exists()
+    records = next(c for c in health["checks"] if c["name"] == "records")
+    assert records["status"] == "healthy", records
+    assert records["data"]["state"]["backend"] == "sql"
+    assert records["data"]["state"]["instance"].endswith("/i0")
+    assert pg_state_url.rsplit("/", 1)[1] in records["data"]["state"]["location"]
+
+
+def test_migrate_copies_10k_records_once_and_export_writes_them_back(
+        home: HomeBuilder, tmp_path: Path) -> None:
+    home.add_schedule(id="s")
+    root = home.write()
+    records = [_record(i).to_dict() | {"path": f"/out/{i}.csv"} for i in range(10_000)]
+    (root / "exports" / "scheduler_history.json").write_text(json.dumps(records))
+    kafka = {"version": 1, "buckets": [], "totals_by_topic": [
+        {"topic": "orders", "connection": "local", "messages": 7, "bytes": 70, "failures": 0}],
+        "kept": "as found"}
+    (root / "exports" / "kafka_metrics.json").write_text(json.dumps(kafka))
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    before = pstt_process(root, "history", "--json", "--limit", "50")
+
+    first = pstt_process(root, "state", "migrate", "--to", url)
+    assert first.returncode == 0, first.stderr
+    assert "10000 record(s) in" in first.stdout and "; 10000 added to" in first.stdout
+    assert "plugin documents copied: kafka" in first.stdout
+    again = pstt_process(root, "state", "migrate", "--to", url)
+    assert "; 0 added to" in again.stdout and "(10000 there now" in again.stdout
+    assert (root / "exports" / "scheduler_history.json").exists()  # left in place
+
+    after = pstt_process(root, "history", "--json", "--limit", "50", PSTT_STATE_URL=url)
+    assert json.loads(after.stdout) == json.loads(before.stdout)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM pstt_runs")).scalar() == 10_000
+    engine.dispose()
+
+    out = tmp_path / "exported"
+    exported = pstt_process(root, "state", "export", str(out), PSTT_STATE_URL=url)
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads((out / "scheduler_history.json").read_text()) == records
+    assert json.loads((out / "kafka_metrics.json").read_text()) == kafka
+    counters = json.loads((out / "scheduler_metrics.json").read_text())
+    assert counters["total"]["runs"] == 10_000 and counters["total"]["rows"] == 100_000
+
+
+def _lease(url: str) -> Any:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT schedule_id, export_id, instance FROM pstt_leases"
+                                        )).first()
+    finally:
+        engine.dispose()
+
+
+def _runs(url: str) -> list[dict[str, Any]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [json.loads(t) for t in
+                    conn.execute(sa.text("SELECT record FROM pstt_runs ORDER BY seq")).scalars()]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_sigkill_of_the_lease_holder_is_recorded_lost_and_another_instance_runs_on(
+        tmp_path: Path, demo_db: Path, pg_state_url: str) -> None:
+    import signal
+
+    from tests.conftest import wait_for
+
+    homes = _homes(tmp_path, demo_db, 2)
+    slow = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < "
+            "200000000) SELECT count(*) AS n FROM c")
+    for h in homes:
+        h.add_schedule(id="slow", query=slow, trigger={"type": "interval", "seconds": 2},
+                       sink_options={"format": "csv", "filename": "slow_{export_id}.csv"})
+        h.write()
+    assert pstt_process(homes[0].root, "state", "upgrade",
+                        PSTT_STATE_URL=pg_state_url).returncode == 0
+    ports = [free_port() for _ in homes]
+    procs = [start_pstt(h.root, "serve", "--port", str(port), PSTT_STATE_URL=pg_state_url,
+                        PSTT_INSTANCE_NAME=f"i{n}", PSTT_LEASE_TTL_SEC="3")
+             for n, (h, port) in enumerate(zip(homes, ports, strict=True))]
+    try:
+        for port, proc in zip(ports, procs, strict=True):
+            wait_listening(port, proc, 60, "pstt serve")
+        lease = wait_for(lambda: _lease(pg_state_url), timeout=30, what="a run holding its lease")
+        holder = int(lease.instance.rsplit("/i", 1)[1])
+        other = 1 - holder
+        # a manual run through the other instance is refused while the lease is held
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _post(ports[other], "/api/schedules/slow/run", {})
+        assert refused.value.code == 409
+        assert f"on instance {lease.instance}" in json.loads(refused.value.read())["error"]
+        procs[holder].send_signal(signal.SIGKILL)
+        procs[holder].wait(30)
+        lost = wait_for(lambda: [r for r in _runs(pg_state_url)
+                                 if r["export_id"] == lease.export_id
+                                 and r["status"] == "interrupted"],
+                        timeout=3 + 15, what="the lost run recorded interrupted")[0]
+        assert lost["error"].startswith(f"instance lost: {lease.instance} stopped heartbeating")
+        assert lost["scheduled_at"] and lost["instance"] == lease.instance
+        # the schedule fires again on its cadence, from the surviving instance
+        again = wait_for(lambda: (lambda row: row if row and row.export_id != lease.export_id
+                                  else None)(_lease(pg_state_url)), timeout=15,
+                         what="a new run of the schedule")
+        assert again.instance.endswith(f"/i{other}")
+        fired = [r for r in _runs(pg_state_url) if r["trigger"] == "schedule"]
+        per_fire = Counter(r["scheduled_at"] for r in fired)
+        assert [k for k, n in per_fire.items() if n > 1] == []
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            proc.communicate(timeout=60)
