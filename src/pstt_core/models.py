@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 import attrs
 
@@ -100,6 +101,10 @@ class Schedule:
 class RunInfo:
     """Metadata of one run, available to the SQL (as bind parameters) and to sinks."""
 
+    # What metadata() gives, in this order (Kafka's metadata_fields chooses among them).
+    METADATA_FIELDS: ClassVar[tuple[str, ...]] = (
+        "source_query", "source_connection", "export_timestamp", "export_id")
+
     export_id: str
     export_timestamp: datetime
     schedule: Schedule
@@ -107,10 +112,12 @@ class RunInfo:
     source_connection: str
     last_success_at: datetime | None = None
     trigger: str = "manual"
+    # The fire time this run is for (scheduled runs only), as claimed by the instance.
+    scheduled_at: datetime | None = None
 
     @classmethod
     def new(cls, schedule: Schedule, *, last_success_at: datetime | None = None,
-            trigger: str = "manual") -> RunInfo:
+            trigger: str = "manual", scheduled_at: datetime | None = None) -> RunInfo:
         return cls(
             export_id=str(uuid.uuid4()),
             export_timestamp=utcnow(),
@@ -119,16 +126,19 @@ class RunInfo:
             source_connection=schedule.connection,
             last_success_at=last_success_at,
             trigger=trigger,
+            scheduled_at=scheduled_at.astimezone(timezone.utc) if scheduled_at else None,
         )
 
-    def metadata(self) -> dict[str, str]:
-        """The four metadata fields sinks may attach to what they deliver."""
-        return {
+    def metadata(self, fields: Iterable[str] | None = None) -> dict[str, str]:
+        """The metadata sinks may attach to what they deliver: all of
+        :attr:`METADATA_FIELDS`, or the ``fields`` named (in that order)."""
+        values = {
             "source_query": self.source_query,
             "source_connection": self.source_connection,
             "export_timestamp": self.export_timestamp.isoformat(),
             "export_id": self.export_id,
         }
+        return values if fields is None else {name: values[name] for name in fields}
 
 
 # An error text longer than this is cut (history, logs, API): a runaway message — a template
@@ -159,6 +169,10 @@ class RunRecord:
     error: str | None = attrs.field(default=None, converter=cap_error)
     schedule_name: str | None = None
     trigger: str = "manual"
+    # The fire time (UTC, ISO 8601) of a scheduled run; ``None`` for a manual one.
+    scheduled_at: str | None = None
+    # The instance that ran (or skipped) it: ``<host>/<name>`` (see ``pstt_core.instance``).
+    instance: str | None = None
     # Sink-specific fields (kafka_topic, path, recipients …) are flattened into the record.
     extra: dict[str, Any] = attrs.field(factory=dict)
 

@@ -85,6 +85,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("PSTT_HEALTH_CACHE_SEC", int, 15, "How long GET /api/health (and the status page) reuse the result of the health checks, which connect to every database and broker; concurrent callers share one run of the checks. 0: run them for every call (one at a time).", minimum=0, maximum=3600),
     Setting("PSTT_DISABLED_PLUGINS", str, "", "Comma-separated plugin names not to load."),
     Setting("PSTT_DISPLAY_TIMEZONE", str, "", "Time zone (IANA name, e.g. Europe/Rome) of every time shown on pages and by the CLI. Empty: the server's zone. Stored times keep their UTC offset."),
+    Setting("PSTT_INSTANCE_NAME", str, "", "This instance's name in run records and fire claims (`instance` is `<host>/<name>`). Empty: home-<8 hex digits> derived from the home's path."),
     Setting("PSTT_SCHEDULER_ENABLED", bool, True, "Start the scheduler with `pstt serve` (false: API and pages only)."),
 )
 

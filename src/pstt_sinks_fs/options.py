@@ -9,7 +9,17 @@ from typing import Any
 
 import attrs
 
-from pstt_core import ConfigError, FormatOptions, PluginEnv, TemplateError, render_template, slugify
+from pstt_core import (
+    CSV_LOCALES,
+    DECIMAL_SEPARATORS,
+    LOCALE_HELP,
+    ConfigError,
+    FormatOptions,
+    PluginEnv,
+    TemplateError,
+    render_template,
+    slugify,
+)
 
 PLACEHOLDERS = ("schedule_id", "schedule_name", "run_time", "date", "time", "export_id", "ext")
 DEFAULT_TEMPLATE = "{schedule_id}_{run_time:%Y%m%d_%H%M%S}.{ext}"
@@ -32,7 +42,13 @@ class FilesystemOptions:
         "help": "Keep only the newest N files of this schedule"})
     keep_days: int | None = attrs.field(default=None, metadata={
         "help": "Delete this schedule's files older than N days"})
-    delimiter: str = attrs.field(default=",", metadata={"advanced": True, "help": "CSV separator"})
+    locale: str | None = attrs.field(default=None, metadata={
+        "label": "CSV locale preset", "choices": tuple(CSV_LOCALES), "help": LOCALE_HELP})
+    delimiter: str = attrs.field(default=",", metadata={
+        "advanced": True, "help": "CSV separator; ';' goes with a decimal comma"})
+    decimal_separator: str = attrs.field(default=".", metadata={
+        "advanced": True, "choices": DECIMAL_SEPARATORS,
+        "help": "CSV decimal mark of floats and decimals; ',' needs delimiter ';'"})
     quoting: str = attrs.field(default="minimal", metadata={
         "advanced": True, "choices": ("minimal", "all", "nonnumeric", "none")})
     encoding: str = attrs.field(default="utf-8", metadata={
@@ -40,12 +56,17 @@ class FilesystemOptions:
     header: bool = attrs.field(default=True, metadata={"advanced": True})
     null: str = attrs.field(default="", metadata={"advanced": True, "help": "Text for NULL (CSV)"})
     sheet_name: str = attrs.field(default="data", metadata={"advanced": True})
-
+    iso_text_dates: bool = attrs.field(default=True, metadata={
+        "advanced": True, "label": "XLSX dates from ISO text",
+        "help": "A text column whose values are all ISO 8601 dates or timestamps "
+                "(2026-01-31, 2026-01-31 08:15:00) becomes date cells"})
 
     def format_options(self) -> FormatOptions:
         return FormatOptions(delimiter=self.delimiter, quoting=self.quoting,
                              encoding=self.encoding, header=self.header, null=self.null,
-                             sheet_name=self.sheet_name)
+                             sheet_name=self.sheet_name, locale=self.locale,
+                             decimal_separator=self.decimal_separator,
+                             iso_text_dates=self.iso_text_dates)
 
 
 def template_values(run_time: datetime, *, schedule_id: str, schedule_name: str,
