@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import attrs
 
@@ -88,7 +90,7 @@ def load_config(path: Path, sections: dict[str, ConfigSection],
     def tracking(name: str) -> str | None:
         value = lookup(name)
         if value:
-            secrets.add(value)
+            secrets.update({value, quote(value, safe="")})  # as written into a URL, too
         return value
 
     missing: list[MissingVariable] | None = [] if lenient else None
@@ -111,6 +113,8 @@ def load_config(path: Path, sections: dict[str, ConfigSection],
                 value = getattr(entry, field, None)
                 if value:
                     secrets.add(str(value))
+            if attrs.has(type(entry)):
+                secrets |= nested_secrets(attrs.asdict(entry))
         parsed[name] = entries
     return Config(databases, parsed, raw, file, secrets, missing or [])
 
@@ -122,7 +126,7 @@ def _entries(items: Any, model: type, file: str, path: str) -> dict[str, Any]:
     for i, item in enumerate(items):
         entry: Any = structure(item, model, file=file, path=f"{path}[{i}]")
         name = getattr(entry, "name", None)
-        if not isinstance(name, str) or not NAME_RE.match(name):
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name):
             raise ConfigError(f"name {name!r} must be 1-64 characters of letters, digits, '.', '_' or '-'",
                               file=file, path=f"{path}[{i}].name")
         if name in out:
@@ -131,10 +135,50 @@ def _entries(items: Any, model: type, file: str, path: str) -> dict[str, Any]:
     return out
 
 
+_SECRET_WORDS = re.compile(r"pass(word|wd|phrase)?|secret|token|credential", re.IGNORECASE)
+# a name with "key" in it that holds no secret: a path, a column, a class name
+_NOT_SECRET_KEY = re.compile(r"(file|location|path|field|serializer|format)$", re.IGNORECASE)
+
+
+def secret_looking(name: str) -> bool:
+    """A key that reads like it holds a secret (``sasl.password``, ``api_key``, ``token``);
+    paths of key files (``ssl_keyfile``, ``ssl.key.location``) are not secrets."""
+    if _SECRET_WORDS.search(name):
+        return True
+    return "key" in name.lower() and not _NOT_SECRET_KEY.search(name)
+
+
+def _mask_nested(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: ("********" if secret_looking(str(k)) and v not in (None, "", [], {})
+                    and not isinstance(v, bool | dict | list) else _mask_nested(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_nested(v) for v in value]
+    return value
+
+
+def nested_secrets(value: Any) -> set[str]:
+    """The values under secret-looking keys anywhere in ``value`` (for the log redactor)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for k, v in value.items():
+            plain = isinstance(v, str | int | float) and not isinstance(v, bool)
+            if secret_looking(str(k)) and plain and str(v):
+                found.add(str(v))
+            else:
+                found |= nested_secrets(v)
+    elif isinstance(value, list):
+        for v in value:
+            found |= nested_secrets(v)
+    return found
+
+
 def mask(entry: Any, secret_fields: tuple[str, ...]) -> dict[str, Any]:
-    """An entry as a dict for display, secrets replaced by ``********``."""
+    """An entry as a dict for display: its declared secret fields and every value under a
+    secret-looking key (``producer.extra["sasl.password"]``) replaced by ``********``."""
     data = attrs.asdict(entry) if attrs.has(type(entry)) else dict(entry)
     for field in secret_fields:
         if data.get(field):
             data[field] = "********"
-    return data
+    return {k: v if v == "********" else _mask_nested({k: v})[k] for k, v in data.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,11 @@ class Databases:
                 if url.get_backend_name() != "sqlite":
                     kwargs.update(pool_size=2, max_overflow=4, pool_recycle=1800)
                 try:
-                    self._engines[name] = sa.create_engine(url, **kwargs, **db.options)
+                    engine = sa.create_engine(url, **kwargs, **db.options)
+                    on_connect = read_only_session(engine.dialect.name) if db.read_only else None
+                    if on_connect is not None:
+                        sa.event.listen(engine, "connect", on_connect)
+                    self._engines[name] = engine
                 except ModuleNotFoundError as exc:
                     hint = _INSTALL_HINTS.get(exc.name or "", f"pip install {exc.name}")
                     raise ConfigError(f"database {name!r}: driver module {exc.name!r} is not "
@@ -155,6 +160,46 @@ class Databases:
             for engine in self._engines.values():
                 engine.dispose()
             self._engines.clear()
+
+
+# What makes a new connection's session read-only, per dialect: a schedule's query can then
+# never change the database, whatever its text (CREATE, DELETE, SQLite ``VACUUM INTO``).
+READ_ONLY_STATEMENTS = {
+    "sqlite": "PRAGMA query_only = ON",
+    "postgresql": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+    "mysql": "SET SESSION TRANSACTION READ ONLY",
+    "mariadb": "SET SESSION TRANSACTION READ ONLY",
+}
+
+
+_SQLITE_ATTACH, _SQLITE_DETACH, _SQLITE_OK, _SQLITE_DENY = 24, 25, 0, 1
+
+
+def _no_attach(action: int, *_args: Any) -> int:
+    return _SQLITE_DENY if action in (_SQLITE_ATTACH, _SQLITE_DETACH) else _SQLITE_OK
+
+
+def read_only_session(dialect: str) -> Callable[[Any, Any], None] | None:
+    """The ``connect`` event that makes each new connection of a ``read_only`` database (the
+    default) read-only; ``None`` for dialects without such a setting, where the rollback at
+    the end of a run is the only guard."""
+    statement = READ_ONLY_STATEMENTS.get(dialect)
+    if statement is None:
+        return None
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if dialect == "sqlite":
+            # query_only does not stop ATTACH (VACUUM INTO attaches its target first), which
+            # creates a file anywhere the process may write
+            dbapi_connection.set_authorizer(_no_attach)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(statement)
+        finally:
+            cursor.close()
+        dbapi_connection.commit()  # PostgreSQL: the SET ran in a transaction of its own
+
+    return on_connect
 
 
 def describe_db_error(exc: BaseException) -> str:

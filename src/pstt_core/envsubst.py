@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import attrs
 
@@ -60,6 +61,8 @@ def _walk(data: Any, lookup: Callable[[str], str | None], path: str,
     if isinstance(data, list):
         return [_walk(v, lookup, f"{path}[{i}]", missing) for i, v in enumerate(data)]
     if isinstance(data, str) and "${" in data:
+        userinfo = _userinfo_span(data)
+
         def repl(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             value = lookup(name)
@@ -68,6 +71,27 @@ def _walk(data: Any, lookup: Callable[[str], str | None], path: str,
                     return default
                 missing.append(MissingVariable(name, path))
                 return match.group(0)
+            if userinfo[0] <= match.start() < userinfo[1]:
+                # user or password of a URL: '@', ':' or '/' in it would be read as syntax
+                return quote(value, safe="")
             return value
         return _VAR.sub(repl, data)
     return data
+
+
+def _userinfo_span(text: str) -> tuple[int, int]:
+    """Where the ``user:password`` part of a URL (``scheme://user:password@host``) is in
+    ``text``, as it is written (with its ``${VAR}``s); (0, 0) when it has none."""
+    start = text.find("://")
+    if start < 0:
+        return (0, 0)
+    start += 3
+    # the authority ends at the first '/', '?' or '#' outside a ${...}
+    plain = _VAR.sub(lambda m: "x" * len(m.group(0)), text)
+    end = len(plain)
+    for sep in "/?#":
+        pos = plain.find(sep, start)
+        if pos >= 0:
+            end = min(end, pos)
+    at = plain.rfind("@", start, end)
+    return (start, at) if at >= 0 else (0, 0)

@@ -181,7 +181,7 @@ class Pstt:
         if self.config.missing:
             raise missing_error(self.config.missing, self.config.file)
         self._attach_logs()  # again after close()
-        self.home.exports.mkdir(parents=True, exist_ok=True)
+        self.home.exports.mkdir(mode=0o700, parents=True, exist_ok=True)
         with logging_to(self.home.logs):
             problem = self.backend.problem()
             if problem:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -59,7 +60,7 @@ class DailyFileHandler(logging.Handler):
         self._day: date | None = None
         self._stream: object = None
         self._lock2 = threading.Lock()
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def path_for(self, day: date) -> Path:
         return self.directory / f"app_{day:%Y%m%d}.log"
@@ -75,7 +76,9 @@ class DailyFileHandler(logging.Handler):
             with self._lock2:
                 if self._day != today:
                     self._close_stream()
-                    self._stream = open(self.path_for(today), "a", encoding="utf-8")  # noqa: SIM115
+                    # error texts can quote data: owner-only (0600), whatever the umask
+                    self._stream = open(self.path_for(today), "a", encoding="utf-8",  # noqa: SIM115
+                                        opener=lambda p, f: os.open(p, f, 0o600))
                     self._day = today
                     prune(self.directory, self.retention_days, today)
                 stream = self._stream

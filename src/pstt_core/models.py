@@ -43,6 +43,8 @@ class Database:
     options: dict[str, Any] = attrs.field(factory=dict)
     # A SQLite file that does not exist is an error unless this says to create it.
     create_if_missing: bool = False
+    # Sessions are read-only where the database can enforce it (see databases.read_only_session)
+    read_only: bool = True
 
 
 @attrs.define

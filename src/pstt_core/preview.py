@@ -55,7 +55,8 @@ def preview(pstt: Pstt, connection: str, query: str, *, limit: int = PREVIEW_ROW
     engine = pstt.databases.engine(connection)
     t0 = time.perf_counter()
     try:
-        with engine.connect() as conn, _guarded(conn, timeout):
+        read_only = pstt.config.databases[connection].read_only
+        with engine.connect() as conn, _guarded(conn, timeout, keep_read_only=read_only):
             result = conn.execution_options(stream_results=True).execute(stmt, params)
             if not result.returns_rows:
                 raise PsttError("the query returned no result set (is it a SELECT?)")
@@ -76,9 +77,10 @@ def preview(pstt: Pstt, connection: str, query: str, *, limit: int = PREVIEW_ROW
 
 
 @contextlib.contextmanager
-def _guarded(conn: sa.Connection, timeout: float) -> Iterator[None]:
+def _guarded(conn: sa.Connection, timeout: float, *, keep_read_only: bool = False) -> Iterator[None]:
     """A read-only transaction with a statement time limit where the dialect has them; the
-    transaction is rolled back and session settings are restored whatever happens."""
+    transaction is rolled back and session settings are restored whatever happens — except
+    read-only itself on a ``read_only`` database, whose sessions always are."""
     dialect = conn.dialect.name
     raw: Any = None
     restore: list[str] = []
@@ -86,7 +88,8 @@ def _guarded(conn: sa.Connection, timeout: float) -> Iterator[None]:
         if dialect == "sqlite":
             raw = conn.connection.dbapi_connection
             conn.exec_driver_sql("PRAGMA query_only = ON")
-            restore.append("PRAGMA query_only = OFF")
+            if not keep_read_only:
+                restore.append("PRAGMA query_only = OFF")
             deadline = time.monotonic() + timeout
             raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
         elif dialect == "postgresql":
@@ -96,7 +99,8 @@ def _guarded(conn: sa.Connection, timeout: float) -> Iterator[None]:
             # for the session, not the next transaction: DDL commits implicitly and would
             # run outside a read-only transaction
             conn.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")
-            restore.append("SET SESSION TRANSACTION READ WRITE")
+            if not keep_read_only:
+                restore.append("SET SESSION TRANSACTION READ WRITE")
             if getattr(conn.dialect, "is_mariadb", False):
                 conn.exec_driver_sql(f"SET SESSION max_statement_time = {timeout:g}")
                 restore.append("SET SESSION max_statement_time = DEFAULT")

@@ -85,7 +85,7 @@ def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
     def fail(field: str, message: str) -> None:
         problems.append((f"{path}.{field}", message))
 
-    if not SCHEDULE_ID_RE.match(sched.id):
+    if not SCHEDULE_ID_RE.fullmatch(sched.id):
         fail("id", "must be 1-128 characters of letters, digits, '.', '_' or '-'")
     if not sched.name.strip():
         fail("name", "must not be empty")

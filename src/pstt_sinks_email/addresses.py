@@ -30,10 +30,10 @@ def _check_addr_spec(addr: str, raw: str, path: str) -> None:
         raise ConfigError(f"{raw!r} is not an e-mail address (expected name@domain)", path=path)
     if not addr.isascii():
         raise ConfigError(f"{raw!r}: only ASCII addresses are supported", path=path)
-    if not _LOCAL.match(local) or local.startswith(".") or local.endswith(".") or ".." in local:
+    if not _LOCAL.fullmatch(local) or local.startswith(".") or local.endswith(".") or ".." in local:
         raise ConfigError(f"{raw!r}: invalid characters before '@'", path=path)
     labels = domain.rstrip(".").split(".")
-    if not all(_LABEL.match(label) for label in labels):
+    if not all(_LABEL.fullmatch(label) for label in labels):
         raise ConfigError(f"{raw!r}: invalid domain {domain!r}", path=path)
 
 

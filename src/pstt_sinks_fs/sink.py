@@ -59,10 +59,12 @@ class FilesystemSink(Sink):
         self.final = self._target()
         if self.final.exists() and not self.options.overwrite:
             raise self._exists_error()
-        self.final.parent.mkdir(parents=True, exist_ok=True)
+        self.final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         partials.sweep(self.final.parent, recursive=False)  # left by killed runs
         self.tmp = self.final.with_name(f".{self.final.name}.{uuid.uuid4().hex[:8]}.partial")
-        self._raw = open(self.tmp, "xb", buffering=1 << 20)  # noqa: SIM115 - closed in close/abort
+        # query results are the owner's only (0600), whatever the umask (docs/DEPLOYMENT.md)
+        self._raw = open(self.tmp, "xb", buffering=1 << 20,  # noqa: SIM115 - closed in close/abort
+                         opener=lambda p, f: os.open(p, f, 0o600))
         partials.hold(self._raw.fileno())
         stream: IO[bytes] = self._raw
         if self.options.gzip:

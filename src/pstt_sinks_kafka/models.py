@@ -36,7 +36,7 @@ def topic_problem(topic: Any) -> str | None:
         return f"the topic is {len(topic)} characters long; Kafka allows at most 249"
     if topic in (".", ".."):
         return f"the topic cannot be {topic!r}"
-    if not TOPIC_RE.match(topic):
+    if not TOPIC_RE.fullmatch(topic):
         bad = sorted({c for c in topic if not re.match(r"[A-Za-z0-9._-]", c)})
         shown = ", ".join(repr(c) for c in bad)
         return (f"the topic {topic!r} contains {shown}; only letters, digits, '.', '_' and '-' "

@@ -225,7 +225,8 @@ class Served:
 
 @pytest.fixture
 def served(cli_home: Path) -> Iterator[Served]:
-    server = Served(cli_home, PSTT_SCHEDULES_RELOAD_SEC="1")
+    # health reflects each change at once (no 15 s cache): the tests watch transitions
+    server = Served(cli_home, PSTT_SCHEDULES_RELOAD_SEC="1", PSTT_HEALTH_CACHE_SEC="0")
     yield server
     if server.proc.poll() is None:
         server.proc.kill()

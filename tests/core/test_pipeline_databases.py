@@ -75,7 +75,7 @@ def database(request: pytest.FixtureRequest, home: HomeBuilder, unique_name: str
         insert = sa.text(f"INSERT INTO {unique_name} ({', '.join(cols)}) "
                          f"VALUES ({', '.join(':' + c for c in cols)})")
         conn.execute(insert, [{c: db_value(backend, c, r[c]) for c in cols} for r in ROWS])
-    home.add_database("db", url)
+    home.add_database("db", url, read_only=False)  # test_rows_stream_in_batches writes through it
     try:
         yield "db", backend, unique_name
     finally:
@@ -249,13 +249,17 @@ def test_empty_result_still_opens_and_closes_the_sink(home: HomeBuilder, recorde
     assert got.columns == ["id", "status"] and got.batches == [] and got.closed
 
 
-def test_a_statement_without_rows_fails_and_changes_nothing(home: HomeBuilder,
-                                                            recorder: Recorder) -> None:
+@pytest.mark.parametrize(("read_only", "error"), [
+    (True, "SQL error: OperationalError: attempt to write a readonly database"),
+    (False, "the query returned no result set (is it a SELECT?)")])
+def test_a_statement_without_rows_fails_and_changes_nothing(home: HomeBuilder, recorder: Recorder,
+                                                            read_only: bool, error: str) -> None:
+    home.connections["databases"][0]["read_only"] = read_only
     home.add_schedule(id="oops", query="DELETE FROM orders", sharing_mode="recorder")
     pstt = home.pstt(logs=False, environ={})
     record = pstt.run("oops")
     assert record.status == "failed"
-    assert record.error == "the query returned no result set (is it a SELECT?)"
+    assert record.error == error
     with pstt.databases.engine("demo").connect() as conn:  # the DELETE was rolled back
         assert conn.execute(sa.text("SELECT COUNT(*) FROM orders")).scalar() == 500
 

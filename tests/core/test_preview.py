@@ -24,9 +24,11 @@ WRITE = {"sqlite": "CREATE TABLE {t} (a INT)", "postgresql": "SELECT nextval('{t
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def db(request: pytest.FixtureRequest, home: HomeBuilder) -> tuple[str, Any]:
     kind = request.param
+    # read-write: the preview's own read-only transaction is what is tested here
+    home.connections["databases"][0]["read_only"] = False
     if kind != "sqlite":
         home.add_database("server", request.getfixturevalue(
-            "pg_url" if kind == "postgresql" else "mariadb_url"))
+            "pg_url" if kind == "postgresql" else "mariadb_url"), read_only=False)
     pstt = home.pstt(logs=False, environ={})
     return kind, pstt
 

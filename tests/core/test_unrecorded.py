@@ -120,7 +120,9 @@ def test_a_history_truncated_during_the_run_is_left_alone(home: HomeBuilder) -> 
 @pytest.fixture
 def full_app(home: HomeBuilder) -> Any:
     root, env = _home(home)
-    pstt = Pstt(root, environ={**env, "PSTT_SCHEDULER_ENABLED": "false"}, logs=False)
+    # health reflects each change at once (no 15 s cache): the tests watch transitions
+    pstt = Pstt(root, environ={**env, "PSTT_SCHEDULER_ENABLED": "false",
+                               "PSTT_HEALTH_CACHE_SEC": "0"}, logs=False)
     with small_disk(root / "exports") as exports:
         pstt.home.journal.mkdir(exist_ok=True)
         yield pstt, TestClient(pstt.asgi_app(), base_url="http://localhost"), exports

@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from pstt_core import HealthCheck, HealthResult, hookimpl
-from pstt_core.web import data
+from pstt_core.web import health as web_health
 from tests.conftest import HomeBuilder, registered
 from tests.web.conftest import csv_schedule
 from tests.web.plugin_fixture import hook_plugin
@@ -134,7 +134,7 @@ class SlowCheckPlugin:
 def test_a_hanging_health_check_does_not_hang_pages_or_probes(
         home: HomeBuilder, make_client: Callable[..., TestClient],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(data, "HEALTH_TIMEOUT_SEC", 0.2)
+    monkeypatch.setattr(web_health, "HEALTH_TIMEOUT_SEC", 0.2)
     with registered(SlowCheckPlugin(), "slow-health-test"):
         client = make_client()
         t0 = time.monotonic()

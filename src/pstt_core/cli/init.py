@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,13 @@ ENV_TEMPLATE = """\
 """
 
 
+def write_private(path: Path, text: str) -> None:
+    """Create ``path`` readable by its owner only (0600), whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
 @click.command("init")
 @click.option("--demo", is_flag=True, help="Add a SQLite demo database and a demo schedule.")
 @click.option("--force", is_flag=True, help="Overwrite connections.json / schedules.json if present.")
@@ -33,8 +41,9 @@ def init_cmd(ctx: click.Context, demo: bool, force: bool) -> None:
     """Create connections.json, .env, exports/ and logs/ in the home directory."""
     home = Home.resolve(ctx.find_root().obj.get("home"))
     home.root.mkdir(parents=True, exist_ok=True)
-    home.exports.mkdir(exist_ok=True)
-    home.logs.mkdir(exist_ok=True)
+    # exports hold query results and logs hold error texts: the service account's only
+    home.exports.mkdir(mode=0o700, exist_ok=True)
+    home.logs.mkdir(mode=0o700, exist_ok=True)
     created = []
     if demo:
         from ..demo import demo_connections, demo_schedules
@@ -63,7 +72,7 @@ def init_cmd(ctx: click.Context, demo: bool, force: bool) -> None:
     for path, data in writes:
         atomic_write_json(path, data)
     if not home.dotenv.exists():
-        home.dotenv.write_text(ENV_TEMPLATE, encoding="utf-8")
+        write_private(home.dotenv, ENV_TEMPLATE)  # it is where the token and passwords go
         created.append(".env")
     click.echo(f"home: {home.root}")
     for item in created:

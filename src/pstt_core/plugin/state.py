@@ -48,7 +48,7 @@ class StateFile:
     validate: Callable[[dict[str, Any], str], None] | None = None
 
     def problem(self) -> str | None:
-        if not _FILE_RE.match(self.name):
+        if not _FILE_RE.fullmatch(self.name):
             return (f"state file name {self.name!r} must be a plain file name of letters, "
                     "digits, '.', '_' or '-' ending in .json")
         return None

@@ -20,9 +20,10 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from . import api, auth, metrics, openapi, pages, scheduler_pages
-from .auth import session_secret
+from .auth import Revoked, session_secret
 from .contrib import collect
 from .errors import HANDLERS
+from .health import HealthCache
 from .hosts import AllowedHosts
 from .middleware import BodyLimit, Guard, HostCheck, LogToHome
 from .templating import make_templates
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from ..facade import Pstt
 
 STATIC = Path(__file__).parent / "static"
+SESSION_MAX_AGE = 12 * 3600
 
 
 def core_routes() -> list[BaseRoute]:
@@ -53,6 +55,7 @@ def create_app(pstt: Pstt) -> Starlette:
         finally:
             await run_in_threadpool(pstt.stop)
 
+    revoked = Revoked(SESSION_MAX_AGE)
     hosts = AllowedHosts(settings["PSTT_ALLOWED_HOSTS"])
     hosts.add_bind(settings["PSTT_HOST"])
     middleware = [
@@ -60,13 +63,15 @@ def create_app(pstt: Pstt) -> Starlette:
         Middleware(HostCheck, hosts=hosts),
         Middleware(BodyLimit, limit=settings["PSTT_MAX_REQUEST_BYTES"]),
         Middleware(SessionMiddleware, secret_key=session_secret(settings["PSTT_SECRET_KEY"], token),
-                   session_cookie="pstt_session", same_site="lax", max_age=12 * 3600),
-        Middleware(Guard, token=lambda: token),
+                   session_cookie="pstt_session", same_site="lax", max_age=SESSION_MAX_AGE),
+        Middleware(Guard, token=lambda: token, revoked=revoked),
     ]
     app = Starlette(routes=[*core, *extra.routes, *extra.static], middleware=middleware,
                     exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.pstt = pstt
     app.state.allowed_hosts = hosts  # `pstt serve --host` adds its bind address
+    app.state.revoked_sessions = revoked
+    app.state.health = HealthCache(pstt, settings["PSTT_HEALTH_CACHE_SEC"])
     app.state.nav = sorted([*pages.CORE_NAV, *extra.nav], key=lambda n: (n.order, n.label))
     app.state.templates = make_templates(extra.template_dirs, pstt.display_zone)
     app.state.metrics = metrics.build_registry(pstt)

@@ -12,6 +12,8 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -56,11 +58,38 @@ def bearer_token(headers: Headers) -> str | None:
     return credentials.strip()
 
 
-def authenticated(bearer: str | None, session: MutableMapping[str, Any], token: str) -> bool:
+class Revoked:
+    """Sessions ended by logout. A session cookie is signed, not stored, so a copy of it
+    would keep working until it expires; each login gets a random ``sid`` and logout puts
+    it here until the cookie's own expiry. Kept in memory: a restart forgets it (sessions
+    signed with a key derived from the token survive restarts; set a new PSTT_SECRET_KEY to
+    end every session)."""
+
+    def __init__(self, max_age: float):
+        self.max_age = max_age
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def add(self, sid: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._until = {k: t for k, t in self._until.items() if t > now}  # forget expired
+            self._until[sid] = now + self.max_age
+
+    def __contains__(self, sid: object) -> bool:
+        with self._lock:
+            return isinstance(sid, str) and self._until.get(sid, 0.0) > time.monotonic()
+
+
+def authenticated(bearer: str | None, session: MutableMapping[str, Any], token: str,
+                  revoked: Revoked | None = None) -> bool:
     if not token:
         return True
     if bearer is not None:
         return hmac.compare_digest(bearer.encode(), token.encode())
+    sid = session.get("sid")
+    if not isinstance(sid, str) or not sid or (revoked is not None and sid in revoked):
+        return False  # logged out, or a session from before sessions had an id
     return hmac.compare_digest(str(session.get("auth", "")), fingerprint(token))
 
 
@@ -91,11 +120,15 @@ async def login_submit(request: Request) -> Response:
                                               "error": "Wrong token."}, status_code=401)
     request.session.clear()
     request.session["auth"] = fingerprint(token)
+    request.session["sid"] = secrets.token_urlsafe(16)
     ensure_csrf(request.session)  # a fresh CSRF token for the new session
     return RedirectResponse(root + nxt, status_code=303)
 
 
 async def logout(request: Request) -> Response:
+    sid = request.session.get("sid")
+    if isinstance(sid, str) and sid:
+        request.app.state.revoked_sessions.add(sid)  # a saved copy of the cookie stops working
     request.session.clear()
     return RedirectResponse(request.scope.get("root_path", "") + "/login", status_code=303)
 

@@ -116,7 +116,7 @@ def collect(pstt: Pstt, core_routes: list[BaseRoute], core_nav: list[NavLink]) -
         except (TypeError, ValueError):
             out.problems.append(f"plugin {plugin!r}: register_static_dirs expects (name, directory)")
             return
-        if not isinstance(name, str) or not _NAME_RE.match(name) or name in statics:
+        if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or name in statics:
             owner = statics.get(str(name), "an invalid name")
             out.problems.append(f"plugin {plugin!r}: static name {name!r} is taken by {owner}; ignored")
             return

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from ..config import mask
 from ..converter import unstructure
 from ..databases import safe_url
@@ -101,16 +99,3 @@ def connections_view(pstt: Pstt) -> dict[str, Any]:
                          "plugin": pstt.registry.plugin_of("config section", name),
                          "entries": entries})
     return redact({"databases": databases, "sections": sections})
-
-
-# A blackholed database host can take minutes to time out; pages and probes must not wait.
-HEALTH_TIMEOUT_SEC = 10.0
-
-
-async def health(pstt: Pstt) -> dict[str, Any]:
-    """``pstt.health()`` in a worker thread, given up after ``HEALTH_TIMEOUT_SEC``."""
-    with anyio.move_on_after(HEALTH_TIMEOUT_SEC):
-        return redact(await anyio.to_thread.run_sync(pstt.health, abandon_on_cancel=True))
-    return {"status": "unhealthy", "checks": [{
-        "name": "health", "status": "unhealthy", "data": {}, "duration_ms": HEALTH_TIMEOUT_SEC * 1000,
-        "detail": f"the health checks did not finish within {HEALTH_TIMEOUT_SEC:g} s"}]}

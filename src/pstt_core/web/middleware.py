@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..logs import logging_to
-from .auth import authenticated, bearer_token, is_public, wants_json
+from .auth import Revoked, authenticated, bearer_token, is_public, wants_json
 from .csrf import csrf_ok
 from .hosts import AllowedHosts, split_host
 
@@ -137,8 +137,8 @@ class Guard:
       logged-in session; pages redirect to ``/login``. Bearer requests are CSRF-exempt.
     """
 
-    def __init__(self, app: ASGIApp, token: Callable[[], str]):
-        self.app, self.token = app, token
+    def __init__(self, app: ASGIApp, token: Callable[[], str], revoked: Revoked | None = None):
+        self.app, self.token, self.revoked = app, token, revoked
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -151,7 +151,10 @@ class Guard:
         if bearer is not None and token and not authenticated(bearer, {}, token):
             return await send_json(send, 401, {"error": "invalid API token"},
                                    [(b"www-authenticate", b'Bearer realm="pstt"')])
-        if not is_public(path) and not authenticated(bearer, session, token):
+        allowed = authenticated(bearer, session, token, self.revoked)
+        # public handlers (/api/health) show less to a caller without credentials
+        scope.setdefault("state", {})["authenticated"] = allowed
+        if not is_public(path) and not allowed:
             if wants_json(path):
                 return await send_json(send, 401, {
                     "error": "authentication required: send 'Authorization: Bearer <PSTT_API_TOKEN>'"},

@@ -17,7 +17,6 @@ from starlette.routing import Route
 from ..errors import ConfigError, NotFoundError
 from ..logs import tail
 from ..models import FINISHED_STATUSES
-from . import data
 from .api.params import choice_param, int_param, text_param, time_param
 from .api.system import LEVELS
 from .data import connections_view, plugins_view, redact, scheduler_view, schedules_view
@@ -40,7 +39,7 @@ def _status_data(pstt: Pstt) -> dict[str, Any]:
 async def status_page(request: Request) -> Response:
     pstt = request.app.state.pstt
     context = await run_in_threadpool(_status_data, pstt)
-    context["health"] = await data.health(pstt)
+    context["health"] = await request.app.state.health.get()
     return render(request, "index.html", context)
 
 
