@@ -70,6 +70,24 @@ class Trigger:
 
 
 @attrs.define
+class Incremental:
+    """An incremental feed: each run delivers the rows after the schedule's watermark.
+
+    ``column`` is the cursor (timestamp, date, integer, numeric or sortable text);
+    ``tiebreaker`` an optional unique column making the cursor the pair; ``delay_sec``
+    (timestamp cursors) leaves the rows stamped within the last ``delay_sec`` of the
+    database's clock for the next run; ``start`` the first run's (inclusive) lower bound.
+    See docs/INCREMENTAL.md.
+    """
+
+    column: str
+    tiebreaker: str | None = None
+    delay_sec: float | None = None
+    # a JSON scalar: ISO time text, a number, or text (checked by the schedule validation)
+    start: Any = None
+
+
+@attrs.define
 class Schedule:
     """A query, when to run it, and where to send the result (``sharing_mode`` + ``sink_options``)."""
 
@@ -87,6 +105,7 @@ class Schedule:
     timeout_sec: float | None = None
     misfire_grace_sec: int = 300
     coalesce: bool = True
+    incremental: Incremental | None = None
     created_at: str | None = None
     updated_at: str | None = None
     # Fields we do not know (written by a newer version or another tool) survive a round trip.
@@ -104,6 +123,10 @@ class RunInfo:
     source_connection: str
     last_success_at: datetime | None = None
     trigger: str = "manual"
+    # An incremental schedule's watermark when the run was prepared (``None``: none yet),
+    # and a backfill's window (``Window``); set by the runner, see pstt_core.incremental.
+    watermark: Any = None
+    window: Any = None
 
     @classmethod
     def new(cls, schedule: Schedule, *, last_success_at: datetime | None = None,

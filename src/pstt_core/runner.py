@@ -8,7 +8,9 @@ import threading
 from typing import TYPE_CHECKING
 
 from .control import INTERRUPT, RunControl
-from .errors import ConflictError, RecordNotWrittenError
+from .errors import ConfigError, ConflictError, RecordNotWrittenError
+from .incremental import Window
+from .journal import BACKFILL
 from .logs import logging_to
 from .models import RunInfo, RunRecord, iso, utcnow
 from .pipeline import Progress, execute, run_timeout
@@ -43,10 +45,23 @@ class Runner:
     def is_running(self, schedule_id: str) -> bool:
         return schedule_id in self.running
 
-    def prepare(self, schedule_id: str, trigger: str = "manual") -> RunInfo:
+    def prepare(self, schedule_id: str, trigger: str = "manual", *,
+                window: Window | None = None) -> RunInfo:
+        """The run of a schedule now; ``window``: a backfill (``ConfigError`` for a schedule
+        that is not incremental)."""
         schedule = self.pstt.schedules.get(schedule_id)
         last = self.pstt.scheduler_metrics.last_success(schedule_id)
-        return RunInfo.new(schedule, last_success_at=last, trigger=trigger)
+        if window is not None:
+            if schedule.incremental is None:
+                raise ConfigError(f"schedule {schedule_id!r} is not incremental: a backfill "
+                                  "needs its \"incremental\" cursor", path="$.from")
+            trigger = BACKFILL
+        run = RunInfo.new(schedule, last_success_at=last, trigger=trigger)
+        if schedule.incremental is not None:
+            # the mark the run starts from, which its commit expects to find unchanged
+            run.watermark = self.pstt.watermarks.get(schedule_id)
+            run.window = window
+        return run
 
     def _claim(self, sid: str) -> str | None:
         """Take the schedule's run lock; ``None`` on success, else why it is busy.
