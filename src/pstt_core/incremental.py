@@ -110,6 +110,9 @@ def plan(conn: sa.Connection, run: RunInfo) -> Plan:
     inc = schedule.incremental
     assert inc is not None
     stored = run.watermark
+    if isinstance(stored, Exception):
+        raise PsttError(f"the watermark cannot be read, so the run does not know where to "
+                        f"start: {stored}")
     if stored is not None and (stored.column, stored.tiebreaker) != (inc.column, inc.tiebreaker):
         raise PsttError(
             f"the watermark of schedule {schedule.id!r} is for column {stored.column!r}"
@@ -207,7 +210,7 @@ def record_fields(run: RunInfo, tracker: Tracker | None) -> dict[str, Any]:
     if window is not None:
         start = Mark(window.low) if window.low is not None else None
     else:
-        start = run.watermark.mark if run.watermark is not None else None
+        start = run.watermark.mark if isinstance(run.watermark, Watermark) else None
     end = tracker.last if tracker is not None and tracker.last is not None else start
     fields: dict[str, Any] = {
         "watermark_from": mark_fields(inc.column, inc.tiebreaker, start),

@@ -123,8 +123,9 @@ class RunInfo:
     source_connection: str
     last_success_at: datetime | None = None
     trigger: str = "manual"
-    # An incremental schedule's watermark when the run was prepared (``None``: none yet),
-    # and a backfill's window (``Window``); set by the runner, see pstt_core.incremental.
+    # An incremental schedule's watermark when the run was prepared (``None``: none yet; the
+    # error when watermarks.json cannot be read), and a backfill's window (``Window``); set
+    # by the runner, see pstt_core.incremental.
     watermark: Any = None
     window: Any = None
 

@@ -8,7 +8,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from .control import INTERRUPT, RunControl
-from .errors import ConfigError, ConflictError, RecordNotWrittenError
+from .errors import ConfigError, ConflictError, RecordNotWrittenError, StateFileError
 from .incremental import Window
 from .journal import BACKFILL
 from .logs import logging_to
@@ -58,8 +58,12 @@ class Runner:
             trigger = BACKFILL
         run = RunInfo.new(schedule, last_success_at=last, trigger=trigger)
         if schedule.incremental is not None:
-            # the mark the run starts from, which its commit expects to find unchanged
-            run.watermark = self.pstt.watermarks.get(schedule_id)
+            # the mark the run starts from, which its commit expects to find unchanged; a
+            # damaged watermarks.json fails the run (recorded), it does not stop the fire
+            try:
+                run.watermark = self.pstt.watermarks.get(schedule_id)
+            except StateFileError as exc:
+                run.watermark = exc
             run.window = window
         return run
 

@@ -355,3 +355,29 @@ def test_typed_watermarks_survive_exactly_on_postgresql(home: HomeBuilder, pg_ur
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP TABLE {unique_name}"))
         engine.dispose()
+
+
+def test_a_timed_out_run_leaves_the_watermark(home: HomeBuilder, recorder: Recorder) -> None:
+    home.add_schedule(id="inc", query="SELECT id FROM orders", batch_size=10, timeout_sec=0.5,
+                      incremental={"column": "id"}, sharing_mode="recorder",
+                      sink_options={"delay": 0.05})
+    pstt = home.pstt(logs=False)
+    record = pstt.run("inc")
+    assert record.status == "failed" and "timed out" in (record.error or "")
+    assert pstt.watermarks.get("inc") is None
+
+
+def test_a_damaged_watermarks_file_fails_the_run_and_is_reported(home: HomeBuilder) -> None:
+    home.add_schedule(id="inc", query="SELECT id FROM orders", incremental={"column": "id"},
+                      trigger={"type": "interval", "seconds": 1},
+                      sink_options={"format": "jsonl", "directory": "out",
+                                    "filename": "{export_id}.{ext}"})
+    pstt = home.pstt(logs=False)
+    path = home.root / "exports" / "watermarks.json"
+    path.write_text('{"watermarks": {"inc": {"column": "id", "value": "x", "type": "int"}}}')
+    record = pstt.run("inc")
+    assert record.status == "failed"
+    assert "watermarks.json" in (record.error or "") and "$.watermarks.inc" in record.error
+    assert record.rows == 0
+    assert any("watermarks.json" in str(p) for p in pstt.state_problems())
+    assert path.read_text().startswith('{"watermarks": {"inc": {"column": "id", "value": "x"')
