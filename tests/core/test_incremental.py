@@ -381,3 +381,23 @@ def test_a_damaged_watermarks_file_fails_the_run_and_is_reported(home: HomeBuild
     assert record.rows == 0
     assert any("watermarks.json" in str(p) for p in pstt.state_problems())
     assert path.read_text().startswith('{"watermarks": {"inc": {"column": "id", "value": "x"')
+
+
+def test_a_watermark_set_during_a_run_is_not_overwritten_by_it(home: HomeBuilder,
+                                                              recorder: Recorder) -> None:
+    home.add_schedule(id="inc", query="SELECT id FROM orders", batch_size=50,
+                      incremental={"column": "id"}, sharing_mode="recorder",
+                      sink_options={"delay": 0.1})
+    pstt = home.pstt(logs=False)
+    done: list[Any] = []
+    runner = threading.Thread(target=lambda: done.append(pstt.run("inc")))
+    runner.start()
+    assert recorder.started.wait(10)
+    pstt.set_watermark("inc", {"value": 250})
+    runner.join(30)
+    record = done[0]
+    assert (record.status, record.rows) == ("success", 500)
+    assert record.extra["watermark_to"]["value"] == "500"  # what it delivered …
+    stored = pstt.watermarks.get("inc")
+    assert stored is not None and stored.mark.value == 250 and stored.source == "set"  # … not moved
+    assert pstt.run("inc").rows == 250  # 251-500 come again: the person's choice stands
