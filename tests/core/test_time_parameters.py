@@ -107,3 +107,63 @@ def test_every_documented_recipe_works_from_the_first_run(
         assert got == [4]  # only what is new since the last successful run
     else:
         assert got[:3] == [1, 2, 3]
+
+
+AGG_DDL = {
+    "sqlite": "CREATE TABLE {t} (id INTEGER PRIMARY KEY, customer_id INTEGER, amount NUMERIC, "
+              "updated_at TEXT)",
+    "postgresql": "CREATE TABLE {t} (id INTEGER PRIMARY KEY, customer_id INTEGER, "
+                  "amount NUMERIC(12,2), updated_at TIMESTAMPTZ)",
+    "mysql": "CREATE TABLE {t} (id INTEGER PRIMARY KEY, customer_id INTEGER, "
+             "amount DECIMAL(12,2), updated_at DATETIME(6))",
+}
+
+
+def own_predicate_recipe() -> str:
+    text = (DOCS / "INCREMENTAL.md").read_text(encoding="utf-8")
+    return next(block for block in re.findall(r"```sql\n(.*?)```", text, re.DOTALL)
+                if ":pstt_low" in block and "GROUP BY" in block)
+
+
+def test_the_documented_group_by_recipe_on_every_database(
+        orders: tuple[sa.Engine, str], home: HomeBuilder, recorder: Recorder,
+        unique_name: str) -> None:
+    engine, _ = orders
+    table = unique_name + "_agg"
+    with engine.begin() as conn:
+        conn.execute(sa.text(AGG_DDL[engine.dialect.name].format(t=table)))
+    try:
+        def add(i: int, customer: int, amount: str, ago: int) -> None:
+            with engine.begin() as conn:
+                if engine.dialect.name == "sqlite":
+                    when = (datetime.now(timezone.utc) - timedelta(seconds=ago)).isoformat()
+                    conn.execute(sa.text(f"INSERT INTO {table} VALUES (:i, :c, :a, :w)"),
+                                 {"i": i, "c": customer, "a": amount, "w": when})
+                else:
+                    now = NOW[engine.dialect.name]
+                    stamp = f"{now} - INTERVAL '{ago} seconds'" if engine.dialect.name == \
+                        "postgresql" else f"{now} - INTERVAL {ago} SECOND"
+                    conn.execute(sa.text(f"INSERT INTO {table} VALUES (:i, :c, :a, {stamp})"),
+                                 {"i": i, "c": customer, "a": amount})
+
+        add(1, 1, "10.00", 60)
+        add(2, 1, "5.50", 50)
+        add(3, 2, "7.25", 40)
+        start = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+        home.add_schedule(id="agg", connection="db", sharing_mode="recorder",
+                          query=own_predicate_recipe().replace("FROM orders", f"FROM {table}"),
+                          incremental={"column": "updated_at", "delay_sec": 1, "start": start})
+        pstt = home.pstt(logs=False)
+        first = pstt.run("agg")
+        assert first.status == "success", first.error
+        got = {int(r[0]): str(r[2]) for r in recorder.last().rows}
+        assert {k: float(v) for k, v in got.items()} == {1: 15.5, 2: 7.25}
+        add(4, 1, "1.00", 0)
+        time.sleep(1.5)  # past delay_sec
+        second = pstt.run("agg")
+        assert second.status == "success", second.error
+        assert [(int(r[0]), float(r[2])) for r in recorder.last().rows] == [(1, 1.0)]
+        assert pstt.run("agg").rows == 0
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
