@@ -44,8 +44,12 @@ def check_parameters(run: RunInfo) -> None:
     known = PARAMETERS + (incremental.PARAMETERS if run.schedule.incremental else ())
     unknown = referenced(run.schedule.query) - set(known)
     if unknown:
+        hint = "" if run.schedule.incremental or not unknown & set(incremental.PARAMETERS) \
+            else " (:pstt_low, :pstt_low_tiebreaker and :pstt_high are bound for incremental " \
+                 "schedules only)"
         raise PsttError(f"the query uses parameter(s) {', '.join(':' + n for n in sorted(unknown))} "
-                        f"that PSTT does not provide; available: {', '.join(':' + p for p in known)}")
+                        f"that PSTT does not provide; available: {', '.join(':' + p for p in known)}"
+                        + hint)
 
 
 def statement(conn: sa.Connection, run: RunInfo) -> tuple[sa.TextClause, dict[str, Any],

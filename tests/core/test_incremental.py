@@ -401,3 +401,10 @@ def test_a_watermark_set_during_a_run_is_not_overwritten_by_it(home: HomeBuilder
     stored = pstt.watermarks.get("inc")
     assert stored is not None and stored.mark.value == 250 and stored.source == "set"  # … not moved
     assert pstt.run("inc").rows == 250  # 251-500 come again: the person's choice stands
+
+
+def test_pstt_parameters_outside_an_incremental_schedule_say_why(home: HomeBuilder) -> None:
+    home.add_schedule(id="plain", query="SELECT id FROM orders WHERE id > :pstt_low")
+    record = home.pstt(logs=False).run("plain")
+    assert record.status == "failed"
+    assert "bound for incremental schedules only" in (record.error or "")
