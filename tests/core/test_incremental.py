@@ -69,6 +69,12 @@ def _writer(url: str, table: str, seconds: float, mode: str, seed: int,
                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
 
 
+def _late(url: str, delay: float) -> float:
+    """How late a writer may commit: delay/2 after the stamp; on SQLite a writer also waits
+    for the other one's lock (another ``late``), so each sleeps at most delay/4."""
+    return delay / 4 if url.startswith("sqlite") else delay / 2
+
+
 def _exported(pstt: Pstt, directory: str) -> collections.Counter[int]:
     ids: collections.Counter[int] = collections.Counter()
     for path in (pstt.export_root / directory).glob("*.jsonl"):
@@ -106,13 +112,15 @@ def _run_while(pstt: Pstt, writers: list[subprocess.Popen[str]], pause: float) -
 def test_a_feed_under_concurrent_writes_delivers_every_row_once(
         cursor: str, feed_table: tuple[str, str], home: HomeBuilder) -> None:
     url, table = feed_table
-    delay = 2.0
+    # late commits up to delay/2, so a loaded machine has delay/2 of slack before a commit
+    # really is later than delay_sec
+    delay = 4.0
     if cursor == "integer":  # ids committed in order: one writer, no late commits
         _feed_schedule(home, table, {"column": "id"})
         writers = [_writer(url, table, 10, "serial", 1, 0)]
     else:
         _feed_schedule(home, table, {"column": "ts", "tiebreaker": "id", "delay_sec": delay})
-        writers = [_writer(url, table, 20, "ties", seed, delay / 2) for seed in (1, 2)]
+        writers = [_writer(url, table, 20, "ties", seed, _late(url, delay)) for seed in (1, 2)]
     pstt = home.pstt(logs=False)
     records = _run_while(pstt, writers, pause=0.7)
     for w in writers:
@@ -122,7 +130,7 @@ def test_a_feed_under_concurrent_writes_delivers_every_row_once(
     assert all(r.status == "success" for r in records), [r.error for r in records]
     table_ids = _table_ids(url, table)
     exported = _exported(pstt, "feed")
-    assert sum(table_ids.values()) > 200
+    assert sum(table_ids.values()) > 50  # a busy machine writes fewer
     assert not [i for i, n in exported.items() if n > 1], "rows delivered twice"
     assert set(table_ids) - set(exported) == set(), "rows lost"
     assert exported == table_ids

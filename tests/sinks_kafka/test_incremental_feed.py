@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from tests.conftest import HomeBuilder, wait_for
-from tests.core.test_incremental import _table_ids, _writer, feed_table  # noqa: F401
+from tests.core.test_incremental import _late, _table_ids, _writer, feed_table  # noqa: F401
 from tests.kafka_broker import consume_all
 from tests.sinks_kafka.conftest import kafka_home
 
@@ -24,14 +24,14 @@ def test_a_scheduled_feed_to_kafka_delivers_every_row_once(
         feed_table: tuple[str, str], home: HomeBuilder,  # noqa: F811
         kafka_broker: Any, topic: str) -> None:
     url, table = feed_table
-    delay = 2.0
+    delay = 4.0  # late commits up to delay/2: slack for a loaded machine
     kafka_home(home, kafka_broker.bootstrap)
     home.add_schedule(id="feed", connection="feed", query=f"SELECT id, ts, v FROM {table}",
                       trigger={"type": "interval", "seconds": 1}, sharing_mode="kafka",
                       incremental={"column": "ts", "tiebreaker": "id", "delay_sec": delay},
                       sink_options={"connection": "local", "topic": topic, "key_field": "id"})
     pstt = home.pstt(logs=False)
-    writers = [_writer(url, table, 20, "ties", seed, delay / 2) for seed in (3, 4)]
+    writers = [_writer(url, table, 20, "ties", seed, _late(url, delay)) for seed in (3, 4)]
     pstt.start()
     try:
         for w in writers:
