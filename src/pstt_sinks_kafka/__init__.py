@@ -17,6 +17,7 @@ from pstt_core import (
     HealthCheck,
     HealthResult,
     PluginEnv,
+    RunInfo,
     Setting,
     Sink,
     SinkContext,
@@ -62,6 +63,20 @@ def _validate_export(options: KafkaExportConfig, env: PluginEnv) -> None:
     if options.compression_type is not None and options.compression_type not in COMPRESSIONS:
         raise ConfigError(f"{options.compression_type!r} is not allowed; use one of "
                           + ", ".join(COMPRESSIONS), path="compression_type")
+    _check_metadata_fields(options.metadata_fields)
+
+
+def _check_metadata_fields(fields: list[str]) -> None:
+    known = RunInfo.METADATA_FIELDS
+    for i, name in enumerate(fields):
+        if name not in known:
+            raise ConfigError(f"unknown metadata field {name!r}; use any of {', '.join(known)}",
+                              path=f"metadata_fields[{i}]")
+        if name in fields[:i]:
+            raise ConfigError(f"{name!r} is listed twice", path=f"metadata_fields[{i}]")
+    if not fields:
+        raise ConfigError("name at least one of " + ", ".join(known)
+                          + " (or turn include_metadata off)", path="metadata_fields")
 
 
 def _sink_factory(ctx: SinkContext) -> Sink:
@@ -80,7 +95,8 @@ SINK = SinkType(
     install_hint='pip install "pstt[kafka]"',
     legacy_keys={"kafka_connection": "connection", "kafka_topic": "topic",
                  "kafka_key_field": "key_field", "kafka_batch_size": "batch_size",
-                 "kafka_include_metadata": "include_metadata"},
+                 "kafka_include_metadata": "include_metadata",
+                 "kafka_metadata_fields": "metadata_fields"},
     legacy_object="kafka_config",
     validate=_validate_export,
     history_fields=("kafka_topic", "kafka_messages_sent", "kafka_messages_failed",
@@ -131,13 +147,14 @@ def _health(env: PluginEnv) -> HealthResult:
     data = runtime(env).gateway.health_sync()
     bad = [c for c in data["connections"] if not c["healthy"]]
     detail = "; ".join(f"{c['name']}: {c['error']}" for c in bad) or \
-        f"{len(data['connections'])} cluster(s) reachable"
+        f"{len(data['connections'])} cluster(s) reachable, last runs delivered"
     return HealthResult(data["status"], detail, data)
 
 
 @hookimpl
 def register_health_checks(register: Callable[[HealthCheck], None]) -> None:
-    register(HealthCheck("kafka", _health, "Each Kafka cluster answers a metadata request"))
+    register(HealthCheck("kafka", _health, "Each Kafka cluster answers a metadata request, "
+                                           "its producer is usable and its last run did not fail"))
 
 
 @hookimpl

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -35,10 +36,13 @@ def is_retriable(err: Any) -> bool:
 
 
 class KafkaGateway:
-    def __init__(self, pool: ProducerPool, metrics: KafkaMetricsService):
+    def __init__(self, pool: ProducerPool, metrics: KafkaMetricsService,
+                 last_runs: Callable[[], dict[str, dict[str, Any]]] | None = None):
         self.pool = pool
         self.metrics = metrics
         self.settings = pool.settings
+        # connection name → its newest run record (health tells the outcome of runs too)
+        self.last_runs = last_runs or dict
 
     def setting(self, name: str) -> Any:
         return self.pool.setting(name)
@@ -60,10 +64,12 @@ class KafkaGateway:
         timeout = self.setting("KAFKA_HEALTH_CHECK_TIMEOUT_MS")
         with ThreadPoolExecutor(max_workers=min(8, len(names))) as workers:
             results = list(workers.map(lambda n: self.test_connection_sync(n, timeout), names))
-        conns = [{"name": r["connection"], "healthy": r["success"], "latency_ms": r["latency_ms"],
-                  "error": r["error"], "brokers": r["brokers"]} for r in results]
+        runs = self.last_runs()
+        conns = [connection_health(r, self.pool.state(r["connection"]), runs.get(r["connection"]))
+                 for r in results]
+        reachable = sum(1 for c in conns if c["reachable"])
         healthy = sum(1 for c in conns if c["healthy"])
-        status = ("healthy" if healthy == len(conns) else "unhealthy" if healthy == 0
+        status = ("healthy" if healthy == len(conns) else "unhealthy" if reachable == 0
                   else "degraded")
         return {"status": status, "connections": conns}
 
@@ -161,6 +167,24 @@ class KafkaGateway:
                          batch_size: int | None = None) -> dict[str, Any]:
         return await asyncio.to_thread(self.send_batch_sync, connection, topic, messages,
                                        batch_size)
+
+
+def connection_health(probe: dict[str, Any], producer: dict[str, Any],
+                      last_run: dict[str, Any] | None) -> dict[str, Any]:
+    """One connection's health: reachable now, its shared producer usable, and its newest
+    run not failed. ``error`` says the first of these that is not true."""
+    run = None
+    if last_run is not None:
+        run = {key: last_run.get(key) for key in
+               ("export_id", "schedule_id", "status", "finished_at", "error")}
+    error = probe["error"]
+    if error is None and producer["broken"]:
+        error = f"producer will be rebuilt for the next run: {producer['broken']}"
+    if error is None and run is not None and run["status"] in ("failed", "interrupted"):
+        error = f"last run {run['status']} ({run['schedule_id']}): {run['error']}"
+    return {"name": probe["connection"], "healthy": error is None,
+            "reachable": bool(probe["success"]), "latency_ms": probe["latency_ms"],
+            "error": error, "brokers": probe["brokers"], "producer": producer, "last_run": run}
 
 
 def _resolve(fut: asyncio.Future[Any], report: Any) -> None:

@@ -66,7 +66,8 @@ HEALTH = _obj({"status": {"type": "string",
                           "enum": ["healthy", "degraded", "unhealthy", "not_configured"]},
                "connections": {"type": "array", "items": _obj({
                    "name": {"type": "string"}, "healthy": {"type": "boolean"},
-                   "latency_ms": NUM, "error": TEXT})}})
+                   "reachable": {"type": "boolean"}, "latency_ms": NUM, "error": TEXT,
+                   "producer": {"type": "object"}, "last_run": {"type": ["object", "null"]}})}})
 CONNECTION_BODY = _obj({"connection": {"type": "string", "minLength": 1}})
 TOPIC = {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,249}$"}
 
@@ -94,5 +95,6 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "metrics_hourly": {"get": _op("One entry per hour of the window, oldest first", HOURLY, 400,
                                   params=HOURS)},
     "metrics_topics": {"get": _op("Per topic and connection", TOPICS, 400, params=HOURS)},
-    "health": {"get": _op("Reachability of every Kafka connection", HEALTH)},
+    "health": {"get": _op("Every Kafka connection: reachable, producer usable, last run "
+                          "not failed", HEALTH)},
 }

@@ -29,6 +29,8 @@ class ProducerPool:
         self.settings = settings
         self._producers: dict[tuple[str, str | None, bool], ProducerHandle] = {}
         self._retired: list[ProducerHandle] = []
+        self.rebuilt: dict[str, int] = {}
+        self.last_broken: dict[str, str] = {}
         self._lock = threading.Lock()
         self.closed = False
 
@@ -67,6 +69,9 @@ class ProducerPool:
         key = (name, compression, single)
         with self._lock:
             handle = self._producers.get(key)
+            if handle is not None and handle.broken and not handle.closed:
+                self._retire_broken(handle)
+                handle = None
             if handle is None or handle.closed:
                 overrides: dict[str, Any] = {}
                 if compression:
@@ -77,11 +82,28 @@ class ProducerPool:
                 self._producers[key] = handle
             return handle
 
+    def _retire_broken(self, handle: ProducerHandle) -> None:
+        """A broken producer is replaced; it is closed in the background (its outstanding
+        messages are reported as failed) so that the caller does not wait for it."""
+        self.rebuilt[handle.name] = self.rebuilt.get(handle.name, 0) + 1
+        self.last_broken[handle.name] = handle.broken or ""
+        threading.Thread(target=handle.close, kwargs={"timeout": 1.0}, daemon=True,
+                         name=f"pstt-kafka-close-{handle.name}").start()
+
+    def state(self, name: str) -> dict[str, Any]:
+        """The producer state of a connection for health: broken or not, rebuilds so far."""
+        with self._lock:
+            broken = [h.broken for (conn, _c, _s), h in self._producers.items()
+                      if conn == name and h.broken and not h.closed]
+        return {"broken": broken[0] if broken else None, "rebuilt": self.rebuilt.get(name, 0),
+                "last_rebuild_reason": self.last_broken.get(name)}
+
     def publisher(self, connection: str, topic: str, chunk_size: int | None = None,
                   compression: str | None = None) -> Publisher:
         handle = self.producer(connection, compression)
         return Publisher(handle, topic, chunk_size or self.setting("KAFKA_BATCH_SIZE"),
-                         samples=self.setting("KAFKA_METRICS_LATENCY_SAMPLES"))
+                         samples=self.setting("KAFKA_METRICS_LATENCY_SAMPLES"),
+                         stall_timeout=self.setting("KAFKA_TIMEOUT_MS") / 1000.0)
 
     def close(self) -> None:
         """Flush and close every producer (waiting at most KAFKA_TIMEOUT_MS each)."""

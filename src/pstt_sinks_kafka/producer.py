@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from .failures import ALL_BROKERS_DOWN, is_fatal
 from .models import KafkaConnectionConfig
 from .settings import producer_properties
 
@@ -85,12 +87,15 @@ def producer_config(conn: KafkaConnectionConfig, settings: Mapping[str, Any],
 
 
 class ErrorTracker:
-    """Keeps the last client-level error (authentication, TLS, all brokers down)."""
+    """Keeps the recent client-level errors (authentication, TLS, all brokers down), each with
+    when it arrived, so that a run shows the errors of its own time and not a stale one."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, on_fatal: Callable[[str], None] | None = None):
         self.name = name
         self.last: str | None = None
         self.at = 0.0
+        self.recent: deque[tuple[float, int, str]] = deque(maxlen=32)
+        self.on_fatal = on_fatal
 
     def __call__(self, err: Any) -> None:
         text = err.str() if hasattr(err, "str") else str(err)
@@ -98,6 +103,37 @@ class ErrorTracker:
             rdlog.warning("kafka connection %s: %s", self.name, text)
         self.last = text
         self.at = time.monotonic()
+        code = err.code() if hasattr(err, "code") else 0
+        self.recent.append((self.at, code, text))
+        if self.on_fatal is not None and is_fatal(err):
+            self.on_fatal(text)
+
+    def since(self, moment: float) -> str | None:
+        """The newest error at or after ``moment`` (``time.monotonic()``), if any."""
+        if self.recent and self.recent[-1][0] >= moment:
+            return self.recent[-1][2]
+        return None
+
+    def cause_since(self, moment: float) -> str | None:
+        """The newest error since ``moment`` that says *why* (a refused connection, TLS,
+        SASL), rather than librdkafka's summary "all brokers are down"."""
+        fallback = None
+        for at, code, text in reversed(self.recent):
+            if at < moment:
+                break
+            if code != ALL_BROKERS_DOWN:
+                return text
+            fallback = fallback or text
+        return fallback
+
+    def all_down_since(self, moment: float) -> str | None:
+        """librdkafka's "all brokers are down" text if it came at or after ``moment``."""
+        for at, code, text in reversed(self.recent):
+            if at < moment:
+                break
+            if code == ALL_BROKERS_DOWN:
+                return text
+        return None
 
 
 class ProducerHandle:
@@ -109,7 +145,11 @@ class ProducerHandle:
 
         self.name = name
         self.config = dict(config)  # holds secrets: never log it
-        self.errors = ErrorTracker(name)
+        self.errors = ErrorTracker(name, on_fatal=self.mark_broken)
+        # Why this producer must not be used again (a fatal error, a stalled cluster).
+        self.broken: str | None = None
+        # When the cluster last answered it (time.monotonic()); 0: not yet.
+        self.last_ok = 0.0
         conf = dict(config)
         conf.setdefault("error_cb", self.errors)
         conf.setdefault("logger", rdlog)
@@ -131,6 +171,21 @@ class ProducerHandle:
                 self.producer.poll(0.05)
             except Exception:  # a faulty callback must not stop delivery reports for others
                 log.exception("kafka delivery callback failed (%s)", self.name)
+
+    def mark_broken(self, reason: str) -> None:
+        """Keep the first reason; the pool then builds a new producer for the next user."""
+        if self.broken is None:
+            self.broken = reason
+            log.warning("kafka connection %s: producer will be rebuilt: %s", self.name, reason)
+
+    def give_up(self, reason: str) -> None:
+        """The cluster stopped answering: report every outstanding message as failed now
+        (purged) instead of after the delivery timeout, and retire this producer."""
+        self.mark_broken(reason)
+        try:
+            self.producer.purge()
+        except Exception:  # purging a closed or fatally failed client: nothing to purge
+            log.debug("kafka purge failed (%s)", self.name, exc_info=True)
 
     def flush(self, timeout: float) -> int:
         """Wait for outstanding messages; returns how many are still queued."""

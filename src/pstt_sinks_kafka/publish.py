@@ -12,12 +12,25 @@ import threading
 import time
 from typing import Any
 
+from .failures import StallWatch
 from .models import BatchResult
 from .producer import ProducerHandle, error_text
 
 # The first 64 deliveries, then one in 8, give latency samples (the average is estimated
 # from the same samples).
 LATENCY_STRIDE_MASK = 7
+
+
+# Time the purged messages' reports may take to arrive after giving up on the cluster.
+PURGE_GRACE_SEC = 5.0
+
+
+class _Stalled(Exception):
+    """Producing stopped at ``index`` of the values being added."""
+
+    def __init__(self, index: int):
+        super().__init__(index)
+        self.index = index
 
 
 class Chunk:
@@ -55,8 +68,12 @@ class Publisher:
     """Produces one stream of messages to one topic and accounts for their reports."""
 
     def __init__(self, handle: ProducerHandle, topic: str, chunk_size: int = 100,
-                 samples: int = 1000):
+                 samples: int = 1000, stall_timeout: float = 30.0):
         self.handle = handle
+        # Why producing stopped (the cluster stopped answering), once it did.
+        self.stopped: str | None = None
+        self.stall = StallWatch(stall_timeout)
+        self.started_at = time.monotonic()
         self.topic = topic
         self.chunk_size = max(1, chunk_size)
         self.lock = threading.Lock()
@@ -106,14 +123,29 @@ class Publisher:
 
     def add_many(self, values: list[bytes], keys: list[bytes | None] | None = None,
                  headers: Any = None) -> None:
-        """The hot path: produce ``values`` (with ``keys``) without waiting, chunk by chunk."""
+        """The hot path: produce ``values`` (with ``keys``) without waiting, chunk by chunk.
+
+        Every value is counted in ``produced``: the ones never produced because the cluster
+        stopped answering (see :attr:`stopped`) are counted as failed at once."""
+        n = len(values)
+        try:
+            self._produce_all(values, keys, headers, n)
+        except _Stalled as stop:
+            self._not_produced(values, keys, stop.index)
+        self.produced += n
+        self.bytes += sum(map(len, values))
+        if keys is not None:
+            self.bytes += sum(map(len, filter(None, keys)))
+
+    def _produce_all(self, values: list[bytes], keys: list[bytes | None] | None,
+                     headers: Any, n: int) -> None:
         from confluent_kafka import KafkaException
 
         produce = self.handle.producer.produce
-        sleep = time.sleep
         topic, size = self.topic, self.chunk_size
-        n = len(values)
         done = 0
+        if self.stopped:
+            raise _Stalled(0)
         while done < n:
             chunk = self.chunk
             room = size - chunk.produced
@@ -130,17 +162,45 @@ class Publisher:
                         else:
                             produce(topic, value, key, on_delivery=chunk, headers=headers)
                     except BufferError:  # local queue full: the poll thread makes room
-                        sleep(0.002)
+                        self._wait_for_room(done, part, value)
                         continue
                     except KafkaException as exc:
                         self.refused(chunk, exc, value)
                     break
             chunk.produced += len(part)
             done += len(part)
-        self.produced += n
-        self.bytes += sum(map(len, values))
-        if keys is not None:
-            self.bytes += sum(map(len, filter(None, keys)))
+
+    def _wait_for_room(self, done: int, part: list[bytes], value: bytes) -> None:
+        """Wait for the poll thread to make room, unless the cluster stopped answering."""
+        if self.stall.stalled(self.reported):
+            index = done + next(i for i, v in enumerate(part) if v is value)
+            self._give_up()
+            raise _Stalled(index)
+        time.sleep(0.002)
+
+    def _give_up(self) -> None:
+        if self.stopped is None:
+            self.stopped = (f"the Kafka cluster stopped answering: no delivery report for "
+                            f"{self.stall.limit:g} s (KAFKA_TIMEOUT_MS)")
+            last = self.handle.errors.since(self.started_at)
+            if last:
+                self.stopped += f"; last client error: {last}"
+            self.handle.give_up(self.stopped)
+
+    def _not_produced(self, values: list[bytes], keys: list[bytes | None] | None,
+                      start: int) -> None:
+        """Messages from ``start`` on were never produced: counted as failed."""
+        missing = len(values) - start
+        if not missing:
+            return
+        text = "not produced: the cluster stopped answering"
+        with self.lock:
+            self.failed += missing
+            self.failed_bytes += sum(map(len, values[start:]))
+            if keys is not None:
+                self.failed_bytes += sum(map(len, filter(None, keys[start:])))
+            self.errors[text] = self.errors.get(text, 0) + missing
+            self.failed_chunks.add(self.chunk.index)
 
     @property
     def reported(self) -> int:
@@ -150,12 +210,17 @@ class Publisher:
         """Wait until every produced message has a delivery report.
 
         Bounded by the producer's delivery timeout (librdkafka reports every message by then)
-        plus a margin; messages still unreported after that are counted as failed.
+        plus a margin, and by the stall limit (``KAFKA_TIMEOUT_MS`` without any report: the
+        producer purges what is outstanding, so those reports come at once); messages still
+        unreported after that are counted as failed.
         """
         if timeout is None:
             timeout = self.handle.delivery_timeout_ms / 1000.0 + 5.0
         deadline = time.monotonic() + timeout
         while self.reported < self.produced:
+            if self.stall.stalled(self.reported) and self.stopped is None:
+                self._give_up()
+                deadline = min(deadline, time.monotonic() + PURGE_GRACE_SEC)
             if time.monotonic() > deadline:
                 missing = self.produced - self.reported
                 with self.lock:

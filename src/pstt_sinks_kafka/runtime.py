@@ -26,10 +26,19 @@ class KafkaRuntime:
             flush_interval=self.setting("KAFKA_METRICS_FLUSH_INTERVAL_SEC"),
             samples=self.setting("KAFKA_METRICS_LATENCY_SAMPLES"))
         self.pool = ProducerPool(env.section(SECTION), env.settings)
-        self.gateway = KafkaGateway(self.pool, self.metrics)
+        self.gateway = KafkaGateway(self.pool, self.metrics, self.last_runs)
 
     def setting(self, name: str) -> Any:
         return setting(self.settings, name)
+
+    def last_runs(self, scan: int = 200) -> dict[str, dict[str, Any]]:
+        """The newest run record of each Kafka connection (among the last ``scan`` runs)."""
+        newest: dict[str, dict[str, Any]] = {}
+        for rec in self.env.history.query(limit=scan)[1]:
+            name = rec.get("kafka_connection")
+            if isinstance(name, str) and name not in newest and rec.get("status") != "skipped":
+                newest[name] = rec
+        return newest
 
     def masked_connections(self) -> list[dict[str, Any]]:
         return self.env.masked_section(SECTION)

@@ -5,14 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pstt_core import ConfigError, RunStatus, Sink, SinkContext, SinkResult, to_text
+from pstt_core import ConfigError, RunInfo, RunStatus, Sink, SinkContext, SinkResult, to_text
 
 from .encoding import encode_headers
+from .failures import ClusterStalled, ready_publisher
 from .models import KafkaExportConfig
 from .publish import Publisher
 from .rowjson import encode_json
 from .runtime import runtime
 from .settings import setting
+
+
+def envelope(run: RunInfo, fields: Sequence[str]) -> tuple[bytes, bytes]:
+    """What goes before and after a row's JSON for ``{"data": row, "metadata": {…}}``: the
+    metadata is the same for every message of a run, so it is encoded once."""
+    meta = encode_json(run.metadata(fields))
+    return b'{"data":', b',"metadata":' + meta + b"}"
 
 
 def run_status(total: int, sent: int, threshold: float) -> RunStatus:
@@ -44,14 +52,17 @@ class KafkaSink(Sink):
                                   f"columns: {', '.join(self.columns)}", path="key_field")
             self.key_index = self.columns.index(key)
         if self.options.include_metadata:
-            meta = encode_json(self.ctx.run.metadata())
-            self._prefix, self._suffix = b'{"data":', b',"metadata":' + meta + b"}"
-        self.pub = self.service.pool.publisher(self.options.connection, self.options.topic,
-                                               self.options.batch_size,
-                                               self.options.compression_type)
+            self._prefix, self._suffix = envelope(self.ctx.run, self.options.metadata_fields)
+        pool, options = self.service.pool, self.options
+        self.pub = ready_publisher(
+            lambda: pool.publisher(options.connection, options.topic, options.batch_size,
+                                   options.compression_type),
+            options.topic, pool.setting("KAFKA_TIMEOUT_MS") / 1000.0)
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         assert self.pub is not None
+        if self.pub.stopped:  # the rows handed so far are all counted; read no more
+            raise ClusterStalled(self.pub.stopped)
         cols, encode = self.columns, encode_json
         values = [encode(dict(zip(cols, row, strict=False))) for row in rows]
         if self._prefix:
@@ -98,8 +109,10 @@ class KafkaSink(Sink):
             error = (f"{pub.failed} of {pub.produced} message(s) not delivered to "
                      f"{pub.topic!r} ({rate:.2f} % delivered, threshold {threshold:g} %): "
                      + "; ".join(pub.error_texts(3)))
-            last = pub.handle.errors.last
-            if last:
+            if pub.stopped:
+                error += f"; {pub.stopped}"
+            last = pub.handle.errors.since(pub.started_at)  # this run's, never a stale one
+            if last and (not pub.stopped or last not in pub.stopped):
                 error += f"; last client error: {last}"
         return SinkResult(status=status, error=error, fields=fields)
 
