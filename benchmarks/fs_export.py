@@ -9,6 +9,8 @@ Each variant runs in its own subprocess so its peak RSS (``ru_maxrss``) is its o
 
 - ``pstt``        the schedule through the facade (``Pstt(home).run(id)``, what ``pstt run`` does)
 - ``pstt-small``  the same export of the first ``--small`` rows (memory must not grow with rows)
+- ``pstt-incr``   the same table as an incremental schedule's first increment (``created_at`` +
+  ``id``: the query wrapped, ``ORDER BY`` the indexed cursor, the cursor followed per batch)
 - ``pandas``      ``pandas.read_sql(query, engine).to_csv(path)``, the usual one-off script
 - ``pandas-sqlite3`` the same with a plain ``sqlite3`` connection (pandas' fastest SQLite path)
 
@@ -54,6 +56,7 @@ def create_table(path: Path, rows: int, seed: int = 42) -> None:
                           (start + timedelta(seconds=i * 7)).isoformat(timespec="seconds"),
                           f"{rnd.randrange(1, 10_000_000) / 100:.2f}", rnd.randrange(1, 50), note))
         con.executemany("INSERT INTO events VALUES (?,?,?,?,?,?)", batch)
+    con.execute("CREATE INDEX events_cursor ON events (created_at, id)")
     con.commit()
     con.close()
 
@@ -70,6 +73,9 @@ def write_home(home: Path, db: Path) -> None:
         {**sched, "id": "bench-small", "name": "bench small",
          "query": "SELECT * FROM events WHERE id <= :limit",
          "sink_options": {"format": "csv", "filename": "bench-small.csv", "overwrite": True}},
+        {**sched, "id": "bench-incr", "name": "bench incremental", "query": "SELECT * FROM events",
+         "incremental": {"column": "created_at", "tiebreaker": "id"},
+         "sink_options": {"format": "csv", "filename": "bench-incr.csv", "overwrite": True}},
     ]
     (home / "exports" / "schedules.json").write_text(json.dumps({"schedules": schedules}),
                                                      encoding="utf-8")
@@ -115,8 +121,11 @@ def run_pandas(home: Path, db: Path, *, plain_sqlite: bool) -> dict[str, Any]:
 
 
 def child(variant: str, home: Path, db: Path) -> None:
-    if variant in ("pstt", "pstt-small"):
-        result = run_pstt(home, "bench" if variant == "pstt" else "bench-small")
+    if variant in ("pstt", "pstt-small", "pstt-incr"):
+        # every repeat of the incremental variant is a first increment: all rows
+        (home / "exports" / "watermarks.json").unlink(missing_ok=True)
+        result = run_pstt(home, {"pstt": "bench", "pstt-small": "bench-small",
+                                 "pstt-incr": "bench-incr"}[variant])
     else:
         result = run_pandas(home, db, plain_sqlite=variant == "pandas-sqlite3")
     result["peak_rss_mb"] = peak_rss_mb()
@@ -189,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         sched_file.write_text(sched_file.read_text(encoding="utf-8").replace(
             ":limit", str(args.small)), encoding="utf-8")
 
-        variants = ["pstt", "pstt-small"]
+        variants = ["pstt", "pstt-small", "pstt-incr"]
         if not args.skip_pandas:
             variants += ["pandas", "pandas-sqlite3"]
         results = measure_all(variants, args.repeat, home, db, env)
@@ -215,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{verdict(memory <= TARGET_MEMORY)}")
     print(f"growth  PSTT RSS {args.rows:,} / {args.small:,} rows: {growth:.2f}x  "
           f"(target <= {TARGET_GROWTH}x) {verdict(growth <= TARGET_GROWTH)}")
+    incr = results["pstt-incr"]
+    print(f"incremental / plain PSTT: speed {incr['rows_per_s'] / pstt['rows_per_s']:.2f}x, "
+          f"peak RSS {incr['peak_rss_mb'] / pstt['peak_rss_mb']:.2f}x")
     return 0
 
 

@@ -134,6 +134,10 @@ def _unstructure_schedule(s: Schedule) -> dict[str, Any]:
     data = {a.name: converter.unstructure(getattr(s, a.name)) for a in attrs.fields(Schedule)
             if a.name != "extra"}
     data["trigger"] = {k: v for k, v in data["trigger"].items() if v is not None}
+    if data["incremental"] is None:
+        del data["incremental"]  # most schedules are not incremental: no noise in the file
+    else:
+        data["incremental"] = {k: v for k, v in data["incremental"].items() if v is not None}
     for key, value in s.extra.items():
         data.setdefault(key, value)
     return data

@@ -94,4 +94,15 @@ def demo_schedules() -> dict[str, Any]:
          "enabled": False, "sharing_mode": "filesystem",
          "sink_options": {"format": "jsonl", "directory": "demo",
                           "filename": "revenue_{date}.jsonl", "overwrite": True}},
+        {"id": "demo-orders-feed", "name": "Demo orders feed", "connection": "demo",
+         "description": "Only the orders that are new since the last successful run, each "
+                        "in exactly one file (an incremental schedule: docs/INCREMENTAL.md).",
+         "query": "SELECT id, ordered_at, customer_id, product_id, quantity, amount, status "
+                  "FROM orders",
+         "incremental": {"column": "ordered_at", "tiebreaker": "id"},
+         "trigger": {"type": "interval", "seconds": 900}, "timezone": "Europe/Rome",
+         "enabled": True, "sharing_mode": "filesystem",
+         "sink_options": {"format": "jsonl", "directory": "demo/feed",
+                          "filename": "orders_{run_time:%Y%m%d_%H%M%S}_{export_id}.jsonl",
+                          "keep_days": 30}},
     ]}

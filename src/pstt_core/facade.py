@@ -19,6 +19,7 @@ from .envsubst import missing_error
 from .errors import ConfigError, PsttError, StateFileError
 from .health import run_checks
 from .home import Home
+from .incremental import Window, backfill_window, set_watermark, watermark_view
 from .instance import instance_id
 from .journal import RunJournal
 from .logs import logging_to, redactor, release_logging, setup_logging
@@ -35,6 +36,7 @@ from .settings import Settings, lookup_env, read_dotenv
 from .sinks import SinkContext, SinkType
 from .state import file_stamp
 from .timefmt import display_zone
+from .watermarks import WatermarkStore
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -106,9 +108,12 @@ class Pstt:
         self.history = self.backend.history
         self.scheduler_metrics = self.backend.counters
         self.claims = self.backend.claims
+        # watermarks of incremental schedules (exports/watermarks.json), committed by the
+        # journal with a successful run's record
+        self.watermarks = WatermarkStore(self.home.watermarks, lock_dir=self.home.locks)
         self.journal = RunJournal(self.home.journal, self.history, self.scheduler_metrics,
                                   self.home.locks, observe=self._observe_from_journal,
-                                  instance=lambda: self.instance)
+                                  instance=lambda: self.instance, watermarks=self.watermarks)
         self.runner = Runner(self)
         self.scheduler = Scheduler(self)
         self.started = False
@@ -209,9 +214,10 @@ class Pstt:
 
     def state_problems(self) -> list[ConfigError]:
         """The errors of the state files (the core's — history, counters, schedules.json as a
-        whole — then each plugin's document); each names the file and what is wrong with it."""
+        whole, watermarks — then each plugin's document); each names the file and what is wrong with it."""
         problems: list[ConfigError] = []
-        for check in (self.history.check, self.scheduler_metrics.data, self.schedules.load):
+        for check in (self.history.check, self.scheduler_metrics.data, self.schedules.load,
+                      self.watermarks.all):
             try:
                 check()
             except ConfigError as exc:
@@ -355,14 +361,19 @@ class Pstt:
             log.error("could not recover the run journal: %s", exc)
             return []
 
-    def run(self, schedule_id: str, *, progress: Progress | None = None) -> RunRecord:
+    def run(self, schedule_id: str, *, progress: Progress | None = None,
+            window: Window | None = None) -> RunRecord:
         """Run a schedule now and wait for its record. Raises ``NotFoundError`` /
-        ``ConflictError``; run failures are in the record, not raised."""
-        return self.runner.run(self.runner.prepare(schedule_id), progress=progress)
+        ``ConflictError``; run failures are in the record, not raised.
 
-    def run_in_background(self, schedule_id: str) -> RunInfo:
+        :param window: a backfill of an incremental schedule (``trigger: "backfill"``): the
+            rows of that window of the cursor, leaving the watermark where it is."""
+        return self.runner.run(self.runner.prepare(schedule_id, window=window),
+                               progress=progress)
+
+    def run_in_background(self, schedule_id: str, *, window: Window | None = None) -> RunInfo:
         """Start a run in a thread and return its RunInfo (``export_id``) at once."""
-        run = self.runner.prepare(schedule_id)
+        run = self.runner.prepare(schedule_id, window=window)
         self.runner.reserve(run)  # ConflictError now, not later inside the thread
 
         def target() -> None:
@@ -377,6 +388,30 @@ class Pstt:
         self._background.add(thread)
         thread.start()
         return run
+
+    # -- watermarks of incremental schedules ------------------------------------------------
+    def watermark(self, schedule_id: str) -> dict[str, Any]:
+        """The watermark of an incremental schedule, as ``GET …/watermark`` shows it."""
+        return watermark_view(self.schedules.get(schedule_id),
+                              self.watermarks.get(schedule_id))
+
+    def set_watermark(self, schedule_id: str, data: Any) -> dict[str, Any]:
+        """Put the watermark at ``{"value", "type"?, "tiebreaker_value"?, …}``."""
+        schedule = self.schedules.get(schedule_id)
+        return watermark_view(schedule, set_watermark(self.watermarks, schedule, data))
+
+    def reset_watermark(self, schedule_id: str) -> dict[str, Any]:
+        """Forget the watermark: the next run starts from ``start`` (or the beginning)."""
+        schedule = self.schedules.get(schedule_id)
+        watermark_view(schedule, None)  # refuses a schedule that is not incremental
+        existed = self.watermarks.reset(schedule_id)
+        return {**watermark_view(schedule, None), "reset": existed}
+
+    def backfill_window(self, schedule_id: str, low: Any, high: Any) -> Window:
+        """The :class:`~pstt_core.incremental.Window` of ``from``/``to`` as a person wrote
+        them, typed like the schedule's watermark."""
+        return backfill_window(self.schedules.get(schedule_id),
+                               self.watermarks.get(schedule_id), low, high)
 
     def observe_run(self, record: RunRecord, schedule: Schedule) -> None:
         """Tell each plugin's ``run_finished`` (once ``record`` is in the history); a failing

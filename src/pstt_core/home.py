@@ -43,10 +43,14 @@ class Home:
         return self.exports / "scheduler_metrics.json"
 
     @property
+    def watermarks(self) -> Path:
+        return self.exports / "watermarks.json"
+
+    @property
     def state_files(self) -> tuple[Path, ...]:
         """The core's state files (plugins add theirs, see ``Pstt.state_files``); the run
         journal and the locks are directories, see :attr:`private_dirs`."""
-        return (self.schedules, self.history, self.scheduler_metrics)
+        return (self.schedules, self.history, self.scheduler_metrics, self.watermarks)
 
     @property
     def journal(self) -> Path:

@@ -35,6 +35,7 @@ from .errors import RecordNotWrittenError
 from .history import parse_time
 from .models import RunInfo, RunRecord, iso, utcnow
 from .state import atomic_write_bytes, fsync_dir, try_lock_file, unlock_file
+from .watermarks import Mark, WatermarkStore
 
 if TYPE_CHECKING:
     from .backend import Counters, RunHistory
@@ -47,6 +48,7 @@ RESERVE_BYTES = 64 * 1024
 CHECKPOINT_SEC = 1.0
 ORPHAN_ERROR = "process ended during the run"
 RUNNING, PENDING = "running", "pending"
+BACKFILL = "backfill"  # the trigger of a backfill run, which never moves a watermark
 
 
 def _encode(entry: dict[str, Any]) -> bytes:
@@ -90,13 +92,17 @@ class RunJournal:
     :param instance: this instance's id (``pstt_core.instance``), written on its records.
     :param observe: called with each record this journal adds to the history later (a kept
         one, or an orphan made ``interrupted``): the run's observers hear of it only then.
+    :param watermarks: where a successful incremental run's watermark is committed, right
+        after its record is in the history.
     """
 
     def __init__(self, directory: Path, history: RunHistory, metrics: Counters,
                  locks: Path, *, observe: Callable[[RunRecord], None] | None = None,
-                 instance: Callable[[], str] | None = None):
+                 instance: Callable[[], str] | None = None,
+                 watermarks: WatermarkStore | None = None):
         self.directory = directory
         self.instance = instance or (lambda: f"{socket.gethostname()}/{os.getpid()}")
+        self.watermarks = watermarks
         self.history = history
         self.metrics = metrics
         self.locks = locks
@@ -233,12 +239,32 @@ class RunJournal:
         history already had it (a merge that was cut short)."""
         added = self.history.put(record)
         if added:
+            self._commit_watermark(record)
             try:
                 self.metrics.record(record)
             except Exception as exc:  # the record is written; only the counters lag
                 log.error("run %s is recorded, but %s could not be updated: %s",
                           record.export_id, self.metrics.location, exc)
         return added
+
+    def _commit_watermark(self, record: RunRecord) -> None:
+        """A recorded successful increment moves its schedule's watermark (never a backfill,
+        never another outcome). Failing here leaves the old mark: the rows come again."""
+        moved = record.extra.get("watermark_to")
+        if self.watermarks is None or record.status != "success" \
+                or record.trigger == BACKFILL or not isinstance(moved, dict) \
+                or moved == record.extra.get("watermark_from"):
+            return
+        base = record.extra.get("watermark_from")
+        try:
+            self.watermarks.commit(
+                record.schedule_id, column=moved["column"], tiebreaker=moved.get("tiebreaker"),
+                expected=Mark.from_json(base) if isinstance(base, dict) else None,
+                new=Mark.from_json(moved), export_id=record.export_id)
+        except Exception as exc:
+            log.error("run %s is recorded, but the watermark of schedule %s could not be "
+                      "moved (%s): the next run delivers its rows again", record.export_id,
+                      record.schedule_id, exc)
 
     def _add(self, path: Path, record: RunRecord) -> bool:
         try:

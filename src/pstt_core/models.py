@@ -73,6 +73,24 @@ class Trigger:
 
 
 @attrs.define
+class Incremental:
+    """An incremental feed: each run delivers the rows after the schedule's watermark.
+
+    ``column`` is the cursor (timestamp, date, integer, numeric or sortable text);
+    ``tiebreaker`` an optional unique column making the cursor the pair; ``delay_sec``
+    (timestamp cursors) leaves the rows stamped within the last ``delay_sec`` of the
+    database's clock for the next run; ``start`` the first run's (inclusive) lower bound.
+    See docs/INCREMENTAL.md.
+    """
+
+    column: str
+    tiebreaker: str | None = None
+    delay_sec: float | None = None
+    # a JSON scalar: ISO time text, a number, or text (checked by the schedule validation)
+    start: Any = None
+
+
+@attrs.define
 class Schedule:
     """A query, when to run it, and where to send the result (``sharing_mode`` + ``sink_options``)."""
 
@@ -91,6 +109,7 @@ class Schedule:
     # None: a late fire runs however late it is (APScheduler's misfire_grace_time=None)
     misfire_grace_sec: int | None = 300
     coalesce: bool = True
+    incremental: Incremental | None = None
     created_at: str | None = None
     updated_at: str | None = None
     # Fields we do not know (written by a newer version or another tool) survive a round trip.
@@ -112,6 +131,11 @@ class RunInfo:
     source_connection: str
     last_success_at: datetime | None = None
     trigger: str = "manual"
+    # An incremental schedule's watermark when the run was prepared (``None``: none yet; the
+    # error when watermarks.json cannot be read), and a backfill's window (``Window``); set
+    # by the runner, see pstt_core.incremental.
+    watermark: Any = None
+    window: Any = None
     # The fire time this run is for (scheduled runs only), as claimed by the instance.
     scheduled_at: datetime | None = None
 

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from . import incremental
 from .columnar.source import ArrowSource, SourceFailed, positional
 from .control import INTERRUPT, TIMEOUT, RunControl
 from .databases import describe_db_error
 from .errors import PsttError
 from .models import RunInfo, RunRecord, cap_error, iso, utcnow
+from .parameters import bind, referenced
 from .sinks import Sink, SinkResult
 from .timeouts import bounded
 
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pstt.pipeline")
 
-# Bind parameters a query may use.
+# Bind parameters a query may use (incremental schedules add incremental.PARAMETERS).
 PARAMETERS = ("run_time", "last_success_at", "export_id", "schedule_id")
 
 Progress = Callable[[int], None]
@@ -38,17 +40,30 @@ Progress = Callable[[int], None]
 DELIVERED_BY_STATUS = ("success", "failed", "interrupted")
 
 
-def query_parameters(sql: str, run: RunInfo) -> tuple[sa.TextClause, dict[str, Any]]:
-    """The statement and the parameters it references; unknown ``:names`` are an error."""
-    stmt = sa.text(sql)
-    names = set(stmt._bindparams)
-    unknown = names - set(PARAMETERS)
+def check_parameters(run: RunInfo) -> None:
+    """Refuse a query that binds a parameter PSTT does not provide (before connecting)."""
+    known = PARAMETERS + (incremental.PARAMETERS if run.schedule.incremental else ())
+    unknown = referenced(run.schedule.query) - set(known)
     if unknown:
+        hint = "" if run.schedule.incremental or not unknown & set(incremental.PARAMETERS) \
+            else " (:pstt_low, :pstt_low_tiebreaker and :pstt_high are bound for incremental " \
+                 "schedules only)"
         raise PsttError(f"the query uses parameter(s) {', '.join(':' + n for n in sorted(unknown))} "
-                        f"that PSTT does not provide; available: {', '.join(':' + p for p in PARAMETERS)}")
+                        f"that PSTT does not provide; available: {', '.join(':' + p for p in known)}"
+                        + hint)
+
+
+def statement(conn: sa.Connection, run: RunInfo) -> tuple[sa.TextClause, dict[str, Any],
+                                                            incremental.Plan | None]:
+    """The statement a run executes on ``conn``, its parameters, and for an incremental
+    schedule the plan whose cursor the delivered rows move (see :mod:`pstt_core.incremental`)."""
+    check_parameters(run)
     values: dict[str, Any] = {"run_time": run.export_timestamp, "last_success_at": run.last_success_at,
                               "export_id": run.export_id, "schedule_id": run.schedule.id}
-    return stmt, {k: v for k, v in values.items() if k in names}
+    plan = incremental.plan(conn, run) if run.schedule.incremental else None
+    if plan is None:
+        return (*bind(conn, run.schedule.query, values), None)
+    return (*bind(conn, plan.sql, {**values, **plan.values}), plan)
 
 
 def batches(result: sa.CursorResult[Any], size: int) -> Iterator[Sequence[Sequence[Any]]]:
@@ -114,11 +129,12 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
     control.start_watchdog()
     sink: Sink | None = None
     candidate: Sink | None = None  # made for the columnar path, not opened: the row path's
+    tracker: incremental.Tracker | None = None
     rows = 0
     try:
         sink_type = pstt.registry.sink(schedule.sharing_mode)
         options = sink_type.parse_options(schedule.sink_options)
-        stmt, params = query_parameters(schedule.query, run)
+        check_parameters(run)
         engine = pstt.databases.engine(schedule.connection)
         batch = schedule.batch_size
         seconds = lambda: control.remaining(time.perf_counter() - t0, margin=0.5)  # noqa: E731
@@ -126,7 +142,8 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
         if _columnar_wanted(pstt, run):
             candidate = sink_type.factory(pstt.sink_context(sink_type, options, run))
             if candidate.accepts_arrow(None):
-                source = open_columnar(pstt, run, stmt, params, control, seconds())
+                source = open_columnar(pstt, run, sa.text(schedule.query), {}, control,
+                                       seconds())
         if source is not None:
             assert candidate is not None
             try:
@@ -144,14 +161,19 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
         if sink is None:
             with engine.connect() as conn, bounded(conn, control, seconds()):
                 conn = conn.execution_options(stream_results=True, yield_per=batch)
+                stmt, params, plan = statement(conn, run)
                 result = conn.execute(stmt, params)
                 if not result.returns_rows:
                     raise PsttError("the query returned no result set (is it a SELECT?)")
                 _check(control)
+                columns = list(result.keys())
+                tracker = incremental.Tracker(plan, columns) if plan is not None else None
                 sink = candidate or sink_type.factory(pstt.sink_context(sink_type, options, run))
-                sink.open(list(result.keys()))
+                sink.open(columns)
                 for part in batches(result, batch):
                     sink.write(part)
+                    if tracker is not None:
+                        tracker.see(part)
                     rows += len(part)
                     _progress(rows, sink, progress, checkpoint)
                     _check(control)
@@ -179,6 +201,8 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
                 log.exception("sink partial_fields failed for run %s", run.export_id)
     finally:
         control.close()
+    if schedule.incremental is not None:
+        record.extra.update(incremental.record_fields(run, tracker))
     record.rows = rows
     if "rows_delivered" not in record.extra and record.status in DELIVERED_BY_STATUS:
         # a sink that delivers part of the rows says how many (Kafka: messages acknowledged)
@@ -197,8 +221,12 @@ def _progress(rows: int, sink: Sink, progress: Progress | None,
 
 
 def _columnar_wanted(pstt: Pstt, run: RunInfo) -> bool:
-    return pstt.settings["PSTT_COLUMNAR"] != "off" and \
-        pstt.databases.adbc_target(run.schedule.connection) is not None
+    """Whether the columnar path may serve the run. Queries with parameters and incremental
+    schedules keep the row path: their values are bound per dialect (:mod:`.parameters`) and the
+    watermark follows the delivered rows (:mod:`.incremental`), both on SQLAlchemy's connection."""
+    return pstt.settings["PSTT_COLUMNAR"] != "off" and run.schedule.incremental is None \
+        and not referenced(run.schedule.query) \
+        and pstt.databases.adbc_target(run.schedule.connection) is not None
 
 
 def open_columnar(pstt: Pstt, run: RunInfo, stmt: sa.TextClause, params: dict[str, Any],

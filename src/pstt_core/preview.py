@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from .errors import ConfigError, PsttError
 from .models import RunInfo, Schedule, Trigger
-from .pipeline import query_parameters
+from .pipeline import check_parameters, statement
 from .values import json_default
 
 if TYPE_CHECKING:
@@ -51,12 +51,14 @@ def preview(pstt: Pstt, connection: str, query: str, *, limit: int = PREVIEW_ROW
                           path="connection")
     schedule = Schedule(id="preview", name="preview", connection=connection, query=query,
                         trigger=Trigger("interval", seconds=60), sharing_mode="preview")
-    stmt, params = query_parameters(query, RunInfo.new(schedule))
+    run = RunInfo.new(schedule)
+    check_parameters(run)
     engine = pstt.databases.engine(connection)
     t0 = time.perf_counter()
     try:
         read_only = pstt.config.databases[connection].read_only
         with engine.connect() as conn, _guarded(conn, timeout, keep_read_only=read_only):
+            stmt, params, _plan = statement(conn, run)
             result = conn.execution_options(stream_results=True).execute(stmt, params)
             if not result.returns_rows:
                 raise PsttError("the query returned no result set (is it a SELECT?)")

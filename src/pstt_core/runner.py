@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from .control import INTERRUPT, RunControl
-from .errors import ConflictError, RecordNotWrittenError
+from .errors import ConfigError, ConflictError, RecordNotWrittenError, StateFileError
+from .incremental import Window
+from .journal import BACKFILL
 from .logs import logging_to
 from .models import RunInfo, RunRecord, iso, utcnow
 from .pipeline import Progress, execute, run_timeout
@@ -45,11 +47,28 @@ class Runner:
         return schedule_id in self.running
 
     def prepare(self, schedule_id: str, trigger: str = "manual",
-                scheduled_at: datetime | None = None) -> RunInfo:
+                scheduled_at: datetime | None = None, *,
+                window: Window | None = None) -> RunInfo:
+        """The run of a schedule now; ``window``: a backfill (``ConfigError`` for a schedule
+        that is not incremental)."""
         schedule = self.pstt.schedules.get(schedule_id)
         last = self.pstt.scheduler_metrics.last_success(schedule_id)
-        return RunInfo.new(schedule, last_success_at=last, trigger=trigger,
-                           scheduled_at=scheduled_at)
+        if window is not None:
+            if schedule.incremental is None:
+                raise ConfigError(f"schedule {schedule_id!r} is not incremental: a backfill "
+                                  "needs its \"incremental\" cursor", path="$.from")
+            trigger = BACKFILL
+        run = RunInfo.new(schedule, last_success_at=last, trigger=trigger,
+                          scheduled_at=scheduled_at)
+        if schedule.incremental is not None:
+            # the mark the run starts from, which its commit expects to find unchanged; a
+            # damaged watermarks.json fails the run (recorded), it does not stop the fire
+            try:
+                run.watermark = self.pstt.watermarks.get(schedule_id)
+            except StateFileError as exc:
+                run.watermark = exc
+            run.window = window
+        return run
 
     def _claim(self, run: RunInfo) -> str | None:
         """Take the schedule's run lock; ``None`` on success, else why it is busy.

@@ -7,6 +7,7 @@ import zoneinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import incremental
 from .converter import structure, unstructure
 from .errors import ConfigError, ConflictError, NotFoundError, StateFileError
 from .models import SCHEDULE_ID_RE, Schedule, iso, utcnow
@@ -14,6 +15,10 @@ from .state import JsonFile, json_kind
 
 if TYPE_CHECKING:
     from .facade import Pstt
+
+
+# Field of an update request (not of the schedule): forget the watermark with the change.
+RESET_WATERMARK = "reset_watermark"
 
 
 def slugify(text: str) -> str:
@@ -113,6 +118,9 @@ def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
             fail("trigger", f"the scheduler cannot use this trigger: {exc}"[:300])
     if sched.batch_size < 1:
         fail("batch_size", "must be at least 1")
+    if sched.incremental is not None:
+        for field, message in incremental.check(sched.incremental, sched.query):
+            fail(f"incremental.{field}", message)
     sink_type = pstt.registry.sinks.get(sched.sharing_mode)
     if sink_type is None:
         known = ", ".join(sorted(pstt.registry.sinks)) or "none"
@@ -207,16 +215,23 @@ class ScheduleStore:
             return sched
 
     def update(self, schedule_id: str, data: dict[str, Any]) -> Schedule:
+        """Replace a schedule; ``"reset_watermark": true`` in ``data`` forgets its watermark
+        with the change (needed to change an incremental cursor that has one)."""
+        data = dict(data)
+        reset = data.pop(RESET_WATERMARK, False) is True
         with self.file.lock:
             items = self._raw()
             for i, item in enumerate(items):
                 if isinstance(item, dict) and item.get("id") == schedule_id:
                     merged = {**data, "id": schedule_id}
                     sched = validate_schedule(merged, self.pstt, path="$")
+                    incremental.check_change(self.pstt.watermarks, sched, reset)
                     sched.created_at = item.get("created_at") or iso(utcnow())
                     sched.updated_at = iso(utcnow())
                     items[i] = unstructure(sched)
                     self._write(items)
+                    if reset:
+                        self.pstt.watermarks.reset(schedule_id)
                     return sched
             raise NotFoundError(f"no schedule with id {schedule_id!r}")
 
@@ -225,6 +240,7 @@ class ScheduleStore:
             current = next((i for i in self._raw() if isinstance(i, dict) and i.get("id") == schedule_id), None)
             if current is None:
                 raise NotFoundError(f"no schedule with id {schedule_id!r}")
+            current.pop(RESET_WATERMARK, None)
             return self.update(schedule_id, {**current, **changes})
 
     def delete(self, schedule_id: str) -> None:
@@ -234,3 +250,4 @@ class ScheduleStore:
             if len(kept) == len(items):
                 raise NotFoundError(f"no schedule with id {schedule_id!r}")
             self._write(kept)
+        self.pstt.watermarks.reset(schedule_id)  # a new schedule of this id starts afresh

@@ -53,7 +53,8 @@ def test_unauthenticated_requests_are_refused(served: tuple[str, Path]) -> None:
     assert httpx.post(url + "/api/schedules/demo-orders-csv/run").status_code == 401
     assert httpx.get(url + "/scheduler").status_code == 303
     ok = httpx.get(url + "/api/schedules", headers={"Authorization": f"Bearer {TOKEN}"})
-    assert {s["id"] for s in ok.json()["schedules"]} == {"demo-orders-csv", "demo-revenue-by-city"}
+    assert {s["id"] for s in ok.json()["schedules"]} == {"demo-orders-csv", "demo-revenue-by-city",
+                                                        "demo-orders-feed"}
 
 
 def test_every_page_works_in_the_browser(served: tuple[str, Path], browser: Any,

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from ..plugins import Plugins, disabled_from_env
-from . import check, history, init, plugins, run, schedules, serve, settings, state
+from . import check, history, init, plugins, run, schedules, serve, settings, state, watermark
 from .context import cli_errors, get_pstt
 
 
@@ -36,7 +36,8 @@ def cli(ctx: click.Context, home: str | None) -> None:
     ctx.obj["home"] = home
 
 
-for module in (init, run, check, history, plugins, schedules, serve, settings, state):
+for module in (init, run, check, history, plugins, schedules, serve, settings, state,
+               watermark):
     module.add_to(cli)
 
 _CORE_COMMANDS = frozenset(cli.commands)

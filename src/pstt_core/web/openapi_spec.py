@@ -73,7 +73,22 @@ SCHEDULE_PROPS: dict[str, Any] = {
     "misfire_grace_sec": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_GRACE_SEC,
                           "description": "null: a late fire runs however late it is"},
     "coalesce": {"type": "boolean"},
+    "incremental": {"oneOf": [_ref("Incremental"), {"type": "null"}],
+                    "description": "deliver only the rows after the watermark "
+                                   "(docs/INCREMENTAL.md)"},
 }
+CURSOR_VALUE = {"type": ["string", "number"]}
+# Of a change request, not of the schedule: needed to change a cursor that has a watermark.
+RESET_PROP = {"reset_watermark": {"type": "boolean", "default": False,
+                                  "description": "forget the watermark with this change"}}
+MARK_PROPS: dict[str, Any] = {
+    "value": {**CURSOR_VALUE, "description": "the cursor (integers and decimals as text)"},
+    "type": {"type": "string", "enum": ["datetime", "date", "int", "decimal", "float", "text"]},
+    "tiebreaker_value": CURSOR_VALUE,
+    "tiebreaker_type": {"type": "string",
+                        "enum": ["datetime", "date", "int", "decimal", "float", "text"]}}
+MARK = {"type": ["object", "null"], "properties": {
+    "column": {"type": "string"}, "tiebreaker": {"type": "string"}, **MARK_PROPS}}
 RUN_PROPS: dict[str, Any] = {
     "export_id": {"type": "string"}, "schedule_id": {"type": "string"},
     "sharing_mode": {"type": "string"}, "status": {"type": "string"},
@@ -83,11 +98,38 @@ RUN_PROPS: dict[str, Any] = {
     "scheduled_at": {"type": ["string", "null"],
                      "description": "The fire time (UTC) of a scheduled run; null for a manual one"},
     "instance": {"type": ["string", "null"],
-                 "description": "The instance that ran it: <host>/<name>"}}
+                 "description": "The instance that ran it: <host>/<name>"},
+    "trigger": {"type": "string", "enum": ["schedule", "manual", "backfill"]},
+    "watermark_from": {**MARK, "description": "incremental: the watermark the run started "
+                                              "from (a backfill: its from)"},
+    "watermark_to": {**MARK, "description": "incremental: the cursor of the last row "
+                                            "delivered; the new watermark when the run "
+                                            "succeeded"}}
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {
         "error": {"type": "string"}, "path": {"type": ["string", "null"]}}},
     "Trigger": TRIGGER,
+    "Incremental": {"type": "object", "required": ["column"], "properties": {
+        "column": {"type": "string", "description": "the cursor column"},
+        "tiebreaker": {"type": "string", "description": "a unique column: the cursor is "
+                                                        "the pair (column, tiebreaker)"},
+        "delay_sec": {"type": "number", "minimum": 0,
+                      "description": "leave rows stamped within the last delay_sec of the "
+                                     "database's clock for the next run"},
+        "start": {**CURSOR_VALUE, "description": "the first run's lower bound (inclusive)"}}},
+    "Watermark": {"type": "object", "required": ["schedule_id", "column", "watermark"],
+                  "properties": {
+                      "schedule_id": {"type": "string"}, "column": {"type": "string"},
+                      "tiebreaker": {"type": ["string", "null"]}, "start": {},
+                      "watermark": {"type": ["object", "null"], "properties": MARK_PROPS},
+                      "updated_at": {"type": ["string", "null"]},
+                      "export_id": {"type": ["string", "null"]},
+                      "source": {"type": ["string", "null"], "enum": ["run", "set", None]},
+                      "reset": {"type": "boolean", "description": "DELETE: there was one"}}},
+    "WatermarkInput": {"type": "object", "required": ["value"], "properties": MARK_PROPS},
+    "RunInput": {"type": "object", "properties": {
+        "from": {**CURSOR_VALUE, "description": "backfill: rows at or after it"},
+        "to": {**CURSOR_VALUE, "description": "backfill: rows before it"}}},
     "PreviewInput": {"type": "object", "required": ["connection", "query"], "properties": {
         "connection": {"type": "string", "description": "a database of connections.json"},
         "query": {"type": "string"},
@@ -99,8 +141,9 @@ SCHEMAS: dict[str, Any] = {
         "duration_ms": {"type": "number"}}},
     "ScheduleInput": {"type": "object", "additionalProperties": True,
                       "required": ["name", "connection", "query", "trigger", "sharing_mode"],
-                      "properties": SCHEDULE_PROPS},
-    "SchedulePatch": {"type": "object", "additionalProperties": True, "properties": SCHEDULE_PROPS},
+                      "properties": {**SCHEDULE_PROPS, **RESET_PROP}},
+    "SchedulePatch": {"type": "object", "additionalProperties": True,
+                      "properties": {**SCHEDULE_PROPS, **RESET_PROP}},
     "Schedule": {"type": "object", "required": ["id", "name", "sharing_mode", "sink_options"],
                  "properties": {**SCHEDULE_PROPS, "next_run": {"type": ["string", "null"]},
                                 "next_runs": {"type": "array", "items": {"type": "string"},
@@ -167,12 +210,23 @@ def _paths() -> dict[str, Any]:
         "/api/triggers/preview": {"post": _op(
             "The next fire times of a trigger (the schedule form shows them as you type)",
             ok(_ref("TriggerPreview")), body="TriggerPreviewInput", tag="schedules")},
-        "/api/schedules/{id}/run": {"post": _op(
-            "Run now: waits and returns the record, or 202 with ?background=true",
+        "/api/schedules/{id}/run": {"post": {**_op(
+            "Run now: waits and returns the record, or 202 with ?background=true; a body "
+            "{\"from\", \"to\"} backfills that window of an incremental schedule's cursor "
+            "(trigger backfill; the watermark does not move)",
             {**ok(_ref("RunRecord"), "The finished run (its status may be failed)"),
              "202": _json(_ref("RunStarted"), "Started in the background")}, 400, 404, 409, 503,
             params=[*sid, _query("background", {"type": "boolean", "default": False})],
-            tag="runs")},
+            tag="runs"), "requestBody": {"required": False,
+                                         "content": {J: {"schema": _ref("RunInput")}}}}},
+        "/api/schedules/{id}/watermark": {
+            "get": _op("The watermark of an incremental schedule", ok(_ref("Watermark")), 400,
+                       404, params=sid, tag="schedules"),
+            "put": _op("Set the watermark (the next run delivers the rows after it)",
+                       ok(_ref("Watermark")), 404, body="WatermarkInput", params=sid,
+                       tag="schedules"),
+            "delete": _op("Reset the watermark (the next run starts from start)",
+                          ok(_ref("Watermark")), 400, 404, params=sid, tag="schedules")},
         "/api/runs/{export_id}": {"get": _op("A run by export_id (status running while it runs; "
                                              "503 when it ended but its record could not be "
                                              "written)", ok(_ref("RunRecord")), 404, 503,

@@ -65,7 +65,9 @@ def _detail_data(pstt: Pstt, schedule_id: str) -> dict[str, Any]:
         return {"schedule": redact({**raw, "id": schedule_id}), "runs": runs,
                 "invalid": problems, "raw_json": json.dumps(redact(raw), indent=2),
                 **form_context(pstt)}
-    return {"schedule": schedule, "runs": runs, "invalid": None, **form_context(pstt)}
+    watermark = pstt.watermark(schedule_id) if schedule.get("incremental") else None
+    return {"schedule": schedule, "runs": runs, "invalid": None, "watermark": watermark,
+            **form_context(pstt)}
 
 
 def exc_prefix(path: str | None) -> str:

@@ -75,6 +75,26 @@ async def disable_schedule(request: Request) -> Response:
     return await _set_enabled(request, False)
 
 
+async def get_watermark(request: Request) -> Response:
+    """The watermark of an incremental schedule (``watermark`` is null when it has none)."""
+    return JSONResponse(await run_in_threadpool(_pstt(request).watermark,
+                                                request.path_params["id"]))
+
+
+async def set_watermark(request: Request) -> Response:
+    """PUT ``{"value", "type"?, "tiebreaker_value"?, "tiebreaker_type"?}``: the next run
+    delivers the rows after it."""
+    body = await json_body(request)
+    return JSONResponse(await run_in_threadpool(_pstt(request).set_watermark,
+                                                request.path_params["id"], body))
+
+
+async def reset_watermark(request: Request) -> Response:
+    """DELETE: forget the watermark; the next run starts from ``start``."""
+    return JSONResponse(await run_in_threadpool(_pstt(request).reset_watermark,
+                                                request.path_params["id"]))
+
+
 def _preview(body: dict[str, Any]) -> dict[str, Any]:
     """Validate a trigger and time zone the way a saved schedule's are, then list its fires."""
     import zoneinfo
@@ -121,5 +141,8 @@ routes = [
     Route("/api/schedules/{id}", patch_schedule, methods=["PATCH"]),
     Route("/api/schedules/{id}", delete_schedule, methods=["DELETE"]),
     Route("/api/schedules/{id}/enable", enable_schedule, methods=["POST"]),
+    Route("/api/schedules/{id}/watermark", get_watermark, methods=["GET"]),
+    Route("/api/schedules/{id}/watermark", set_watermark, methods=["PUT"]),
+    Route("/api/schedules/{id}/watermark", reset_watermark, methods=["DELETE"]),
     Route("/api/schedules/{id}/disable", disable_schedule, methods=["POST"]),
 ]

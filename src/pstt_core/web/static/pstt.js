@@ -95,6 +95,11 @@
       call = api("DELETE", base).then(function () {
         reloadWith("Schedule " + id + " deleted.", "success", btn.getAttribute("data-after"));
       });
+    } else if (action === "reset-watermark") {
+      if (!confirm("Reset the watermark of " + id + "? The next run exports again from its start.")) { return; }
+      call = api("DELETE", base + "/watermark").then(function () {
+        reloadWith("Watermark of " + id + " reset.", "success");
+      });
     } else if (action === "run") {
       flash("Running " + id + "…", "info");
       // start in the background and poll, so a long export never hits a proxy timeout

@@ -75,6 +75,11 @@
       form.elements.trigger_seconds.value = (t.seconds || 0) + 60 * (t.minutes || 0) +
         3600 * (t.hours || 0) + 86400 * (t.days || 0);
     }
+    var inc = s.incremental || {};
+    form.elements.inc_column.value = inc.column || "";
+    form.elements.inc_tiebreaker.value = inc.tiebreaker || "";
+    form.elements.inc_delay_sec.value = inc.delay_sec === undefined || inc.delay_sec === null ? "" : inc.delay_sec;
+    form.elements.inc_start.value = inc.start === undefined || inc.start === null ? "" : inc.start;
     modeSelect.value = s.sharing_mode;
     var fs = activeFieldset();
     if (fs) {
@@ -227,6 +232,20 @@
   triggerSelect.addEventListener("change", schedulePreview);
   previewNextRuns();
 
+  // the incremental block, or null (not incremental) when no cursor column is given
+  function readIncremental() {
+    var column = form.elements.inc_column.value.trim();
+    if (!column) { return null; }
+    var inc = {column: column};
+    var tb = form.elements.inc_tiebreaker.value.trim();
+    if (tb) { inc.tiebreaker = tb; }
+    var delay = form.elements.inc_delay_sec.value.trim();
+    if (delay) { inc.delay_sec = Number(delay); }
+    var start = form.elements.inc_start.value.trim();
+    if (start) { inc.start = start; }
+    return inc;
+  }
+
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     clearErrors();
@@ -241,6 +260,10 @@
       body.trigger = {type: "cron", expression: form.elements.trigger_expression.value};
     } else {
       body.trigger = {type: "interval", seconds: Number(form.elements.trigger_seconds.value || 0)};
+    }
+    body.incremental = readIncremental();
+    if (form.elements.reset_watermark && form.elements.reset_watermark.checked) {
+      body.reset_watermark = true;
     }
     var fs = activeFieldset();
     if (fs) {
