@@ -87,6 +87,10 @@ class Schedule:
     timeout_sec: float | None = None
     misfire_grace_sec: int = 300
     coalesce: bool = True
+    # Result gates (gates.py): what an empty result does, and the row count it must have.
+    on_empty: str = "send"
+    min_rows: int | None = None
+    max_rows: int | None = None
     created_at: str | None = None
     updated_at: str | None = None
     # Fields we do not know (written by a newer version or another tool) survive a round trip.

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from . import gates
 from .control import INTERRUPT, TIMEOUT, RunControl
 from .databases import describe_db_error
 from .errors import PsttError
@@ -131,12 +132,14 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
             for part in batches(result, batch):
                 sink.write(part)
                 rows += len(part)
+                gates.check_batch(schedule, rows)
                 if progress:
                     progress(rows)
                 if checkpoint:
                     checkpoint(rows, sink.progress_fields())
                 _check(control)
             result.close()
+        gates.check_result(schedule, rows)  # before the delivery becomes visible
         outcome: SinkResult = sink.close()
         record.status = outcome.status or "success"
         record.error = outcome.error
@@ -149,6 +152,9 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
             control.stop(TIMEOUT, f"timed out after {control.timeout:g} s")  # the database's
         record.status = "interrupted" if control.kind == INTERRUPT else "failed"
         record.error = control.reason if control.stopped else _error_text(exc)
+        if isinstance(exc, gates.GateStopped) and not control.stopped:
+            record.status = exc.status
+            record.extra["rows_delivered"] = 0
         if sink is not None:
             try:
                 sink.abort(exc)

@@ -7,6 +7,7 @@ import zoneinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import gates
 from .converter import structure, unstructure
 from .errors import ConfigError, ConflictError, NotFoundError, StateFileError
 from .models import SCHEDULE_ID_RE, Schedule, iso, utcnow
@@ -92,6 +93,8 @@ def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
                     where = f"{path}.sink_options" + (f".{exc.path}" if exc.path else "")
                     problems.append((where, exc.message))
             sched.sink_options = unstructure(options)
+            streaming = sink_type.streams_rows(options) if sink_type.streams_rows else None
+            gates.validate(sched, streaming, fail)
         except ConfigError as exc:
             problems.extend(exc.problems)
     if problems:

@@ -15,13 +15,14 @@ from email.headerregistry import Address
 
 from pstt_core import ConfigError, NotFoundError, PluginEnv, RunRecord, Schedule
 
+from . import notice_state
 from .addresses import envelope, parse_address, split_setting
 from .message import new_message, set_body, to_bytes
 from .servers import SECTION, SmtpServer, get_server
 from .smtp import SmtpFailure, deliver
 
 log = logging.getLogger("pstt.email.notices")
-NOTIFY_STATUSES = ("failed", "partial")
+NOTIFY_STATUSES = ("failed", "partial", "interrupted")
 _busy = threading.local()
 
 
@@ -68,17 +69,37 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def notice_text(record: RunRecord, schedule: Schedule) -> tuple[str, str]:
-    subject = f"[PSTT] run {record.status}: {_one_line(schedule.name)} ({schedule.id})"
-    lines = [f"The run of schedule \"{schedule.name}\" ({schedule.id}) {record.status}.", "",
+def notice_text(record: RunRecord, schedule: Schedule, *, missed: int = 0,
+                recovered_after: int = 0, public_url: str = "") -> tuple[str, str]:
+    """Subject and body of a failure notice, or of a recovery notice (``recovered_after``:
+    the failures before this success)."""
+    name = _one_line(schedule.name)
+    if recovered_after:
+        subject = f"[PSTT] recovered: {name} ({schedule.id})"
+        head = [f"Schedule \"{schedule.name}\" ({schedule.id}) succeeded again after "
+                f"{recovered_after} failed run(s).", ""]
+    else:
+        subject = f"[PSTT] run {record.status}: {name} ({schedule.id})"
+        head = [f"The run of schedule \"{schedule.name}\" ({schedule.id}) {record.status}.", ""]
+        if missed:
+            head += [f"{missed} more failure(s) of this schedule since the last notice "
+                     "(notices are rate-limited: PSTT_EMAIL_NOTIFY_INTERVAL_SEC).", ""]
+    lines = [*head,
              f"Sharing mode: {record.sharing_mode}", f"Status:       {record.status}",
              f"Started:      {record.started_at}", f"Finished:     {record.finished_at}",
              f"Rows:         {record.rows}", f"Export id:    {record.export_id}",
-             f"Trigger:      {record.trigger}", "", "Error:", record.error or "(no error text)", ""]
+             f"Trigger:      {record.trigger}", ""]
+    if public_url:
+        base = public_url.rstrip("/")
+        lines += [f"Run:          {base}/api/runs/{record.export_id}",
+                  f"History:      {base}/history?schedule_id={schedule.id}", ""]
+    if not recovered_after:
+        lines += ["Error:", record.error or "(no error text)", ""]
     return subject, "\n".join(lines)
 
 
-def send_notice(record: RunRecord, schedule: Schedule, env: PluginEnv) -> list[str]:
+def send_notice(record: RunRecord, schedule: Schedule, env: PluginEnv, *, missed: int = 0,
+                recovered_after: int = 0) -> list[str]:
     """E-mail the notice; returns the addresses it was delivered to."""
     recipients = notice_recipients(schedule, env)
     if not recipients:
@@ -91,9 +112,10 @@ def send_notice(record: RunRecord, schedule: Schedule, env: PluginEnv) -> list[s
     if server is None:
         return []
     sender = server.sender()
-    subject, body = notice_text(record, schedule)
+    subject, body = notice_text(record, schedule, missed=missed, recovered_after=recovered_after,
+                                public_url=str(env.settings.get("PSTT_PUBLIC_URL") or ""))
     msg = new_message(sender=sender, to=recipients, subject=subject, export_id=record.export_id)
-    msg["X-PSTT-Notice"] = "run-" + record.status
+    msg["X-PSTT-Notice"] = "recovered" if recovered_after else "run-" + record.status
     set_body(msg, body, None)
     retries = min(int(env.settings["PSTT_EMAIL_RETRIES"]), 1)
     delivery = deliver(server, sender.addr_spec, envelope(recipients), to_bytes(msg),
@@ -102,23 +124,45 @@ def send_notice(record: RunRecord, schedule: Schedule, env: PluginEnv) -> list[s
 
 
 def on_run_finished(record: RunRecord, schedule: Schedule, env: PluginEnv) -> None:
+    if record.status == "success":
+        failures = notice_state.recovered(env, schedule.id)
+        if failures:
+            _notify(record, schedule, env, recovered_after=failures)
+        return
     if record.status not in NOTIFY_STATUSES:
         return
     if record.status == "partial" and not env.settings["PSTT_EMAIL_NOTIFY_PARTIAL"]:
         return
+    interval = float(env.settings.get("PSTT_EMAIL_NOTIFY_INTERVAL_SEC", 3600.0))
+    due, missed = notice_state.failed(env, schedule.id, interval)
+    if due:
+        if _notify(record, schedule, env, missed=missed):
+            notice_state.delivered(env, schedule.id)
+        else:
+            notice_state.held_back(env, schedule.id)
+    else:
+        log.info("failure notice for run %s held back (rate limit: one per %g s per schedule)",
+                 record.export_id, interval)
+
+
+def _notify(record: RunRecord, schedule: Schedule, env: PluginEnv, **kind: int) -> bool:
+    """Send one notice; true when at least one recipient accepted it."""
     if getattr(_busy, "active", False):  # belt and braces: never notify about a notice
-        return
+        return False
     _busy.active = True
+    sent: list[str] = []
+    what = "recovery" if kind.get("recovered_after") else "failure"
     try:
-        sent = send_notice(record, schedule, env)
+        sent = send_notice(record, schedule, env, **kind)
         if sent:
-            log.info("failure notice for run %s sent to %s", record.export_id, ", ".join(sent))
+            log.info("%s notice for run %s sent to %s", what, record.export_id, ", ".join(sent))
     except (SmtpFailure, ConfigError) as exc:
-        log.error("failure notice for run %s not sent: %s", record.export_id, exc)
+        log.error("%s notice for run %s not sent: %s", what, record.export_id, exc)
     except Exception:
-        log.exception("failure notice for run %s not sent", record.export_id)
+        log.exception("%s notice for run %s not sent", what, record.export_id)
     finally:
         _busy.active = False
+    return bool(sent)
 
 
 def check_notice_config(env: PluginEnv) -> list[str]:

@@ -64,6 +64,12 @@ def _validate_export(options: KafkaExportConfig, env: PluginEnv) -> None:
                           + ", ".join(COMPRESSIONS), path="compression_type")
 
 
+def _streams_rows(options: KafkaExportConfig) -> str | None:
+    """Every row is a message published as soon as it is read (the result gates' check)."""
+    return ("the Kafka sharing mode publishes each row as it is read, before the row count is "
+            "known (on_empty is checked, since an empty result publishes nothing)")
+
+
 def _sink_factory(ctx: SinkContext) -> Sink:
     from .sink import KafkaSink
 
@@ -83,6 +89,7 @@ SINK = SinkType(
                  "kafka_include_metadata": "include_metadata"},
     legacy_object="kafka_config",
     validate=_validate_export,
+    streams_rows=_streams_rows,
     history_fields=("kafka_topic", "kafka_messages_sent", "kafka_messages_failed",
                     "kafka_duration_sec"),
 )

@@ -8,6 +8,7 @@ come from a bounded reservoir of samples per cell, so the file stays small.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import random
 import threading
@@ -81,6 +82,40 @@ def _new_cell() -> dict[str, Any]:
     return {**dict.fromkeys(_COUNTERS, 0), "samples": [], "last_message_at": None}
 
 
+# Upper bounds (seconds) of the delivery latency histogram: 1 ms to 30 s.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                   30.0)
+
+
+class LatencyHistogram:
+    """Cumulative-bucket histogram of latency samples given in milliseconds."""
+
+    __slots__ = ("counts", "sum_sec", "count")
+
+    def __init__(self) -> None:
+        self.counts = [0] * len(LATENCY_BUCKETS)
+        self.sum_sec = 0.0
+        self.count = 0
+
+    def add(self, samples_ms: Iterable[float]) -> None:
+        for ms in samples_ms:
+            sec = ms / 1000.0
+            i = bisect.bisect_left(LATENCY_BUCKETS, sec)
+            if i < len(self.counts):
+                self.counts[i] += 1
+            self.sum_sec += sec
+            self.count += 1
+
+    def buckets(self) -> list[tuple[str, float]]:
+        """``(le, cumulative count)`` pairs, ``+Inf`` last, as Prometheus wants them."""
+        out, running = [], 0
+        for bound, n in zip(LATENCY_BUCKETS, self.counts, strict=True):
+            running += n
+            out.append((f"{bound:g}", float(running)))
+        out.append(("+Inf", float(self.count)))
+        return out
+
+
 class KafkaMetricsService:
     """:param state: where the document is kept (``env.state`` of the Kafka plugin)."""
 
@@ -93,6 +128,9 @@ class KafkaMetricsService:
         self.lock = threading.RLock()
         self.cells: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.totals: dict[tuple[str, str], dict[str, Any]] = {}
+        # (topic, connection) → delivery latency histogram of this process (sampled
+        # deliveries, seconds): bucket counts per LATENCY_BUCKETS, then sum and count
+        self.latency_hist: dict[tuple[str, str], LatencyHistogram] = {}
         # top-level keys of the file that this service does not write: kept as found
         self.foreign: dict[str, Any] = {}
         self.dirty = False
@@ -184,7 +222,10 @@ class KafkaMetricsService:
                                 ("latency_sum_ms", latency_sum_ms),
                                 ("latency_count", latency_count), ("busy_sec", busy_sec)):
                 cell[name] += value
-            self._merge_samples(cell["samples"], list(samples), seen, latency_count)
+            samples = list(samples)
+            self._merge_samples(cell["samples"], samples, seen, latency_count)
+            if samples:
+                self.latency_hist.setdefault((topic, connection), LatencyHistogram()).add(samples)
             if messages:
                 cell["last_message_at"] = at.astimezone(timezone.utc).isoformat()
             total = self.totals.setdefault((topic, connection),

@@ -67,6 +67,12 @@ SCHEDULE_PROPS: dict[str, Any] = {
     "batch_size": {"type": "integer", "minimum": 1},
     "timeout_sec": {"type": ["number", "null"]}, "misfire_grace_sec": {"type": "integer"},
     "coalesce": {"type": "boolean"},
+    "on_empty": {"type": "string", "enum": ["send", "skip", "fail"], "default": "send",
+                 "description": "result gate: what an empty result does"},
+    "min_rows": {"type": ["integer", "null"], "minimum": 0,
+                 "description": "result gate: fewer rows fail the run before delivery"},
+    "max_rows": {"type": ["integer", "null"], "minimum": 0,
+                 "description": "result gate: more rows fail the run before delivery"},
 }
 RUN_PROPS: dict[str, Any] = {
     "export_id": {"type": "string"}, "schedule_id": {"type": "string"},
