@@ -91,6 +91,8 @@ class Schedule:
     on_empty: str = "send"
     min_rows: int | None = None
     max_rows: int | None = None
+    # Alert when the last successful run is older than this (staleness.py); no default.
+    max_staleness_sec: float | None = None
     created_at: str | None = None
     updated_at: str | None = None
     # Fields we do not know (written by a newer version or another tool) survive a round trip.

@@ -19,6 +19,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from . import staleness
 from .errors import ConfigError, RecordNotWrittenError
 from .logs import logging_to
 from .models import Schedule, Trigger
@@ -32,6 +33,8 @@ log = logging.getLogger("pstt.scheduler")
 
 # ':' cannot appear in a schedule id, so this job never collides with one.
 WATCH_JOB_ID = "pstt:watch-schedules"
+STALE_JOB_ID = "pstt:staleness"
+OWN_JOBS = (WATCH_JOB_ID, STALE_JOB_ID)
 
 
 def make_trigger(schedule: Schedule) -> Any:
@@ -110,6 +113,11 @@ class Scheduler:
                 self._aps.add_job(self._watch, IntervalTrigger(seconds=period), id=WATCH_JOB_ID,
                                   name="reload schedules.json when it changes",
                                   replace_existing=True, coalesce=True, max_instances=1)
+            period = self.pstt.settings["PSTT_STALENESS_CHECK_SEC"]
+            if period:
+                self._aps.add_job(self._check_staleness, IntervalTrigger(seconds=period),
+                                  id=STALE_JOB_ID, name="staleness watchdog",
+                                  replace_existing=True, coalesce=True, max_instances=1)
         try:
             self.sync()
         except ConfigError as exc:  # a damaged schedules.json: no jobs until it is fixed
@@ -134,7 +142,7 @@ class Scheduler:
             self._report_invalid(invalid)
             wanted = {sid: s for sid, s in schedules.items() if s.enabled}
             for job in self._aps.get_jobs():
-                if job.id not in wanted and job.id != WATCH_JOB_ID:
+                if job.id not in wanted and job.id not in OWN_JOBS:
                     job.remove()
                     self._fingerprints.pop(job.id, None)
             for sid, sched in wanted.items():
@@ -167,6 +175,13 @@ class Scheduler:
             except Exception as exc:  # e.g. a half-typed file: keep the jobs, try again
                 log.error("could not reload schedules.json: %s", exc)
 
+    def _check_staleness(self) -> None:
+        with logging_to(self.pstt.home.logs):
+            try:
+                staleness.check(self.pstt)
+            except Exception:  # a watchdog problem must never stop the scheduler
+                log.exception("staleness check failed")
+
     def _fire(self, schedule_id: str) -> None:
         with logging_to(self.pstt.home.logs):
             try:
@@ -181,7 +196,7 @@ class Scheduler:
         """A fire APScheduler dropped before ``_fire``: too late (later than the schedule's
         ``misfire_grace_sec``, e.g. after the machine slept) or the previous run still going.
         Recorded as ``skipped`` so the history shows every fire that did not run."""
-        if event.job_id == WATCH_JOB_ID:
+        if event.job_id in OWN_JOBS:
             return
         with logging_to(self.pstt.home.logs):
             self._record_not_run(event)
@@ -210,4 +225,4 @@ class Scheduler:
         return [{"id": j.id, "name": j.name,
                  "next_run_time": j.next_run_time.isoformat() if j.next_run_time else None,
                  "timezone": str(getattr(j.trigger, "timezone", "") or "")}
-                for j in self._aps.get_jobs() if j.id != WATCH_JOB_ID]
+                for j in self._aps.get_jobs() if j.id not in OWN_JOBS]

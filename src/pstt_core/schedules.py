@@ -77,6 +77,8 @@ def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
         fail("batch_size", "must be at least 1")
     if sched.timeout_sec is not None and sched.timeout_sec <= 0:
         fail("timeout_sec", "must be positive (or omitted)")
+    if sched.max_staleness_sec is not None and sched.max_staleness_sec <= 0:
+        fail("max_staleness_sec", "must be positive (or omitted for no staleness alert)")
     sink_type = pstt.registry.sinks.get(sched.sharing_mode)
     if sink_type is None:
         known = ", ".join(sorted(pstt.registry.sinks)) or "none"

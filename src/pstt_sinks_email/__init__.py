@@ -24,7 +24,7 @@ from pstt_core import (
     hookimpl,
 )
 
-from .notices import check_notice_config, on_run_finished
+from .notices import check_notice_config, on_run_finished, on_schedule_stale
 from .options import EmailOptions, validate_options
 from .servers import SECTION, SMTP_SECTION
 from .sink import EmailSink
@@ -130,3 +130,8 @@ def register_commands(cli: click.Group, get_env: Callable[[], PluginEnv]) -> Non
 @hookimpl
 def run_finished(record: RunRecord, schedule: Schedule, env: PluginEnv) -> None:
     on_run_finished(record, schedule, env)
+
+
+@hookimpl
+def schedule_stale(schedule: Schedule, stale: dict[str, Any], env: PluginEnv) -> None:
+    on_schedule_stale(schedule, stale, env)

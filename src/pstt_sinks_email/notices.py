@@ -12,6 +12,7 @@ import importlib.util
 import logging
 import threading
 from email.headerregistry import Address
+from typing import Any
 
 from pstt_core import ConfigError, NotFoundError, PluginEnv, RunRecord, Schedule
 
@@ -98,9 +99,22 @@ def notice_text(record: RunRecord, schedule: Schedule, *, missed: int = 0,
     return subject, "\n".join(lines)
 
 
-def send_notice(record: RunRecord, schedule: Schedule, env: PluginEnv, *, missed: int = 0,
-                recovered_after: int = 0) -> list[str]:
-    """E-mail the notice; returns the addresses it was delivered to."""
+def stale_text(schedule: Schedule, stale: dict[str, Any], public_url: str) -> tuple[str, str]:
+    subject = f"[PSTT] stale: {_one_line(schedule.name)} ({schedule.id})"
+    last = stale.get("last_success_at") or "never (since the schedule was created)"
+    lines = [f"Schedule \"{schedule.name}\" ({schedule.id}) has not delivered for longer than "
+             f"its max_staleness_sec ({stale.get('max_staleness_sec')} s).", "",
+             f"Sharing mode: {schedule.sharing_mode}", f"Last success: {last}",
+             f"Stale since:  {stale.get('since')}", ""]
+    if public_url:
+        lines += [f"History:      {public_url.rstrip('/')}/history?schedule_id={schedule.id}", ""]
+    return subject, "\n".join(lines)
+
+
+def send_notice(record: RunRecord | None, schedule: Schedule, env: PluginEnv, *, missed: int = 0,
+                recovered_after: int = 0, stale: dict[str, Any] | None = None) -> list[str]:
+    """E-mail the notice of ``record`` (or, with ``stale``, of a stale schedule); returns the
+    addresses it was delivered to."""
     recipients = notice_recipients(schedule, env)
     if not recipients:
         return []
@@ -112,10 +126,17 @@ def send_notice(record: RunRecord, schedule: Schedule, env: PluginEnv, *, missed
     if server is None:
         return []
     sender = server.sender()
-    subject, body = notice_text(record, schedule, missed=missed, recovered_after=recovered_after,
-                                public_url=str(env.settings.get("PSTT_PUBLIC_URL") or ""))
-    msg = new_message(sender=sender, to=recipients, subject=subject, export_id=record.export_id)
-    msg["X-PSTT-Notice"] = "recovered" if recovered_after else "run-" + record.status
+    public_url = str(env.settings.get("PSTT_PUBLIC_URL") or "")
+    if record is None:
+        subject, body = stale_text(schedule, stale or {}, public_url)
+        kind, export_id = "stale", None
+    else:
+        subject, body = notice_text(record, schedule, missed=missed,
+                                    recovered_after=recovered_after, public_url=public_url)
+        kind = "recovered" if recovered_after else "run-" + record.status
+        export_id = record.export_id
+    msg = new_message(sender=sender, to=recipients, subject=subject, export_id=export_id)
+    msg["X-PSTT-Notice"] = kind
     set_body(msg, body, None)
     retries = min(int(env.settings["PSTT_EMAIL_RETRIES"]), 1)
     delivery = deliver(server, sender.addr_spec, envelope(recipients), to_bytes(msg),
@@ -145,6 +166,19 @@ def on_run_finished(record: RunRecord, schedule: Schedule, env: PluginEnv) -> No
                  record.export_id, interval)
 
 
+def on_schedule_stale(schedule: Schedule, stale: dict[str, Any], env: PluginEnv) -> None:
+    """The staleness watchdog found ``schedule`` stale: one notice (the watchdog calls this
+    once per stale period)."""
+    try:
+        sent = send_notice(None, schedule, env, stale=stale)
+        if sent:
+            log.info("stale notice for schedule %s sent to %s", schedule.id, ", ".join(sent))
+    except (SmtpFailure, ConfigError) as exc:
+        log.error("stale notice for schedule %s not sent: %s", schedule.id, exc)
+    except Exception:
+        log.exception("stale notice for schedule %s not sent", schedule.id)
+
+
 def _notify(record: RunRecord, schedule: Schedule, env: PluginEnv, **kind: int) -> bool:
     """Send one notice; true when at least one recipient accepted it."""
     if getattr(_busy, "active", False):  # belt and braces: never notify about a notice
@@ -153,7 +187,8 @@ def _notify(record: RunRecord, schedule: Schedule, env: PluginEnv, **kind: int) 
     sent: list[str] = []
     what = "recovery" if kind.get("recovered_after") else "failure"
     try:
-        sent = send_notice(record, schedule, env, **kind)
+        sent = send_notice(record, schedule, env, missed=kind.get("missed", 0),
+                           recovered_after=kind.get("recovered_after", 0))
         if sent:
             log.info("%s notice for run %s sent to %s", what, record.export_id, ", ".join(sent))
     except (SmtpFailure, ConfigError) as exc:

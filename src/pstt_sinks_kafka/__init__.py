@@ -62,6 +62,9 @@ def _validate_export(options: KafkaExportConfig, env: PluginEnv) -> None:
     if options.compression_type is not None and options.compression_type not in COMPRESSIONS:
         raise ConfigError(f"{options.compression_type!r} is not allowed; use one of "
                           + ", ".join(COMPRESSIONS), path="compression_type")
+    from .deadletter import validate as validate_dead_letter
+
+    validate_dead_letter(options.dead_letter, names)
 
 
 def _streams_rows(options: KafkaExportConfig) -> str | None:

@@ -169,6 +169,10 @@ class KafkaExportConfig:
         "advanced": True, "help": "Headers added to every message"})
     compression_type: str | None = attrs.field(default=None, metadata={
         "advanced": True, "choices": COMPRESSIONS, "help": "Override the connection's compression"})
+    dead_letter: dict[str, Any] | None = attrs.field(default=None, metadata={
+        "advanced": True,
+        "help": 'Keep undelivered messages: {"file": true} (exports/dead_letter/<schedule>/'
+                '<export_id>.jsonl) or {"topic": "orders.dlq", "connection": "…"}'})
 
 
 @attrs.define

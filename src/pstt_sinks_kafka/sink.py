@@ -7,6 +7,7 @@ from typing import Any
 
 from pstt_core import ConfigError, RunStatus, Sink, SinkContext, SinkResult, to_text
 
+from . import deadletter
 from .encoding import encode_headers
 from .failures import ClusterStalled, ready_publisher
 from .models import KafkaExportConfig
@@ -35,6 +36,7 @@ class KafkaSink(Sink):
         self.headers = encode_headers(self.options.headers, "headers")
         self._prefix = self._suffix = b""
         self._recorded = False
+        self._dead_fields: dict[str, Any] | None = None
 
     def open(self, columns: Sequence[str]) -> None:
         super().open(columns)
@@ -52,6 +54,8 @@ class KafkaSink(Sink):
             lambda: pool.publisher(options.connection, options.topic, options.batch_size,
                                    options.compression_type),
             options.topic, pool.setting("KAFKA_TIMEOUT_MS") / 1000.0)
+        if options.dead_letter:
+            self.pub.dead = []
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         assert self.pub is not None
@@ -89,6 +93,34 @@ class KafkaSink(Sink):
             fields["kafka_chunks_failed"] = len(pub.failed_chunks)
         if pub.errors:
             fields["kafka_error"] = pub.error_texts(1)[0]
+        if self.options.dead_letter:
+            fields.update(self._dead_letters(pub))
+        return fields
+
+    def _dead_letters(self, pub: Publisher) -> dict[str, Any]:
+        """Keep the undelivered messages (once per run) where ``dead_letter`` says."""
+        if self._dead_fields is not None:
+            return self._dead_fields
+        letters, option = list(pub.dead or []), self.options.dead_letter or {}
+        fields: dict[str, Any] = {"kafka_dead_lettered": 0}
+        if letters:
+            run = self.ctx.run
+            try:
+                if option.get("file"):
+                    where = deadletter.write_file(self.ctx.env, run.schedule.id, run.export_id,
+                                                  pub.topic, letters)
+                    fields.update(kafka_dead_lettered=len(letters), kafka_dead_letter=where)
+                else:
+                    conn = option.get("connection") or self.options.connection
+                    sent, errors = deadletter.publish(self.service.pool, conn, option["topic"],
+                                                      run.export_id, pub.topic, letters)
+                    fields.update(kafka_dead_lettered=sent,
+                                  kafka_dead_letter=f"{conn}:{option['topic']}")
+                    if errors:
+                        fields["kafka_dead_letter_error"] = "; ".join(errors)
+            except Exception as exc:  # the run's outcome stands; say the letters are lost
+                fields["kafka_dead_letter_error"] = f"{type(exc).__name__}: {exc}"
+        self._dead_fields = fields
         return fields
 
     def close(self) -> SinkResult:

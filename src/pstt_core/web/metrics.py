@@ -31,6 +31,7 @@ from starlette.routing import Route
 from ..history import parse_time
 from ..models import FINISHED_STATUSES, RunRecord
 from ..plugins import core_version
+from ..staleness import stale_schedules
 
 if TYPE_CHECKING:
     from ..facade import Pstt
@@ -66,6 +67,14 @@ class SchedulerCollector:
         yield runs
         yield rows
         yield last_ok
+        stale = GaugeMetricFamily("pstt_schedule_stale", "1 when the schedule's last success is "
+                                  "older than its max_staleness_sec", labels=["schedule"])
+        now_stale = stale_schedules(self.pstt)
+        valid, _invalid = self.pstt.schedules.load()
+        for sid, sched in sorted(valid.items()):
+            if sched.max_staleness_sec:
+                stale.add_metric([sid], 1.0 if sid in now_stale else 0.0)
+        yield stale
         running = GaugeMetricFamily("pstt_scheduler_running", "1 when the scheduler is running")
         running.add_metric([], 1.0 if self.pstt.scheduler.running else 0.0)
         yield running

@@ -73,6 +73,8 @@ SCHEDULE_PROPS: dict[str, Any] = {
                  "description": "result gate: fewer rows fail the run before delivery"},
     "max_rows": {"type": ["integer", "null"], "minimum": 0,
                  "description": "result gate: more rows fail the run before delivery"},
+    "max_staleness_sec": {"type": ["number", "null"],
+                          "description": "alert when the last success is older (no default)"},
 }
 RUN_PROPS: dict[str, Any] = {
     "export_id": {"type": "string"}, "schedule_id": {"type": "string"},
