@@ -65,12 +65,20 @@ def _validate_export(options: KafkaExportConfig, env: PluginEnv) -> None:
     from .deadletter import validate as validate_dead_letter
 
     validate_dead_letter(options.dead_letter, names)
+    if options.delivery not in ("idempotent", "transactional"):
+        raise ConfigError("must be idempotent or transactional", path="delivery")
+    if options.delivery == "transactional" and options.dead_letter:
+        raise ConfigError("cannot be combined with delivery: transactional (a message that "
+                          "fails aborts the whole run's transaction)", path="dead_letter")
 
 
 def _streams_rows(options: KafkaExportConfig) -> str | None:
-    """Every row is a message published as soon as it is read (the result gates' check)."""
+    """Rows are visible as they are read, unless the run is one transaction (result gates)."""
+    if options.delivery == "transactional":
+        return None
     return ("the Kafka sharing mode publishes each row as it is read, before the row count is "
-            "known (on_empty is checked, since an empty result publishes nothing)")
+            'known; use sink_options.delivery "transactional" (checked before the commit) — '
+            "on_empty is checked either way, since an empty result publishes nothing")
 
 
 def _sink_factory(ctx: SinkContext) -> Sink:

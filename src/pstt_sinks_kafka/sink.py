@@ -15,6 +15,7 @@ from .publish import Publisher
 from .rowjson import encode_json
 from .runtime import runtime
 from .settings import setting
+from .transaction import Transaction, transactional_id
 
 
 def run_status(total: int, sent: int, threshold: float) -> RunStatus:
@@ -37,6 +38,7 @@ class KafkaSink(Sink):
         self._prefix = self._suffix = b""
         self._recorded = False
         self._dead_fields: dict[str, Any] | None = None
+        self.tx: Transaction | None = None
 
     def open(self, columns: Sequence[str]) -> None:
         super().open(columns)
@@ -50,10 +52,15 @@ class KafkaSink(Sink):
             meta = encode_json(self.ctx.run.metadata())
             self._prefix, self._suffix = b'{"data":', b',"metadata":' + meta + b"}"
         pool, options = self.service.pool, self.options
+        tx_id = (transactional_id(self.ctx.run.schedule.id)
+                 if options.delivery == "transactional" else None)
+        timeout = pool.setting("KAFKA_TIMEOUT_MS") / 1000.0
         self.pub = ready_publisher(
             lambda: pool.publisher(options.connection, options.topic, options.batch_size,
-                                   options.compression_type),
-            options.topic, pool.setting("KAFKA_TIMEOUT_MS") / 1000.0)
+                                   options.compression_type, transactional_id=tx_id),
+            options.topic, timeout)
+        if tx_id:
+            self.tx = Transaction(self.pub, timeout)
         if options.dead_letter:
             self.pub.dead = []
 
@@ -127,6 +134,8 @@ class KafkaSink(Sink):
         fields = self._finish()
         pub = self.pub
         assert pub is not None
+        if self.tx is not None:
+            return self._close_transaction(fields)
         threshold = setting(self.ctx.env.settings, "KAFKA_SUCCESS_THRESHOLD")
         status = run_status(pub.produced, pub.sent, threshold)
         error = None
@@ -142,10 +151,37 @@ class KafkaSink(Sink):
                 error += f"; last client error: {last}"
         return SinkResult(status=status, error=error, fields=fields)
 
+    def _close_transaction(self, fields: dict[str, Any]) -> SinkResult:
+        """All or nothing: commit when every message is acknowledged, else abort."""
+        assert self.tx is not None and self.pub is not None
+        why = self.tx.commit()
+        fields.update(self._transaction_fields())
+        if why is None:
+            return SinkResult(fields=fields)
+        error = f"Kafka transaction aborted, nothing delivered to {self.pub.topic!r}: {why}"
+        if self.pub.errors:
+            error += ": " + "; ".join(self.pub.error_texts(3))
+        return SinkResult(status="failed", error=error, fields=fields)
+
+    def _transaction_fields(self) -> dict[str, Any]:
+        """A run whose transaction was aborted delivered nothing a committed reader sees."""
+        assert self.tx is not None and self.pub is not None
+        fields: dict[str, Any] = {"kafka_transaction": self.tx.state,
+                                  "kafka_transactional_id": transactional_id(
+                                      self.ctx.run.schedule.id)}
+        if self.tx.state != "committed":
+            fields.update(kafka_messages_aborted=self.pub.sent, kafka_messages_sent=0,
+                          rows_delivered=0)
+        return fields
+
     def abort(self, error: BaseException) -> None:
-        """The run failed elsewhere (e.g. the database): settle what was produced."""
+        """The run failed elsewhere (e.g. the database, a gate, a signal): settle what was
+        produced; in transactional mode abort the transaction."""
         if self.pub is not None:
             self._abort_fields = self._finish()
+            if self.tx is not None:
+                self.tx.abort(str(error))
+                self._abort_fields.update(self._transaction_fields())
 
     def progress_fields(self) -> dict[str, Any]:
         """Delivery reports counted so far (a lower bound of what is on the topic)."""
