@@ -123,7 +123,8 @@ def test_legacy_spellings_are_equivalent(home: HomeBuilder, kafka_broker: Any, t
     schedule = pstt.schedules.get("legacy")
     assert schedule.sink_options == {"connection": "local", "topic": topic, "key_field": "id",
                                      "batch_size": 7, "include_metadata": True, "headers": {},
-                                     "compression_type": None, "dead_letter": None}
+                                     "compression_type": None, "delivery": "idempotent",
+                                     "dead_letter": None}
     record = pstt.run("legacy")
     assert record.status == "success", record.error
     assert record.extra["kafka_chunks"] == 5  # 30 rows in chunks of 7
