@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -77,8 +78,10 @@ def test_demo_schedule_runs_to_csv(bare: Any) -> None:
     data = files[0].read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")  # utf-8-sig for Excel
     with open(files[0], newline="", encoding="utf-8-sig") as fh:
-        rows = list(csv.reader(fh))
+        rows = list(csv.reader(fh, delimiter=";"))  # the demo's locale is excel-it
     assert rows[0][:3] == ["order_id", "ordered_at", "customer"] and len(rows) == 5001
+    amount = rows[0].index("amount")
+    assert any(re.fullmatch(r"\d+,\d+", r[amount]) for r in rows[1:])  # decimal commas
 
 
 def test_sinks_whose_dependencies_are_missing_are_listed_unavailable(bare: Any) -> None:

@@ -19,6 +19,7 @@ from .errors import (
 )
 from .facade import Pstt
 from .formats import FormatOptions, FormatWriter, OutputFormat
+from .formats.locales import CSV_LOCALES, DECIMAL_SEPARATORS, LOCALE_HELP
 from .health import HealthCheck, HealthResult
 from .hookspecs import hookimpl
 from .models import Database, RunInfo, RunRecord, RunStatus, Schedule, Trigger
@@ -29,6 +30,7 @@ from .plugin import (
     PluginState,
     StateBackend,
     StateFile,
+    TemplateError,
     atomic_write_bytes,
     atomic_write_json,
     check_fields,
@@ -37,6 +39,7 @@ from .plugin import (
     json_default,
     json_kind,
     parse_bool,
+    render_template,
     slugify,
     to_text,
     utcnow,
@@ -46,12 +49,13 @@ from .settings import Setting
 from .sinks import Sink, SinkContext, SinkResult, SinkType
 
 __all__ = [
-    "ConfigError", "ConfigSection", "ConflictError", "Database", "FormatOptions",
-    "FormatWriter", "HealthCheck", "HealthResult", "HistoryView", "ListFromText",
-    "NotFoundError", "OutputFormat", "PluginEnv", "PluginState", "Pstt", "PsttError",
-    "RecordNotWrittenError", "RunInfo", "RunRecord", "RunStatus", "Schedule", "Setting",
-    "Sink", "SinkContext", "SinkError", "SinkResult", "SinkType", "StateBackend", "StateFile",
-    "StateFileError", "Trigger", "atomic_write_bytes", "atomic_write_json", "check_fields",
-    "dumps", "fsync_dir", "hookimpl", "json_default", "json_kind", "parse_bool",
-    "register_plugin", "slugify", "to_text", "unregister_plugin", "utcnow",
+    "CSV_LOCALES", "ConfigError", "ConfigSection", "ConflictError", "DECIMAL_SEPARATORS",
+    "Database", "FormatOptions", "FormatWriter", "HealthCheck", "HealthResult", "HistoryView",
+    "LOCALE_HELP", "ListFromText", "NotFoundError", "OutputFormat", "PluginEnv", "PluginState",
+    "Pstt", "PsttError", "RecordNotWrittenError", "RunInfo", "RunRecord", "RunStatus", "Schedule",
+    "Setting", "Sink", "SinkContext", "SinkError", "SinkResult", "SinkType", "StateBackend",
+    "StateFile", "StateFileError", "TemplateError", "Trigger", "atomic_write_bytes",
+    "atomic_write_json", "check_fields", "dumps", "fsync_dir", "hookimpl", "json_default",
+    "json_kind", "parse_bool", "register_plugin", "render_template", "slugify", "to_text",
+    "unregister_plugin", "utcnow",
 ]

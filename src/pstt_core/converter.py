@@ -6,7 +6,9 @@ same error messages (file + JSON path) as the core's models.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import math
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar, get_args, get_origin
 
@@ -48,14 +50,21 @@ def _strict_int(value: Any, _cls: type) -> int:
 
 
 def _strict_float(value: Any, _cls: type) -> float:
+    """A finite number: NaN and infinities would pass every ``<`` / ``>`` bound unnoticed."""
+    number: float | None = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
         try:
-            return float(value)
-        except ValueError:
-            pass
-    raise ValueError(f"expected a number, got {value!r}")
+            number = float(value)
+        except OverflowError:
+            raise ValueError(f"number too large: {str(value)[:20]}…") from None
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            number = float(value)
+    if number is None:
+        raise ValueError(f"expected a number, got {value!r}"[:200])
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
 
 
 def _strict_str(value: Any, _cls: type) -> str:

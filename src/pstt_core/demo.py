@@ -77,12 +77,14 @@ ORDER BY o.id"""
 def demo_schedules() -> dict[str, Any]:
     return {"schedules": [
         {"id": "demo-orders-csv", "name": "Demo orders to CSV", "connection": "demo",
-         "description": "Every order with customer and product, as a CSV Excel opens directly.",
+         "description": "Every order with customer and product, as a CSV that Excel set to an "
+                        "Italian (or most European) region opens directly: ';' between "
+                        "fields, decimal commas (locale excel-it; 'excel' for English regions).",
          "query": DEMO_QUERY, "trigger": {"type": "cron", "expression": "0 6 * * *"},
          "timezone": "Europe/Rome", "enabled": True, "sharing_mode": "filesystem",
          "sink_options": {"format": "csv", "directory": "demo",
                           "filename": "orders_{run_time:%Y%m%d_%H%M%S}.csv",
-                          "encoding": "utf-8-sig", "keep_last": 10}},
+                          "locale": "excel-it", "keep_last": 10}},
         {"id": "demo-revenue-by-city", "name": "Demo revenue by city", "connection": "demo",
          "description": "Daily revenue per city as JSON Lines.",
          "query": "SELECT c.city, COUNT(*) AS orders, ROUND(SUM(o.amount), 2) AS revenue "

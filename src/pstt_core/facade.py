@@ -11,20 +11,21 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from .backend import open_backend
 from .builtin import CORE_HEALTH_CHECKS, core_health_checks
 from .config import Config, load_config
 from .databases import Databases
 from .envsubst import missing_error
 from .errors import ConfigError, PsttError, StateFileError
 from .health import run_checks
-from .history import HistoryStore, SchedulerMetricsStore
 from .home import Home
+from .instance import instance_id
 from .journal import RunJournal
 from .logs import logging_to, redactor, release_logging, setup_logging
 from .models import RunInfo, RunRecord, Schedule
 from .pipeline import Progress
 from .plugin import HistoryView, PluginEnv, PluginState
-from .plugin.state import FileStateBackend, Resources
+from .plugin.state import Resources
 from .plugins import CORE, HookFailure, PluginInfo, Plugins, disabled_from_env
 from .registry import Registry
 from .runner import Runner
@@ -88,12 +89,21 @@ class Pstt:
         self._attach_logs()
         self.databases = self._databases()
         self.schedules = ScheduleStore(self.home.schedules, self)
-        self.history = HistoryStore(self.home.history, self.settings["PSTT_HISTORY_MAX_RECORDS"],
-                                    lock_dir=self.home.locks)
-        self.scheduler_metrics = SchedulerMetricsStore(self.home.scheduler_metrics,
-                                                       lock_dir=self.home.locks)
+        self._instance: str | None = None
+        files = self.registry.state_files
+        # Where the shared state is (see pstt_core.backend): history, counters, plugin
+        # documents, fire claims.
+        self.backend = open_backend(
+            self.home, max_records=self.settings["PSTT_HISTORY_MAX_RECORDS"],
+            instance=lambda: self.instance,
+            document_files={p: f.name for p, f in files.items()},
+            validators={p: f.validate for p, f in files.items() if f.validate is not None})
+        self.history = self.backend.history
+        self.scheduler_metrics = self.backend.counters
+        self.claims = self.backend.claims
         self.journal = RunJournal(self.home.journal, self.history, self.scheduler_metrics,
-                                  self.home.locks, observe=self._observe_from_journal)
+                                  self.home.locks, observe=self._observe_from_journal,
+                                  instance=lambda: self.instance)
         self.runner = Runner(self)
         self.scheduler = Scheduler(self)
         self.started = False
@@ -103,10 +113,7 @@ class Pstt:
         # Deprecated (plugins written for 1.1 kept objects here); plugins use env.state.
         self.state: dict[str, Any] = {}
         self.export_root = self._export_root()
-        files = self.registry.state_files
-        self._state = FileStateBackend(
-            self.home.exports, self.home.locks, {p: f.name for p, f in files.items()},
-            validators={p: f.validate for p, f in files.items() if f.validate is not None})
+        self._state = self.backend.documents
         self.state_files = frozenset(
             p.resolve() for p in [*self.home.state_files,
                                   *(self._state.path(name) for name in self.hooks.names())])
@@ -115,6 +122,13 @@ class Pstt:
         self._envs: dict[str, PluginEnv] = {}
         self._envs_lock = threading.Lock()
         self._core_checks = core_health_checks(self)
+
+    @property
+    def instance(self) -> str:
+        """This instance's id, ``<host>/<name>`` (made on first use: only runs need it)."""
+        if self._instance is None:
+            self._instance = instance_id(self.settings["PSTT_INSTANCE_NAME"], self.home.root)
+        return self._instance
 
     def _export_root(self) -> Path:
         configured = self.settings["PSTT_EXPORT_ROOT"]

@@ -86,6 +86,10 @@ class HistoryStore:
         self.file = JsonFile(path, [], lock_dir=lock_dir, validate=validate_history)
         self.max_records = max_records
 
+    @property
+    def location(self) -> str:
+        return str(self.file.path)
+
     @staticmethod
     def _runs(data: Any) -> list[dict[str, Any]]:
         if isinstance(data, dict):
@@ -176,6 +180,10 @@ class SchedulerMetricsStore:
     def __init__(self, path: Path, *, lock_dir: Path | None = None):
         self.file = JsonFile(path, {"total": dict(_EMPTY_COUNTERS), "schedules": {}},
                              lock_dir=lock_dir, validate=validate_metrics)
+
+    @property
+    def location(self) -> str:
+        return str(self.file.path)
 
     def data(self) -> dict[str, Any]:
         data = self.file.load()

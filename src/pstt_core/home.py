@@ -60,6 +60,11 @@ class Home:
         return self.exports / ".journal"
 
     @property
+    def claims(self) -> Path:
+        """Fire claims of the files backend (see :mod:`pstt_core.claims`)."""
+        return self.locks / "claims"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

@@ -29,12 +29,15 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import RecordNotWrittenError
-from .history import HistoryStore, SchedulerMetricsStore, parse_time
+from .history import parse_time
 from .models import RunInfo, RunRecord, iso, utcnow
-from .state import atomic_write_bytes, fsync_dir, try_lock_file
+from .state import atomic_write_bytes, fsync_dir, try_lock_file, unlock_file
+
+if TYPE_CHECKING:
+    from .backend import Counters, RunHistory
 
 log = logging.getLogger("pstt.journal")
 
@@ -84,13 +87,16 @@ class RunJournal:
 
     :param directory: the journal directory (``exports/.journal``).
     :param locks: the home's lock directory (the runner's ``run-<id>.lock`` files).
+    :param instance: this instance's id (``pstt_core.instance``), written on its records.
     :param observe: called with each record this journal adds to the history later (a kept
         one, or an orphan made ``interrupted``): the run's observers hear of it only then.
     """
 
-    def __init__(self, directory: Path, history: HistoryStore, metrics: SchedulerMetricsStore,
-                 locks: Path, *, observe: Callable[[RunRecord], None] | None = None):
+    def __init__(self, directory: Path, history: RunHistory, metrics: Counters,
+                 locks: Path, *, observe: Callable[[RunRecord], None] | None = None,
+                 instance: Callable[[], str] | None = None):
         self.directory = directory
+        self.instance = instance or (lambda: f"{socket.gethostname()}/{os.getpid()}")
         self.history = history
         self.metrics = metrics
         self.locks = locks
@@ -110,6 +116,7 @@ class RunJournal:
                            sharing_mode=run.schedule.sharing_mode, status=RUNNING,
                            started_at=iso(run.export_timestamp) or "",
                            schedule_name=run.schedule.name, trigger=run.trigger,
+                           scheduled_at=iso(run.scheduled_at), instance=self.instance(),
                            extra=self.origin())
         entry = {"journal": RUNNING, "record": record.to_dict()}
         path = self._path(run.export_id)
@@ -119,6 +126,7 @@ class RunJournal:
     def complete(self, record: RunRecord) -> None:
         """Put the final record in the history, then count it; see the module docstring.
         Records kept earlier go in first, so the history stays in the order runs ended."""
+        record.instance = record.instance or self.instance()
         self._merge_kept()
         try:
             self._put(record)
@@ -129,7 +137,7 @@ class RunJournal:
             raise RecordNotWrittenError(
                 f"run {record.export_id} of schedule {record.schedule_id} ended "
                 f"({record.status}, {record.rows} rows delivered) but its record could not be "
-                f"written to {self.history.file.path}: {exc}; {where}",
+                f"written to {self.history.location}: {exc}; {where}",
                 record=record, kept_at=str(kept) if kept else None) from exc
         self._path(record.export_id).unlink(missing_ok=True)
 
@@ -149,7 +157,7 @@ class RunJournal:
                         added.append(record)
                 finally:
                     if lock >= 0:
-                        os.close(lock)
+                        unlock_file(lock)
             elif self._add(path, record):
                 added.append(record)
         return added
@@ -229,7 +237,7 @@ class RunJournal:
                 self.metrics.record(record)
             except Exception as exc:  # the record is written; only the counters lag
                 log.error("run %s is recorded, but %s could not be updated: %s",
-                          record.export_id, self.metrics.file.path, exc)
+                          record.export_id, self.metrics.location, exc)
         return added
 
     def _add(self, path: Path, record: RunRecord) -> bool:
@@ -261,7 +269,7 @@ class RunJournal:
         path = self._path(record.export_id)
         data = _encode({"journal": PENDING, "record": record.to_dict(),
                         "reason": f"{type(reason).__name__}: {reason}",
-                        "history": str(self.history.file.path)})
+                        "history": self.history.location})
         try:
             atomic_write_bytes(path, data)
             return path

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 import attrs
 
@@ -85,7 +86,8 @@ class Schedule:
     enabled: bool = True
     batch_size: int = 10_000
     timeout_sec: float | None = None
-    misfire_grace_sec: int = 300
+    # None: a late fire runs however late it is (APScheduler's misfire_grace_time=None)
+    misfire_grace_sec: int | None = 300
     coalesce: bool = True
     # Result gates (gates.py): what an empty result does, and the row count it must have.
     on_empty: str = "send"
@@ -103,6 +105,10 @@ class Schedule:
 class RunInfo:
     """Metadata of one run, available to the SQL (as bind parameters) and to sinks."""
 
+    # What metadata() gives, in this order (Kafka's metadata_fields chooses among them).
+    METADATA_FIELDS: ClassVar[tuple[str, ...]] = (
+        "source_query", "source_connection", "export_timestamp", "export_id")
+
     export_id: str
     export_timestamp: datetime
     schedule: Schedule
@@ -110,10 +116,12 @@ class RunInfo:
     source_connection: str
     last_success_at: datetime | None = None
     trigger: str = "manual"
+    # The fire time this run is for (scheduled runs only), as claimed by the instance.
+    scheduled_at: datetime | None = None
 
     @classmethod
     def new(cls, schedule: Schedule, *, last_success_at: datetime | None = None,
-            trigger: str = "manual") -> RunInfo:
+            trigger: str = "manual", scheduled_at: datetime | None = None) -> RunInfo:
         return cls(
             export_id=str(uuid.uuid4()),
             export_timestamp=utcnow(),
@@ -122,16 +130,31 @@ class RunInfo:
             source_connection=schedule.connection,
             last_success_at=last_success_at,
             trigger=trigger,
+            scheduled_at=scheduled_at.astimezone(timezone.utc) if scheduled_at else None,
         )
 
-    def metadata(self) -> dict[str, str]:
-        """The four metadata fields sinks may attach to what they deliver."""
-        return {
+    def metadata(self, fields: Iterable[str] | None = None) -> dict[str, str]:
+        """The metadata sinks may attach to what they deliver: all of
+        :attr:`METADATA_FIELDS`, or the ``fields`` named (in that order)."""
+        values = {
             "source_query": self.source_query,
             "source_connection": self.source_connection,
             "export_timestamp": self.export_timestamp.isoformat(),
             "export_id": self.export_id,
         }
+        return values if fields is None else {name: values[name] for name in fields}
+
+
+# An error text longer than this is cut (history, logs, API): a runaway message — a template
+# rendered to megabytes, a driver dumping a whole statement — must not fill the disk.
+MAX_ERROR_CHARS = 4096
+
+
+def cap_error(text: str | None) -> str | None:
+    """``text`` cut to ``MAX_ERROR_CHARS``, saying how much was cut."""
+    if text is None or len(text) <= MAX_ERROR_CHARS:
+        return text
+    return f"{text[:MAX_ERROR_CHARS]}… [{len(text) - MAX_ERROR_CHARS} more characters cut]"
 
 
 @attrs.define
@@ -146,9 +169,14 @@ class RunRecord:
     finished_at: str | None = None
     duration_sec: float | None = None
     rows: int = 0
-    error: str | None = None
+    # capped when set, too (attrs converts on assignment)
+    error: str | None = attrs.field(default=None, converter=cap_error)
     schedule_name: str | None = None
     trigger: str = "manual"
+    # The fire time (UTC, ISO 8601) of a scheduled run; ``None`` for a manual one.
+    scheduled_at: str | None = None
+    # The instance that ran (or skipped) it: ``<host>/<name>`` (see ``pstt_core.instance``).
+    instance: str | None = None
     # Sink-specific fields (kafka_topic, path, recipients …) are flattened into the record.
     extra: dict[str, Any] = attrs.field(factory=dict)
 

@@ -108,7 +108,7 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
     record = RunRecord(export_id=run.export_id, schedule_id=schedule.id,
                        sharing_mode=schedule.sharing_mode, status="running",
                        started_at=iso(started) or "", schedule_name=schedule.name,
-                       trigger=run.trigger)
+                       trigger=run.trigger, scheduled_at=iso(run.scheduled_at))
     if control is None:
         control = RunControl(run_timeout(pstt, run))
     control.start_watchdog()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from .control import INTERRUPT, RunControl
@@ -12,7 +12,7 @@ from .errors import ConflictError, RecordNotWrittenError
 from .logs import logging_to
 from .models import RunInfo, RunRecord, iso, utcnow
 from .pipeline import Progress, execute, run_timeout
-from .state import try_lock_file
+from .state import try_lock_file, unlock_file
 
 if TYPE_CHECKING:
     from .facade import Pstt
@@ -43,15 +43,17 @@ class Runner:
     def is_running(self, schedule_id: str) -> bool:
         return schedule_id in self.running
 
-    def prepare(self, schedule_id: str, trigger: str = "manual") -> RunInfo:
+    def prepare(self, schedule_id: str, trigger: str = "manual",
+                scheduled_at: datetime | None = None) -> RunInfo:
         schedule = self.pstt.schedules.get(schedule_id)
         last = self.pstt.scheduler_metrics.last_success(schedule_id)
-        return RunInfo.new(schedule, last_success_at=last, trigger=trigger)
+        return RunInfo.new(schedule, last_success_at=last, trigger=trigger,
+                           scheduled_at=scheduled_at)
 
     def _claim(self, sid: str) -> str | None:
         """Take the schedule's run lock; ``None`` on success, else why it is busy.
 
-        The thread lock covers this process; an ``flock`` on ``<home>/.locks/run-<id>.lock``
+        The thread lock covers this process; a file lock on ``<home>/.locks/run-<id>.lock``
         covers others (``pstt serve`` and a ``pstt run`` from cron on the same home).
         """
         lock = self._lock(sid)
@@ -67,7 +69,7 @@ class Runner:
     def _release(self, sid: str) -> None:
         fd = self._fds.pop(sid, None)
         if fd is not None:
-            os.close(fd)  # releases the flock
+            unlock_file(fd)
         self._lock(sid).release()
 
     def reserve(self, run: RunInfo) -> None:
@@ -153,7 +155,8 @@ class Runner:
                          sharing_mode=run.schedule.sharing_mode, status="failed",
                          started_at=iso(run.export_timestamp) or "", finished_at=now,
                          duration_sec=0.0, error=error, schedule_name=run.schedule.name,
-                         trigger=run.trigger, extra=self.pstt.journal.origin())
+                         trigger=run.trigger, scheduled_at=iso(run.scheduled_at),
+                         extra=self.pstt.journal.origin())
 
     def interrupt(self, reason: str) -> None:
         """Stop every run in progress (between batches; their sinks settle) and refuse
@@ -169,7 +172,8 @@ class Runner:
                                sharing_mode=run.schedule.sharing_mode, status="skipped",
                                started_at=iso(run.export_timestamp) or "",
                                finished_at=iso(utcnow()), duration_sec=0.0, error=reason,
-                               schedule_name=run.schedule.name, trigger=run.trigger)
+                               schedule_name=run.schedule.name, trigger=run.trigger,
+                               scheduled_at=iso(run.scheduled_at))
             log.warning("run %s of schedule %s skipped: %s", run.export_id, run.schedule.id, reason)
             self.pstt.journal.complete(record)
             self.pstt.observe_run(record, run.schedule)

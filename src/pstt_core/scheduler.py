@@ -1,7 +1,15 @@
 """The APScheduler 3 background scheduler, kept in step with ``schedules.json``.
 
 Each enabled schedule is one job (id = schedule id) with ``max_instances=1`` (no overlap),
-``coalesce`` and ``misfire_grace_time`` from the schedule. ``sync()`` reconciles the jobs
+``coalesce`` and the schedule's ``misfire_grace_sec`` (checked here, not by APScheduler, so
+that a missed fire is recorded with its own fire time).
+
+Every process sharing the state (``pstt serve`` twice on one home, a ``pstt run`` beside one,
+instances sharing a state backend) schedules the same jobs and sees the same fire times —
+interval triggers count from a fixed anchor (:data:`INTERVAL_ANCHOR`), not from when the
+process started. Before a fire runs, or is recorded as skipped, it is claimed
+(``(schedule_id, scheduled_at)``, :mod:`pstt_core.claims`): the first process to claim it
+runs it; the others record nothing. ``sync()`` reconciles the jobs
 with the store after every change made through the facade, and a light watcher job
 re-syncs when the file's modification stamp changes, so hand edits of ``schedules.json``
 take effect without a restart too.
@@ -11,10 +19,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
+from collections import deque
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -37,6 +47,11 @@ STALE_JOB_ID = "pstt:staleness"
 OWN_JOBS = (WATCH_JOB_ID, STALE_JOB_ID)
 
 
+# Interval fires are on a grid counted from here, the same in every process and after every
+# restart (every 15 minutes: :00, :15, :30, :45).
+INTERVAL_ANCHOR = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def make_trigger(schedule: Schedule) -> Any:
     return trigger_of(schedule.trigger, schedule.timezone)
 
@@ -45,7 +60,55 @@ def trigger_of(trigger: Trigger, tz: str) -> Any:
     """The APScheduler trigger of a schedule's ``trigger`` in the IANA zone ``tz``."""
     if trigger.type == "cron":
         return cron_trigger(trigger.expression or "", tz)
-    return IntervalTrigger(seconds=trigger.interval_seconds(), timezone=tz)
+    return IntervalTrigger(seconds=trigger.interval_seconds(), timezone=tz,
+                           start_date=INTERVAL_ANCHOR)
+
+
+class _Fires:
+    """A job as APScheduler's ``run_job`` sees it, whose function is given each fire time in
+    turn (``scheduled_at``). Its misfire check is left to :meth:`Scheduler._fire`, so every
+    fire time reaches the function, in order."""
+
+    misfire_grace_time = None
+
+    def __init__(self, job: Any, run_times: Sequence[datetime]):
+        self.job = job
+        self.id = job.id
+        self._jobstore_alias = job._jobstore_alias
+        self.args: tuple[Any, ...] = ()
+        self.kwargs: dict[str, Any] = {}
+        self._times = deque(run_times)
+
+    def func(self) -> Any:
+        return self.job.func(*self.job.args, scheduled_at=self._times.popleft(),
+                             **self.job.kwargs)
+
+    def __str__(self) -> str:
+        return str(self.job)
+
+
+class _FireTimeExecutor(ThreadPoolExecutor):
+    """The thread pool, passing each schedule job the fire time it runs for."""
+
+    def _do_submit_job(self, job: Any, run_times: Sequence[datetime]) -> None:
+        if job.id in OWN_JOBS:
+            super()._do_submit_job(job, run_times)
+        else:
+            super()._do_submit_job(_Fires(job, run_times), run_times)
+
+
+def job_options(schedule: Schedule) -> dict[str, Any]:
+    """What ``add_job`` gets for this schedule, built and checked the way APScheduler uses it
+    (its first fire time, its misfire window): validation calls this too, so a value the
+    scheduler would refuse never reaches the file. Raises ValueError / OverflowError."""
+    trigger = make_trigger(schedule)
+    now = datetime.now(timezone.utc)
+    trigger.get_next_fire_time(None, now)
+    grace = schedule.misfire_grace_sec
+    if grace is not None:
+        _ = now - timedelta(seconds=grace)
+    return {"trigger": trigger, "misfire_grace_time": grace, "coalesce": schedule.coalesce,
+            "max_instances": 1, "name": schedule.name}
 
 
 def next_runs(schedule: Schedule, *, after: datetime | None = None,
@@ -77,6 +140,11 @@ def next_fire_time(schedule: Schedule, now: datetime) -> datetime | None:
     return fires[0] if fires else None
 
 
+def _missed(due: datetime, late: float, grace: int) -> str:
+    return (f"missed: due at {due.isoformat(timespec='seconds')}, {late:.0f} s late "
+            f"(misfire_grace_sec={grace})")
+
+
 def _fingerprint(schedule: Schedule) -> tuple[Any, ...]:
     t = schedule.trigger
     return (t.type, t.expression, t.interval_seconds(), schedule.timezone,
@@ -92,12 +160,13 @@ class Scheduler:
         self._file_stamp: tuple[int, int, int] | None = None
         # invalid schedule → the error last logged for it: logged again only when it changes
         self._reported: dict[str, str] = {}
+        self._refused: dict[str, str] = {}  # valid schedules APScheduler still refused
 
     def _new_scheduler(self) -> BackgroundScheduler:
         workers = self.pstt.settings["PSTT_MAX_CONCURRENT_RUNS"]
-        aps = BackgroundScheduler(executors={"default": ThreadPoolExecutor(workers)},
+        aps = BackgroundScheduler(executors={"default": _FireTimeExecutor(workers)},
                                   job_defaults={"max_instances": 1})
-        aps.add_listener(self._not_run, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        aps.add_listener(self._not_run, EVENT_JOB_MAX_INSTANCES)
         return aps
 
     @property
@@ -122,6 +191,8 @@ class Scheduler:
             self.sync()
         except ConfigError as exc:  # a damaged schedules.json: no jobs until it is fixed
             log.error("no schedule runs: %s", exc)
+        except Exception:  # start-up never fails because of what a file holds
+            log.exception("no schedule runs: the schedules could not be synchronised")
 
     def stop(self, wait: bool = True) -> None:
         if self._aps.running:
@@ -149,11 +220,26 @@ class Scheduler:
                 fp = _fingerprint(sched)
                 if self._fingerprints.get(sid) == fp and self._aps.get_job(sid):
                     continue
-                self._aps.add_job(self._fire, make_trigger(sched), args=[sid], id=sid,
-                                  name=sched.name, replace_existing=True,
-                                  misfire_grace_time=sched.misfire_grace_sec,
-                                  coalesce=sched.coalesce, max_instances=1)
+                try:
+                    self._aps.add_job(self._fire, args=[sid], id=sid, replace_existing=True,
+                                      **job_options(sched))
+                except Exception as exc:  # one schedule never keeps the others from running
+                    self._unschedulable(sid, exc)
+                    continue
                 self._fingerprints[sid] = fp
+                self._refused.pop(sid, None)
+
+    def _unschedulable(self, sid: str, exc: Exception) -> None:
+        """A schedule that passed validation but that APScheduler still refused: no job (an
+        old one is removed), logged once like an invalid schedule."""
+        if self._aps.get_job(sid):
+            self._aps.remove_job(sid)
+        self._fingerprints.pop(sid, None)
+        message = f"{type(exc).__name__}: {exc}"[:300]
+        if self._refused.get(sid) != message:
+            log.error("schedule %s is invalid and will not run: the scheduler refused it: %s",
+                      sid, message)
+        self._refused[sid] = message
 
     def _report_invalid(self, invalid: dict[str, Any]) -> None:
         """Log each invalid schedule once per change of its error, not at every sync."""
@@ -182,38 +268,53 @@ class Scheduler:
             except Exception:  # a watchdog problem must never stop the scheduler
                 log.exception("staleness check failed")
 
-    def _fire(self, schedule_id: str) -> None:
+    def _fire(self, schedule_id: str, scheduled_at: datetime | None = None) -> None:
+        """Run the fire of ``schedule_id`` due at ``scheduled_at`` (given by the executor)
+        if this process claims it."""
+        scheduled_at = scheduled_at or datetime.now(timezone.utc)
         with logging_to(self.pstt.home.logs):
             try:
-                run = self.pstt.runner.prepare(schedule_id, trigger="schedule")
+                if not self._claim(schedule_id, scheduled_at):
+                    return
+                run = self.pstt.runner.prepare(schedule_id, trigger="schedule",
+                                               scheduled_at=scheduled_at)
+                late = (datetime.now(timezone.utc) - scheduled_at).total_seconds()
+                grace = run.schedule.misfire_grace_sec  # None: a late fire runs however late
+                if grace is not None and late > grace:
+                    self.pstt.runner.skip(run, _missed(scheduled_at, late, grace))
+                    return
                 self.pstt.runner.run(run, skip_if_running=True)
             except RecordNotWrittenError:
                 pass  # the run ended; the runner logged where its record is kept
             except Exception:  # the scheduler thread must survive anything a run does
                 log.exception("scheduled run of %s could not start", schedule_id)
 
+    def _claim(self, schedule_id: str, scheduled_at: datetime) -> bool:
+        """Claim the fire for this process; ``False`` when another one has it."""
+        if self.pstt.claims.claim(schedule_id, scheduled_at):
+            return True
+        log.debug("fire of %s at %s runs elsewhere", schedule_id, scheduled_at.isoformat())
+        return False
+
     def _not_run(self, event: JobEvent) -> None:
-        """A fire APScheduler dropped before ``_fire``: too late (later than the schedule's
-        ``misfire_grace_sec``, e.g. after the machine slept) or the previous run still going.
-        Recorded as ``skipped`` so the history shows every fire that did not run."""
+        """A fire APScheduler refused before ``_fire`` because the previous run of the
+        schedule is still going in this process: recorded as ``skipped`` (once, by the
+        process that claims it) so the history shows every fire that did not run."""
         if event.job_id in OWN_JOBS:
             return
         with logging_to(self.pstt.home.logs):
-            self._record_not_run(event)
+            for scheduled_at in getattr(event, "scheduled_run_times", None) or []:
+                self._record_not_run(event.job_id, scheduled_at)
 
-    def _record_not_run(self, event: JobEvent) -> None:
+    def _record_not_run(self, schedule_id: str, scheduled_at: datetime) -> None:
         try:
-            run = self.pstt.runner.prepare(event.job_id, trigger="schedule")
-            if event.code == EVENT_JOB_MISSED:
-                due = event.scheduled_run_time
-                late = (datetime.now(due.tzinfo) - due).total_seconds()
-                reason = (f"missed: due at {due.isoformat(timespec='seconds')}, {late:.0f} s late "
-                          f"(misfire_grace_sec={run.schedule.misfire_grace_sec})")
-            else:
-                reason = SKIP_BUSY
-            self.pstt.runner.skip(run, reason)
+            if not self._claim(schedule_id, scheduled_at):
+                return
+            run = self.pstt.runner.prepare(schedule_id, trigger="schedule",
+                                           scheduled_at=scheduled_at)
+            self.pstt.runner.skip(run, SKIP_BUSY)
         except Exception:  # a listener error must never reach the scheduler thread
-            log.exception("could not record the skipped fire of %s", event.job_id)
+            log.exception("could not record the skipped fire of %s", schedule_id)
 
     def next_run_time(self, schedule_id: str) -> datetime | None:
         job = self._aps.get_job(schedule_id) if self._aps.running else None

@@ -29,6 +29,45 @@ def cron_trigger(expression: str, timezone: str) -> Any:
     return standard_cron(expression, timezone)
 
 
+# Bounds of the timing fields: each is what APScheduler, timedelta and the run watchdog can
+# hold with room to spare, and more than any real schedule needs.
+MIN_INTERVAL_SEC = 1
+MAX_INTERVAL_SEC = 366 * 86400
+MAX_GRACE_SEC = 366 * 86400
+MAX_TIMEOUT_SEC = 366 * 86400
+
+
+def _timing_problems(sched: Schedule, zone: str) -> list[tuple[str, str]]:
+    """Problems of the trigger, ``timeout_sec`` and ``misfire_grace_sec``, by field."""
+    problems: list[tuple[str, str]] = []
+    trig = sched.trigger
+    if trig.type == "cron":
+        if not trig.expression:
+            problems.append(("trigger.expression",
+                             "a cron trigger needs an expression, e.g. '*/5 * * * *'"))
+        else:
+            try:
+                cron_trigger(trig.expression, zone)
+            except ValueError as exc:
+                problems.append(("trigger.expression", str(exc)[:300]))
+    else:
+        parts = {"seconds": trig.seconds, "minutes": trig.minutes, "hours": trig.hours,
+                 "days": trig.days}
+        negative = [f"trigger.{k}" for k, v in parts.items() if v is not None and v < 0]
+        problems += [(where, "must not be negative") for where in negative]
+        if not negative and not MIN_INTERVAL_SEC <= trig.interval_seconds() <= MAX_INTERVAL_SEC:
+            problems.append(("trigger", "an interval trigger needs a period between "
+                             f"{MIN_INTERVAL_SEC} s and 366 days (seconds, minutes, hours, days)"))
+    if sched.timeout_sec is not None and not 0 < sched.timeout_sec <= MAX_TIMEOUT_SEC:
+        problems.append(("timeout_sec", "must be more than 0 and at most 366 days "
+                         f"({MAX_TIMEOUT_SEC} s), or omitted"))
+    grace = sched.misfire_grace_sec
+    if grace is not None and not 1 <= grace <= MAX_GRACE_SEC:
+        problems.append(("misfire_grace_sec", f"must be between 1 and {MAX_GRACE_SEC} seconds, "
+                         "or null (run however late)"))
+    return problems
+
+
 def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
                       path: str = "$") -> Schedule:
     """Build a Schedule from JSON and check it against plugins and configuration."""
@@ -62,21 +101,19 @@ def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         fail("timezone", f"unknown time zone {sched.timezone!r} (use an IANA name like Europe/Rome)")
         zone = "UTC"  # still check the trigger
-    trig = sched.trigger
-    if trig.type == "cron":
-        if not trig.expression:
-            fail("trigger.expression", "a cron trigger needs an expression, e.g. '*/5 * * * *'")
-        else:
-            try:
-                cron_trigger(trig.expression, zone)
-            except ValueError as exc:
-                fail("trigger.expression", str(exc))
-    elif trig.interval_seconds() <= 0:
-        fail("trigger", "an interval trigger needs seconds, minutes, hours or days > 0")
+    timing = _timing_problems(sched, zone)
+    for field, message in timing:
+        fail(field, message)
+    if not timing and zone == sched.timezone:
+        # build what the scheduler will build: what APScheduler refuses, we refuse
+        from .scheduler import job_options
+
+        try:
+            job_options(sched)
+        except (ValueError, OverflowError, TypeError, KeyError) as exc:
+            fail("trigger", f"the scheduler cannot use this trigger: {exc}"[:300])
     if sched.batch_size < 1:
         fail("batch_size", "must be at least 1")
-    if sched.timeout_sec is not None and sched.timeout_sec <= 0:
-        fail("timeout_sec", "must be positive (or omitted)")
     if sched.max_staleness_sec is not None and sched.max_staleness_sec <= 0:
         fail("max_staleness_sec", "must be positive (or omitted for no staleness alert)")
     sink_type = pstt.registry.sinks.get(sched.sharing_mode)

@@ -68,6 +68,7 @@ class Setting:
 CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("PSTT_HOME", str, "", "Home directory (connections.json, exports/, logs/). Default: the current directory."),
     Setting("PSTT_HOST", str, "127.0.0.1", "Address `pstt serve` binds to. A non-loopback address requires PSTT_API_TOKEN."),
+    Setting("PSTT_ALLOWED_HOSTS", str, "", "Comma-separated extra host names the service answers to (the public name behind a reverse proxy; `.example.com` allows its sub-domains; `*` turns the Host check off). localhost, 127.0.0.1, [::1] and the bind address are always allowed; any other Host gets 400."),
     Setting("PSTT_PORT", int, 8000, "Port `pstt serve` listens on.", minimum=1, maximum=65535),
     Setting("PSTT_API_TOKEN", str, "", "Bearer token for the API and password of the login page. Empty: no authentication (loopback only).", secret=True),
     Setting("PSTT_SECRET_KEY", str, "", "Key that signs session cookies. Empty: derived from PSTT_API_TOKEN.", secret=True),
@@ -84,6 +85,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("PSTT_MAX_REQUEST_BYTES", int, 1_048_576, "Largest HTTP request body accepted.", minimum=1024),
     Setting("PSTT_DISABLED_PLUGINS", str, "", "Comma-separated plugin names not to load."),
     Setting("PSTT_DISPLAY_TIMEZONE", str, "", "Time zone (IANA name, e.g. Europe/Rome) of every time shown on pages and by the CLI. Empty: the server's zone. Stored times keep their UTC offset."),
+    Setting("PSTT_INSTANCE_NAME", str, "", "This instance's name in run records and fire claims (`instance` is `<host>/<name>`). Empty: home-<8 hex digits> derived from the home's path."),
     Setting("PSTT_SCHEDULER_ENABLED", bool, True, "Start the scheduler with `pstt serve` (false: API and pages only)."),
 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -68,6 +69,9 @@ def read_json(path: Path, default: Any) -> Any:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
                           file=str(path)) from None
+    except (ValueError, RecursionError) as exc:  # a number of thousands of digits, deep nesting
+        raise ConfigError(f"invalid JSON: {type(exc).__name__}: {exc}"[:300],
+                          file=str(path)) from None
 
 
 def read_state(path: Path, default: Any) -> Any:
@@ -90,8 +94,8 @@ class ProcessLock:
 
     ``pstt serve`` and a ``pstt run`` started from cron both append to the same history: a
     read-modify-write must not interleave, or one of them silently drops the other's
-    records. Threads share an ``RLock``; processes take ``flock`` on a hidden side file
-    (POSIX only — elsewhere the thread lock alone applies).
+    records. Threads share an ``RLock``; processes take a lock on a side file in the home's
+    ``.locks`` (``flock`` on POSIX, ``msvcrt.locking`` on Windows; see :func:`_lock_file`).
 
     :param path: the lock file itself (created when first taken).
     """
@@ -116,29 +120,59 @@ class ProcessLock:
     def __exit__(self, *exc: object) -> None:
         self._depth -= 1
         if self._depth == 0 and self._fd is not None:
-            os.close(self._fd)  # closing the descriptor releases the flock
+            unlock_file(self._fd)
             self._fd = None
         self._rlock.release()
 
 
 def _lock_file(path: Path, *, blocking: bool = True) -> int | None:
-    """An exclusive ``flock`` on ``path`` (created if needed); the descriptor holds it.
-
-    Returns ``None`` where ``fcntl`` does not exist (Windows). Without ``blocking`` a lock
-    held elsewhere raises ``BlockingIOError``.
+    """An exclusive lock on ``path`` (created if needed); the descriptor holds it until
+    :func:`unlock_file`. POSIX: ``flock``; Windows: ``msvcrt.locking`` on the file's first
+    byte. Without ``blocking`` a lock held elsewhere raises ``BlockingIOError``.
     """
-    try:
-        import fcntl
-    except ImportError:  # Windows: in-process locking only
-        return None
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _lock_fd(fd, blocking)
     except BaseException:
         os.close(fd)
         raise
     return fd
+
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _lock_fd(fd: int, blocking: bool) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)  # the range starts at the current position
+        while True:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK if blocking else msvcrt.LK_NBLCK, 1)
+                return
+            except OSError as exc:
+                if not blocking:
+                    raise BlockingIOError(str(exc)) from exc
+                # LK_LOCK gives up after ten tries a second apart: keep waiting
+
+    def unlock_file(fd: int) -> None:
+        """Release a lock taken by :func:`_lock_file` and close its descriptor (Windows
+        frees a range only some time after the close: unlock it first)."""
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+else:
+    import fcntl
+
+    def _lock_fd(fd: int, blocking: bool) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def unlock_file(fd: int) -> None:
+        """Release a lock taken by :func:`_lock_file` and close its descriptor."""
+        os.close(fd)  # closing the descriptor releases the flock
 
 
 def try_lock_file(path: Path) -> tuple[bool, int | None]:

@@ -6,7 +6,16 @@ from typing import Annotated
 
 import attrs
 
-from pstt_core import ConfigError, FormatOptions, ListFromText, NotFoundError, PluginEnv
+from pstt_core import (
+    CSV_LOCALES,
+    DECIMAL_SEPARATORS,
+    LOCALE_HELP,
+    ConfigError,
+    FormatOptions,
+    ListFromText,
+    NotFoundError,
+    PluginEnv,
+)
 
 from .addresses import check_header_text, parse_list, split_setting
 from .servers import SECTION, get_server
@@ -69,18 +78,30 @@ class EmailOptions:
         "label": "Failure notice to", "widget": "list",
         "help": "Who is told when this schedule's run fails or is partial (in addition to "
                 "PSTT_EMAIL_NOTIFY_TO)"})
+    locale: str | None = attrs.field(default=None, metadata={
+        "advanced": True, "label": "CSV locale preset", "choices": tuple(CSV_LOCALES),
+        "help": LOCALE_HELP})
     delimiter: str = attrs.field(default=",", metadata={
         "advanced": True, "label": "CSV delimiter", "help": "One character, e.g. ; for Excel "
                                                             "in locales with decimal commas"})
+    decimal_separator: str = attrs.field(default=".", metadata={
+        "advanced": True, "label": "CSV decimal separator", "choices": DECIMAL_SEPARATORS,
+        "help": "Decimal mark of floats and decimals; ',' needs delimiter ';'"})
     encoding: str = attrs.field(default="utf-8", metadata={
         "advanced": True, "label": "CSV encoding", "help": "utf-8-sig adds a BOM for Excel"})
     sheet_name: str = attrs.field(default="data", metadata={
         "advanced": True, "label": "XLSX sheet name", "help": "At most 31 characters"})
+    iso_text_dates: bool = attrs.field(default=True, metadata={
+        "advanced": True, "label": "XLSX dates from ISO text",
+        "help": "A text column whose values are all ISO 8601 dates or timestamps becomes "
+                "date cells"})
 
 
     def format_options(self) -> FormatOptions:
         return FormatOptions(delimiter=self.delimiter, encoding=self.encoding,
-                             sheet_name=self.sheet_name)
+                             sheet_name=self.sheet_name, locale=self.locale,
+                             decimal_separator=self.decimal_separator,
+                             iso_text_dates=self.iso_text_dates)
 
 
 def _check_template(template: str, field: str, *, one_line: bool) -> str:

@@ -6,14 +6,12 @@ index lookups (``{run_time.__class__}``) are refused, so a template cannot reach
 
 from __future__ import annotations
 
-import re
-import string
 import zoneinfo
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from pstt_core import ConfigError
+from pstt_core import ConfigError, TemplateError, render_template
 
 PLACEHOLDERS: dict[str, str] = {
     "schedule_id": "schedule id",
@@ -33,40 +31,16 @@ PLACEHOLDERS: dict[str, str] = {
 }
 
 
-_NUMBERS = re.compile(r"\d+")
-
-
-class _SafeFormatter(string.Formatter):
-    def __init__(self, allowed: Sequence[str]):
-        super().__init__()
-        self.allowed = set(allowed)
-
-    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
-        if field_name not in self.allowed:
-            if not field_name or field_name.isdigit():
-                raise KeyError("{}")
-            raise KeyError(field_name)
-        return kwargs[field_name], field_name
-
-    def format_field(self, value: Any, format_spec: str) -> Any:
-        # A width like {rows:>999999999} would allocate gigabytes: cap it.
-        if not isinstance(value, datetime) and any(int(n) > 200 for n in _NUMBERS.findall(format_spec)):
-            raise ValueError(f"format width in {format_spec!r} is too large (at most 200)")
-        return super().format_field(value, format_spec)
-
-
 def render(template: str, values: Mapping[str, Any], *, field: str) -> str:
     """Render ``template``; an unknown placeholder or a bad format is a ConfigError at ``field``."""
-    formatter = _SafeFormatter(list(values))
     try:
-        return formatter.vformat(template, (), values)
-    except KeyError as exc:
-        name = exc.args[0]
-        raise ConfigError(f"unknown placeholder {{{name}}}; available: "
-                          + ", ".join(f"{{{p}}}" for p in values), path=field) from None
-    except (ValueError, IndexError, TypeError) as exc:
-        raise ConfigError(f"bad template {template!r}: {exc} (write {{{{ and }}}} for literal "
-                          "braces)", path=field) from None
+        return render_template(template, values)
+    except TemplateError as exc:
+        if exc.placeholder is not None:
+            raise ConfigError(f"unknown placeholder {{{exc.placeholder}}}; available: "
+                              + ", ".join(f"{{{p}}}" for p in values), path=field) from None
+        raise ConfigError(f"bad template {template[:200]!r}: {exc} (write {{{{ and }}}} for "
+                          "literal braces)", path=field) from None
 
 
 def run_values(run: Any, *, rows: int, attachment_name: str = "", status: str = "success",

@@ -9,7 +9,17 @@ from typing import Any
 
 import attrs
 
-from pstt_core import ConfigError, FormatOptions, PluginEnv, slugify
+from pstt_core import (
+    CSV_LOCALES,
+    DECIMAL_SEPARATORS,
+    LOCALE_HELP,
+    ConfigError,
+    FormatOptions,
+    PluginEnv,
+    TemplateError,
+    render_template,
+    slugify,
+)
 
 PLACEHOLDERS = ("schedule_id", "schedule_name", "run_time", "date", "time", "export_id", "ext")
 DEFAULT_TEMPLATE = "{schedule_id}_{run_time:%Y%m%d_%H%M%S}.{ext}"
@@ -32,7 +42,13 @@ class FilesystemOptions:
         "help": "Keep only the newest N files of this schedule"})
     keep_days: int | None = attrs.field(default=None, metadata={
         "help": "Delete this schedule's files older than N days"})
-    delimiter: str = attrs.field(default=",", metadata={"advanced": True, "help": "CSV separator"})
+    locale: str | None = attrs.field(default=None, metadata={
+        "label": "CSV locale preset", "choices": tuple(CSV_LOCALES), "help": LOCALE_HELP})
+    delimiter: str = attrs.field(default=",", metadata={
+        "advanced": True, "help": "CSV separator; ';' goes with a decimal comma"})
+    decimal_separator: str = attrs.field(default=".", metadata={
+        "advanced": True, "choices": DECIMAL_SEPARATORS,
+        "help": "CSV decimal mark of floats and decimals; ',' needs delimiter ';'"})
     quoting: str = attrs.field(default="minimal", metadata={
         "advanced": True, "choices": ("minimal", "all", "nonnumeric", "none")})
     encoding: str = attrs.field(default="utf-8", metadata={
@@ -40,12 +56,17 @@ class FilesystemOptions:
     header: bool = attrs.field(default=True, metadata={"advanced": True})
     null: str = attrs.field(default="", metadata={"advanced": True, "help": "Text for NULL (CSV)"})
     sheet_name: str = attrs.field(default="data", metadata={"advanced": True})
-
+    iso_text_dates: bool = attrs.field(default=True, metadata={
+        "advanced": True, "label": "XLSX dates from ISO text",
+        "help": "A text column whose values are all ISO 8601 dates or timestamps "
+                "(2026-01-31, 2026-01-31 08:15:00) becomes date cells"})
 
     def format_options(self) -> FormatOptions:
         return FormatOptions(delimiter=self.delimiter, quoting=self.quoting,
                              encoding=self.encoding, header=self.header, null=self.null,
-                             sheet_name=self.sheet_name)
+                             sheet_name=self.sheet_name, locale=self.locale,
+                             decimal_separator=self.decimal_separator,
+                             iso_text_dates=self.iso_text_dates)
 
 
 def template_values(run_time: datetime, *, schedule_id: str, schedule_name: str,
@@ -55,17 +76,38 @@ def template_values(run_time: datetime, *, schedule_id: str, schedule_name: str,
             "time": run_time.strftime("%H%M%S"), "export_id": export_id, "ext": ext}
 
 
+MAX_NAME_BYTES = 255  # what every common file system holds in one name
+MAX_PATH_BYTES = 4096  # Linux PATH_MAX
+
+
 def render_name(template: str, values: dict[str, Any]) -> str:
+    """The file name of ``template`` (plain placeholders only, the e-mail sink's rules);
+    at most 255 bytes in UTF-8."""
     try:
-        name = template.format(**values)
-    except KeyError as exc:
-        raise ConfigError(f"unknown placeholder {{{exc.args[0]}}} in file name template; "
-                          f"use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}", path="filename") from None
-    except (ValueError, IndexError, AttributeError, TypeError) as exc:
+        name = render_template(template, values)
+    except TemplateError as exc:
+        if exc.placeholder is not None:
+            raise ConfigError(f"unknown placeholder {{{exc.placeholder}}} in file name template; "
+                              f"use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}",
+                              path="filename") from None
         raise ConfigError(f"bad file name template: {exc}", path="filename") from None
     if not name or name in (".", ".."):
         raise ConfigError("file name template renders to an empty name", path="filename")
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size > MAX_NAME_BYTES:
+        raise ConfigError(f"the file name {name[:40]!r}… is {size} bytes long (at most "
+                          f"{MAX_NAME_BYTES})", path="filename")
     return name
+
+
+def _comparable(path: Path) -> tuple[str, ...]:
+    """A path as a case-insensitive file system (Windows, macOS) sees it: case folded, each
+    part without trailing dots and spaces and without an NTFS ``:stream`` suffix."""
+    parts = []
+    for part in path.parts:
+        part = part.split(":", 1)[0] if ":" in part and not part.endswith(":") else part
+        parts.append(part.rstrip(". ").casefold())
+    return tuple(parts)
 
 
 def confined(root: Path, directory: str, name: str = "") -> Path:
@@ -104,12 +146,18 @@ def target_path(root: Path, state_files: Collection[Path], directory: str, name:
         raise ConfigError(f"the file name {name!r} starts with '.' (hidden names are reserved for "
                           "files being written)", path="filename")
     target = confined(root, directory, name)
-    if target in state_files:
+    size = len(str(target).encode("utf-8", "surrogatepass"))
+    if size > MAX_PATH_BYTES:
+        raise ConfigError(f"the path of the file is {size} bytes long (at most {MAX_PATH_BYTES})",
+                          path="directory")
+    if _comparable(target) in {_comparable(p) for p in state_files}:
         raise ConfigError(f"the file name {name!r} is a PSTT state file in {target.parent}",
                           path="filename")
+    where = _comparable(target)
     for private in private_dirs:
         private = private.resolve()
-        if private in target.parents:
+        inside = _comparable(private)
+        if where[:len(inside)] == inside:
             raise ConfigError(f"directory {directory!r} is inside {private}, which PSTT keeps "
                               "for its own records", path="directory")
     return target

@@ -17,6 +17,7 @@ from pstt_core import (
     HealthCheck,
     HealthResult,
     PluginEnv,
+    RunInfo,
     Setting,
     Sink,
     SinkContext,
@@ -62,6 +63,7 @@ def _validate_export(options: KafkaExportConfig, env: PluginEnv) -> None:
     if options.compression_type is not None and options.compression_type not in COMPRESSIONS:
         raise ConfigError(f"{options.compression_type!r} is not allowed; use one of "
                           + ", ".join(COMPRESSIONS), path="compression_type")
+    _check_metadata_fields(options.metadata_fields)
     from .deadletter import validate as validate_dead_letter
 
     validate_dead_letter(options.dead_letter, names)
@@ -70,6 +72,20 @@ def _validate_export(options: KafkaExportConfig, env: PluginEnv) -> None:
     if options.delivery == "transactional" and options.dead_letter:
         raise ConfigError("cannot be combined with delivery: transactional (a message that "
                           "fails aborts the whole run's transaction)", path="dead_letter")
+
+
+
+def _check_metadata_fields(fields: list[str]) -> None:
+    known = RunInfo.METADATA_FIELDS
+    for i, name in enumerate(fields):
+        if name not in known:
+            raise ConfigError(f"unknown metadata field {name!r}; use any of {', '.join(known)}",
+                              path=f"metadata_fields[{i}]")
+        if name in fields[:i]:
+            raise ConfigError(f"{name!r} is listed twice", path=f"metadata_fields[{i}]")
+    if not fields:
+        raise ConfigError("name at least one of " + ", ".join(known)
+                          + " (or turn include_metadata off)", path="metadata_fields")
 
 
 def _streams_rows(options: KafkaExportConfig) -> str | None:
@@ -97,7 +113,8 @@ SINK = SinkType(
     install_hint='pip install "pstt[kafka]"',
     legacy_keys={"kafka_connection": "connection", "kafka_topic": "topic",
                  "kafka_key_field": "key_field", "kafka_batch_size": "batch_size",
-                 "kafka_include_metadata": "include_metadata"},
+                 "kafka_include_metadata": "include_metadata",
+                 "kafka_metadata_fields": "metadata_fields"},
     legacy_object="kafka_config",
     validate=_validate_export,
     streams_rows=_streams_rows,

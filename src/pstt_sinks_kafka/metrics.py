@@ -116,8 +116,26 @@ class LatencyHistogram:
         return out
 
 
+Cells = dict[tuple[str, str, str], dict[str, Any]]
+Totals = dict[tuple[str, str], dict[str, Any]]
+# How often the figures of other processes (stored in the document) are read again, at most.
+REFRESH_SEC = 1.0
+
+
+def _new_total() -> dict[str, Any]:
+    return {"messages": 0, "bytes": 0, "failures": 0}
+
+
 class KafkaMetricsService:
-    """:param state: where the document is kept (``env.state`` of the Kafka plugin)."""
+    """:param state: where the document is kept (``env.state`` of the Kafka plugin).
+
+    Several processes share the document (``pstt serve`` twice on one home, a ``pstt run``
+    from cron, instances sharing a state backend): each keeps only the figures it has not
+    stored yet (``pending``) and a flush *adds* them to the stored document in one
+    read-modify-write of the backend — it never writes its own copy over what others stored.
+    What the queries show is the stored document (read again at most every
+    :data:`REFRESH_SEC`) plus this process's pending figures.
+    """
 
     def __init__(self, state: PluginState, *, retention_days: int = 30,
                  flush_interval: float = 30.0, samples: int = 1000):
@@ -126,15 +144,18 @@ class KafkaMetricsService:
         self.flush_interval = flush_interval
         self.sample_size = samples
         self.lock = threading.RLock()
-        self.cells: dict[tuple[str, str, str], dict[str, Any]] = {}
-        self.totals: dict[tuple[str, str], dict[str, Any]] = {}
+        # the view: stored figures + pending ones
+        self.cells: Cells = {}
+        self.totals: Totals = {}
+        # figures recorded here and not yet added to the stored document
+        self.pending_cells: Cells = {}
+        self.pending_totals: Totals = {}
         # (topic, connection) → delivery latency histogram of this process (sampled
-        # deliveries, seconds): bucket counts per LATENCY_BUCKETS, then sum and count
+        # deliveries, seconds)
         self.latency_hist: dict[tuple[str, str], LatencyHistogram] = {}
-        # top-level keys of the file that this service does not write: kept as found
-        self.foreign: dict[str, Any] = {}
         self.dirty = False
         self._last_flush = time.monotonic()
+        self._refreshed = 0.0
         self._load()
 
     # -- persistence -----------------------------------------------------------------
@@ -142,8 +163,32 @@ class KafkaMetricsService:
         """Read the document (validated by :func:`validate_document` as it is read); a
         damaged one raises ``StateFileError`` and is left untouched: nothing here may write
         over it."""
-        data = self.state.read()
-        self.foreign = {k: v for k, v in data.items() if k not in _WRITTEN}
+        self._view(self.state.read())
+
+    def _view(self, data: dict[str, Any]) -> None:
+        cells, totals, _foreign = self._parse(data)
+        with self.lock:
+            for key, delta in self.pending_cells.items():
+                self._add_cell(cells.setdefault(key, _new_cell()), delta)
+            for tkey, tdelta in self.pending_totals.items():
+                _add_total(totals.setdefault(tkey, _new_total()), tdelta)
+            self.cells, self.totals = cells, totals
+            self._cleanup(self.cells)
+            self._refreshed = time.monotonic()
+
+    def refresh(self, *, force: bool = False) -> None:
+        """Read what other processes stored (at most every :data:`REFRESH_SEC`)."""
+        if not force and time.monotonic() - self._refreshed < REFRESH_SEC:
+            return
+        try:
+            self._view(self.state.read())
+        except (OSError, StateFileError) as exc:  # keep showing the last good view
+            log.warning("could not read %s: %s", self.state.location, exc)
+            self._refreshed = time.monotonic()
+
+    def _parse(self, data: dict[str, Any]) -> tuple[Cells, Totals, dict[str, Any]]:
+        foreign = {k: v for k, v in data.items() if k not in _WRITTEN}
+        cells: Cells = {}
         for item in data.get("buckets", []):
             key = (str(item["hour"]), str(item["topic"]), str(item["connection"]))
             cell = _new_cell()
@@ -152,42 +197,59 @@ class KafkaMetricsService:
                 cell[name] = float(number) if name in _FLOATS else int(number)
             cell["samples"] = [float(x) for x in item.get("latency_samples_ms", [])][:self.sample_size]
             cell["last_message_at"] = item.get("last_message_at")
-            self.cells[key] = cell
+            cells[key] = cell
+        totals: Totals = {}
         for item in data.get("totals_by_topic", []):
-            self.totals[(str(item["topic"]), str(item["connection"]))] = {
+            totals[(str(item["topic"]), str(item["connection"]))] = {
                 "messages": int(item.get("messages") or 0), "bytes": int(item.get("bytes") or 0),
                 "failures": int(item.get("failures") or 0)}
-        self._cleanup()
+        return cells, totals, foreign
 
-    def _document(self) -> dict[str, Any]:
+    def _document(self, cells: Cells, totals: Totals, foreign: dict[str, Any]) -> dict[str, Any]:
         buckets = []
-        for (hour, topic, conn), cell in sorted(self.cells.items()):
+        for (hour, topic, conn), cell in sorted(cells.items()):
             buckets.append({"hour": hour, "topic": topic, "connection": conn,
                             **{k: cell[k] for k in _COUNTERS},
                             "latency_samples_ms": [round(x, 3) for x in cell["samples"]],
                             "last_message_at": cell["last_message_at"]})
-        totals = [{"topic": t, "connection": c, **v} for (t, c), v in sorted(self.totals.items())]
-        return {**self.foreign, "version": 1, "updated_at": datetime.now(timezone.utc).isoformat(),
-                "retention_days": self.retention_days, "totals": self._grand_totals(),
-                "totals_by_topic": totals, "buckets": buckets}
+        by_topic = [{"topic": t, "connection": c, **v} for (t, c), v in sorted(totals.items())]
+        return {**foreign, "version": 1, "updated_at": datetime.now(timezone.utc).isoformat(),
+                "retention_days": self.retention_days, "totals": _grand_totals(totals),
+                "totals_by_topic": by_topic, "buckets": buckets}
 
     def _grand_totals(self) -> dict[str, int]:
-        out = {"messages": 0, "bytes": 0, "failures": 0}
-        for v in self.totals.values():
-            for k in out:
-                out[k] += v.get(k, 0)
-        return out
+        return _grand_totals(self.totals)
 
     def flush(self) -> None:
+        """Add the pending figures to the stored document (one locked read-modify-write)."""
         with self.lock:
-            self._cleanup()
-            doc = self._document()
+            cells, totals = self.pending_cells, self.pending_totals
+            self.pending_cells, self.pending_totals = {}, {}
             self.dirty = False
             self._last_flush = time.monotonic()
+
+        def merge(doc: dict[str, Any]) -> dict[str, Any]:
+            stored, stored_totals, foreign = self._parse(doc)
+            for key, delta in cells.items():
+                self._add_cell(stored.setdefault(key, _new_cell()), delta)
+            for tkey, tdelta in totals.items():
+                _add_total(stored_totals.setdefault(tkey, _new_total()), tdelta)
+            self._cleanup(stored)
+            return self._document(stored, stored_totals, foreign)
+
         try:
-            self.state.write(doc)
-        except OSError:
-            log.exception("could not write %s", self.state.location)
+            stored = self.state.modify(merge)
+        except (OSError, StateFileError) as exc:  # kept for the next flush, never dropped
+            log.error("could not write %s (the figures are kept for the next try): %s",
+                      self.state.location, exc)
+            with self.lock:
+                for key, delta in cells.items():
+                    self._add_cell(self.pending_cells.setdefault(key, _new_cell()), delta)
+                for tkey, tdelta in totals.items():
+                    _add_total(self.pending_totals.setdefault(tkey, _new_total()), tdelta)
+                self.dirty = True
+            return
+        self._view(stored)
 
     def flush_due(self) -> bool:
         return self.dirty and time.monotonic() - self._last_flush >= self.flush_interval
@@ -200,11 +262,20 @@ class KafkaMetricsService:
         if self.dirty:
             self.flush()
 
-    def _cleanup(self) -> None:
+    def _cleanup(self, cells: Cells) -> None:
         limit = hour_of(datetime.now(timezone.utc) - timedelta(days=self.retention_days))
-        for key in [k for k in self.cells if _parse(k[0]) is None or _parse(k[0]) < limit]:  # type: ignore[operator]
-            del self.cells[key]
-            self.dirty = True
+        for key in [k for k in cells if _parse(k[0]) is None or _parse(k[0]) < limit]:  # type: ignore[operator]
+            del cells[key]
+
+    def _add_cell(self, cell: dict[str, Any], delta: dict[str, Any]) -> None:
+        """Add ``delta``'s counters and samples to ``cell``."""
+        self._merge_samples(cell["samples"], list(delta["samples"]), cell["latency_count"],
+                            delta["latency_count"])
+        for name in _COUNTERS:
+            cell[name] += delta[name]
+        if delta["last_message_at"] and (cell["last_message_at"] is None or
+                                         delta["last_message_at"] > cell["last_message_at"]):
+            cell["last_message_at"] = delta["last_message_at"]
 
     # -- recording -------------------------------------------------------------------
     def record(self, connection: str, topic: str, *, messages: int = 0, bytes: int = 0,
@@ -215,24 +286,19 @@ class KafkaMetricsService:
         written when the flush interval has passed (unless ``flush`` is false)."""
         at = at or datetime.now(timezone.utc)
         key = (hour_of(at).isoformat(), topic, connection)
+        sampled = list(samples)
+        delta = {"messages": messages, "bytes": bytes, "failures": failures,
+                 "latency_sum_ms": latency_sum_ms, "latency_count": latency_count,
+                 "busy_sec": busy_sec, "samples": sampled,
+                 "last_message_at": at.astimezone(timezone.utc).isoformat() if messages else None}
+        total = {"messages": messages, "bytes": bytes, "failures": failures}
         with self.lock:
-            cell = self.cells.setdefault(key, _new_cell())
-            seen = cell["latency_count"]
-            for name, value in (("messages", messages), ("bytes", bytes), ("failures", failures),
-                                ("latency_sum_ms", latency_sum_ms),
-                                ("latency_count", latency_count), ("busy_sec", busy_sec)):
-                cell[name] += value
-            samples = list(samples)
-            self._merge_samples(cell["samples"], samples, seen, latency_count)
-            if samples:
-                self.latency_hist.setdefault((topic, connection), LatencyHistogram()).add(samples)
-            if messages:
-                cell["last_message_at"] = at.astimezone(timezone.utc).isoformat()
-            total = self.totals.setdefault((topic, connection),
-                                           {"messages": 0, "bytes": 0, "failures": 0})
-            total["messages"] += messages
-            total["bytes"] += bytes
-            total["failures"] += failures
+            for cells, totals in ((self.cells, self.totals),
+                                  (self.pending_cells, self.pending_totals)):
+                self._add_cell(cells.setdefault(key, _new_cell()), delta)
+                _add_total(totals.setdefault((topic, connection), _new_total()), total)
+            if sampled:
+                self.latency_hist.setdefault((topic, connection), LatencyHistogram()).add(sampled)
             self.dirty = True
         if flush:
             self.maybe_flush()
@@ -261,6 +327,7 @@ class KafkaMetricsService:
 
     # -- queries ---------------------------------------------------------------------
     def _window(self, hours: int) -> list[tuple[tuple[str, str, str], dict[str, Any]]]:
+        self.refresh()
         since = hour_of(datetime.now(timezone.utc) - timedelta(hours=max(hours, 1) - 1))
         with self.lock:
             return [(k, dict(v, samples=list(v["samples"]))) for k, v in self.cells.items()
@@ -325,8 +392,22 @@ class KafkaMetricsService:
         return out
 
     def all_time(self) -> dict[tuple[str, str], dict[str, Any]]:
+        self.refresh()
         with self.lock:
             return {k: dict(v) for k, v in self.totals.items()}
+
+
+def _add_total(total: dict[str, Any], delta: dict[str, Any]) -> None:
+    for name in ("messages", "bytes", "failures"):
+        total[name] += delta.get(name, 0)
+
+
+def _grand_totals(totals: Totals) -> dict[str, int]:
+    out = {"messages": 0, "bytes": 0, "failures": 0}
+    for v in totals.values():
+        for k in out:
+            out[k] += v.get(k, 0)
+    return out
 
 
 def _parse(text: str) -> datetime | None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import attrs
 
-from pstt_core import ConfigError, ListFromText
+from pstt_core import ConfigError, ListFromText, RunInfo
 
 SECTION = "kafka_connections"  # the connections.json section this plugin claims
 
@@ -51,8 +51,9 @@ def validate_topic(topic: Any, path: str = "topic") -> str:
     return str(topic)
 
 
-def _servers(value: Any) -> list[str]:
-    """A list of host:port, from a list or a comma-separated string (or both)."""
+def _comma_list(value: Any) -> list[str]:
+    """A list of names (host:port, metadata keys), from a list or a comma-separated string
+    (or both)."""
     items = [value] if isinstance(value, str) else list(value)
     return [part.strip() for item in items for part in str(item).split(",") if part.strip()]
 
@@ -84,8 +85,8 @@ class KafkaConnectionConfig:
 
     name: str
     # a list of host:port, or one comma-separated string
-    bootstrap_servers: Annotated[list[str], ListFromText(_servers)] = attrs.field(
-        converter=_servers)
+    bootstrap_servers: Annotated[list[str], ListFromText(_comma_list)] = attrs.field(
+        converter=_comma_list)
     display_name: str | None = None
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str | None = None
@@ -163,8 +164,13 @@ class KafkaExportConfig:
         "label": "Batch size", "help": "Messages per chunk (default KAFKA_BATCH_SIZE)"})
     include_metadata: bool = attrs.field(default=False, metadata={
         "label": "Include metadata",
-        "help": "Wrap each row as {data, metadata{source_query, source_connection, "
-                "export_timestamp, export_id}}"})
+        "help": "Wrap each row as {data, metadata{…}} with the metadata fields below"})
+    metadata_fields: Annotated[list[str], ListFromText(_comma_list)] = attrs.field(
+        factory=lambda: list(RunInfo.METADATA_FIELDS), metadata={
+            "label": "Metadata fields", "widget": "list",
+            "help": "With Include metadata: which of " + ", ".join(RunInfo.METADATA_FIELDS)
+                    + " each message carries, one per line. source_query repeats the whole "
+                      "SQL text in every message"})
     headers: dict[str, str] = attrs.field(factory=dict, metadata={
         "advanced": True, "help": "Headers added to every message"})
     compression_type: str | None = attrs.field(default=None, metadata={

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pstt_core import ConfigError, RunStatus, Sink, SinkContext, SinkResult, to_text
+from pstt_core import ConfigError, RunInfo, RunStatus, Sink, SinkContext, SinkResult, to_text
 
 from . import deadletter
 from .encoding import encode_headers
@@ -16,6 +16,13 @@ from .rowjson import encode_json
 from .runtime import runtime
 from .settings import setting
 from .transaction import Transaction, transactional_id
+
+
+def envelope(run: RunInfo, fields: Sequence[str]) -> tuple[bytes, bytes]:
+    """What goes before and after a row's JSON for ``{"data": row, "metadata": {…}}``: the
+    metadata is the same for every message of a run, so it is encoded once."""
+    meta = encode_json(run.metadata(fields))
+    return b'{"data":', b',"metadata":' + meta + b"}"
 
 
 def run_status(total: int, sent: int, threshold: float) -> RunStatus:
@@ -49,8 +56,7 @@ class KafkaSink(Sink):
                                   f"columns: {', '.join(self.columns)}", path="key_field")
             self.key_index = self.columns.index(key)
         if self.options.include_metadata:
-            meta = encode_json(self.ctx.run.metadata())
-            self._prefix, self._suffix = b'{"data":', b',"metadata":' + meta + b"}"
+            self._prefix, self._suffix = envelope(self.ctx.run, self.options.metadata_fields)
         pool, options = self.service.pool, self.options
         tx_id = (transactional_id(self.ctx.run.schedule.id)
                  if options.delivery == "transactional" else None)

@@ -33,7 +33,7 @@ def sched_file(home: HomeBuilder) -> str:
     ({"trigger": {"type": "cron"}}, "trigger.expression",
      "a cron trigger needs an expression, e.g. '*/5 * * * *'"),
     ({"trigger": {"type": "interval"}}, "trigger",
-     "an interval trigger needs seconds, minutes, hours or days > 0"),
+     "an interval trigger needs a period between 1 s and 366 days (seconds, minutes, hours, days)"),
     ({"trigger": {"type": "interval", "seconds": "often"}}, "trigger.seconds",
      "expected a whole number, got 'often'"),
     ({"trigger": {"type": "hourly"}}, "trigger.type", "'hourly' is not one of: cron, interval"),

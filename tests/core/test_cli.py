@@ -74,7 +74,7 @@ def test_demo_then_run_in_a_shell(tmp_path: Path) -> None:
         "scheduler_metrics.json", "schedules.json"]  # no locks; the sink's record of its files
     assert list((tmp_path / "exports" / ".journal").iterdir()) == []  # the record is final
     files = list((tmp_path / "exports" / "demo").glob("orders_*.csv"))
-    assert len(files) == 1 and files[0].read_bytes().startswith(b"\xef\xbb\xbforder_id,")
+    assert len(files) == 1 and files[0].read_bytes().startswith(b"\xef\xbb\xbforder_id;")
     assert ok.stderr == ""
 
     listed = pstt(tmp_path, "schedules", "list", "--json")
@@ -178,7 +178,7 @@ def test_schedules_next_prints_what_the_api_says(home: HomeBuilder) -> None:
                       timezone="Europe/Rome")
     root = home.write()
     before = datetime.now(timezone.utc)
-    api = TestClient(Pstt(root, logs=False, environ={}).asgi_app()).get(
+    api = TestClient(Pstt(root, logs=False, environ={}).asgi_app(), base_url="http://localhost").get(
         "/api/schedules/weekdays").json()["next_runs"]
     shown = pstt(root, "schedules", "next", "weekdays", "--json")
     after = datetime.now(timezone.utc)

@@ -62,7 +62,7 @@ def test_the_first_plugin_to_register_a_name_keeps_it_everywhere(home: HomeBuild
     with registered(Hello("first", seen), "hello-first"), \
             registered(Hello("second", seen), "hello-second"):
         pstt = home.pstt(logs=False, environ={"PSTT_SCHEDULER_ENABLED": "false"})
-        with TestClient(pstt.asgi_app()) as client:
+        with TestClient(pstt.asgi_app(), base_url="http://localhost") as client:
             assert client.get("/hello").text == "first"
             page = client.get("/settings").text
             assert client.get("/").text.count('href="/hello"') == 1
@@ -115,7 +115,7 @@ def test_a_failing_hook_is_isolated_attributed_and_shown(
     with registered(Raising(), "raiser"):
         pstt = home.pstt(logs=False, environ={"PSTT_SCHEDULER_ENABLED": "false"})  # no raise
         assert "filesystem" in pstt.registry.sinks  # the others' contributions are there
-        with TestClient(pstt.asgi_app()) as client:  # start and stop: lifecycle hooks raise
+        with TestClient(pstt.asgi_app(), base_url="http://localhost") as client:  # start and stop: lifecycle hooks raise
             settings = client.get("/settings").text
             api = client.get("/api/plugins").json()
         cli = build_cli(reload=True)

@@ -210,7 +210,7 @@ def test_hook_register_formats(home: HomeBuilder, probe: HookProbe) -> None:
         assert "pipe" in options[field]["choices"] and options[field]["widget"] == "select"
     from starlette.testclient import TestClient
 
-    page = TestClient(pstt.asgi_app()).get("/scheduler").text  # the schedule form itself
+    page = TestClient(pstt.asgi_app(), base_url="http://localhost").get("/scheduler").text  # the schedule form itself
     for select_id in ("opt-filesystem-format", "opt-email-attachment_format"):
         select = page[page.index(f'id="{select_id}"'):]
         select = select[:select.index("</select>")]
@@ -244,7 +244,7 @@ def test_hook_register_state_file(probed: Pstt, home: HomeBuilder) -> None:
 def test_hook_register_routes(probed: Pstt) -> None:
     from starlette.testclient import TestClient
 
-    with TestClient(probed.asgi_app()) as client:
+    with TestClient(probed.asgi_app(), base_url="http://localhost") as client:
         body = client.get("/api/probe").json()
     assert body == {"plugin": "hook-probe", "export_root": str(probed.export_root)}
 

@@ -76,7 +76,7 @@ def test_damaged_state_file_is_reported_never_rewritten(home: HomeBuilder, name:
 
     pstt = Pstt(root, environ={}, logs=False)
     # no lifespan: a damaged kafka_metrics.json stops the start itself (checked above)
-    with contextlib.nullcontext(TestClient(pstt.asgi_app(), raise_server_exceptions=False)) \
+    with contextlib.nullcontext(TestClient(pstt.asgi_app(), raise_server_exceptions=False, base_url="http://localhost")) \
             as client:
         for url in PAGES:
             response = client.get(url)

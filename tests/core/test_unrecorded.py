@@ -123,7 +123,7 @@ def full_app(home: HomeBuilder) -> Any:
     pstt = Pstt(root, environ={**env, "PSTT_SCHEDULER_ENABLED": "false"}, logs=False)
     with small_disk(root / "exports") as exports:
         pstt.home.journal.mkdir(exist_ok=True)
-        yield pstt, TestClient(pstt.asgi_app()), exports
+        yield pstt, TestClient(pstt.asgi_app(), base_url="http://localhost"), exports
 
 
 def test_api_health_and_status_page_say_the_record_could_not_be_written(full_app: Any) -> None:

@@ -53,7 +53,7 @@ def test_unknown_placeholder_is_refused_at_save_with_its_json_path(fs: FsHome) -
     ("{run_time:%Y/%m}.csv", "path separator"),
     ("sub/{date}.csv", "path separator"),
     (".{date}.csv", "starts with '.'"),
-    ("{0}.csv", "bad file name template"),
+    ("{0}.csv", "unknown placeholder {0}"),
     ("{run_time[0]}.csv", "bad file name template"),
     ("{run_time:%Y.csv", "bad file name template"),
     ("schedules.json", "PSTT state file"),

@@ -27,7 +27,7 @@ def client(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
     home = dashboard_home(HomeBuilder(tmp_path_factory.mktemp("kafka-api")), kafka_broker.bootstrap,
                       secret=True)
     pstt = home.pstt(environ={**FAST_ENV, "KAFKA_TEST_SECRET": SECRET}, logs=False)
-    with TestClient(pstt.asgi_app()) as c:
+    with TestClient(pstt.asgi_app(), base_url="http://localhost") as c:
         yield with_csrf(c)
 
 
@@ -235,7 +235,7 @@ def test_unknown_connection_is_404(client: TestClient, path: str, body: dict[str
 
 def test_without_kafka_connections_the_api_answers_sensibly(home: HomeBuilder) -> None:
     pstt = home.pstt(environ=FAST_ENV, logs=False)
-    with TestClient(pstt.asgi_app()) as c:
+    with TestClient(pstt.asgi_app(), base_url="http://localhost") as c:
         with_csrf(c)
         assert c.get("/api/kafka/health").json() == {"status": "not_configured",
                                                      "connections": []}
@@ -249,7 +249,7 @@ def test_without_kafka_connections_the_api_answers_sensibly(home: HomeBuilder) -
 def test_without_confluent_kafka_routes_answer_503_with_install_hint(
         home: HomeBuilder, monkeypatch: pytest.MonkeyPatch) -> None:
     pstt: Pstt = home.pstt(environ=FAST_ENV, logs=False)
-    with TestClient(pstt.asgi_app()) as c:
+    with TestClient(pstt.asgi_app(), base_url="http://localhost") as c:
         with_csrf(c)
         # A None entry makes the import system (and find_spec) treat the module as absent.
         monkeypatch.setitem(sys.modules, "confluent_kafka", None)
@@ -299,8 +299,10 @@ def test_fuzzed_requests_never_cause_a_server_error(kafka_broker: Any, home: Hom
     from schemathesis import GenerationMode
 
     # A bearer token makes the fuzzer's requests script-like (no CSRF) and authorised.
+    # schemathesis' ASGI client sends Host: testserver (Starlette's test client name)
     pstt = dashboard_home(home, kafka_broker.bootstrap, down=False).pstt(
-        environ={**FAST_ENV, "PSTT_API_TOKEN": "fuzz-token"}, logs=False)
+        environ={**FAST_ENV, "PSTT_API_TOKEN": "fuzz-token", "PSTT_ALLOWED_HOSTS": "testserver"},
+        logs=False)
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", pstt.asgi_app())
     operation = schema[path][method]
     generation = GenerationMode.POSITIVE if mode == "valid" else GenerationMode.NEGATIVE

@@ -21,7 +21,7 @@ def test_kafka_test_json_equals_the_api(home: HomeBuilder, kafka_broker: Any) ->
     assert result.returncode == 0, result.stderr
     cli = json.loads(result.stdout)
     pstt = home.pstt(environ={"PSTT_SCHEDULER_ENABLED": "false"}, logs=False)
-    with TestClient(pstt.asgi_app()) as client:
+    with TestClient(pstt.asgi_app(), base_url="http://localhost") as client:
         api = client.post("/api/kafka/test", json={"connection": "local"}).json()
     assert set(cli) == set(api) == {"connection", "success", "brokers", "latency_ms", "error"}
     assert {k: v for k, v in cli.items() if k != "latency_ms"} == {

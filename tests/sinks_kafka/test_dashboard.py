@@ -89,13 +89,14 @@ def test_dashboard_renders_charts_tables_and_health(page: Any, base_url: str,
 
 def test_cards_count_runs_of_other_processes_from_the_history(
         page: Any, base_url: str, ui_home: HomeBuilder) -> None:
-    """A `pstt run` from cron is another process: the service's own metrics never see its
-    deliveries, the history does."""
+    """A `pstt run` from cron is another process: its deliveries reach the service's figures
+    through the stored metrics (added under the lock, not written over) and its run through
+    the history."""
     before = httpx.get(f"{base_url}/api/kafka/metrics/summary", timeout=10).json()
     ran = pstt_process(ui_home.root, "run", "from-cron")
     assert ran.returncode == 0, ran.stderr
     summary = httpx.get(f"{base_url}/api/kafka/metrics/summary", timeout=10).json()
-    assert summary["messages"] == before["messages"]  # this service delivered nothing new
+    assert summary["messages"] == before["messages"] + 30  # the other process's 30 messages
     history = summary["history"]
     assert history["runs"] == before["history"]["runs"] + 1
     assert history["messages_sent"] == before["history"]["messages_sent"] + 30
@@ -216,7 +217,7 @@ def test_dashboard_without_kafka_connections_says_how_to_add_them(home: HomeBuil
     from starlette.testclient import TestClient
 
     pstt = home.pstt(environ=FAST_ENV, logs=False)
-    with TestClient(pstt.asgi_app()) as c:
+    with TestClient(pstt.asgi_app(), base_url="http://localhost") as c:
         page = c.get("/kafka")
     assert page.status_code == 200
     assert "No Kafka connection is configured" in page.text
@@ -229,7 +230,7 @@ def test_dashboard_without_confluent_kafka_shows_the_install_hint(
     from starlette.testclient import TestClient
 
     pstt = home.pstt(environ=FAST_ENV, logs=False)
-    with TestClient(pstt.asgi_app()) as c:
+    with TestClient(pstt.asgi_app(), base_url="http://localhost") as c:
         monkeypatch.setitem(sys.modules, "confluent_kafka", None)
         page = c.get("/kafka")
     assert page.status_code == 200

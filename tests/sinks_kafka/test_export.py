@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from pstt_core import ConfigError, RunInfo
 from tests.conftest import HomeBuilder
 from tests.kafka_broker import consume_all
 from tests.sinks_kafka.conftest import decode, kafka_home, kafka_runtime
@@ -50,6 +52,55 @@ def test_schedule_exports_every_row_with_key_value_and_metadata(
         assert message["metadata"] == {
             "source_query": "SELECT * FROM orders ORDER BY id", "source_connection": "demo",
             "export_timestamp": record.started_at, "export_id": record.export_id}
+
+
+@pytest.mark.parametrize("spelling", ["options", "flat"])
+def test_metadata_fields_choose_what_each_message_carries(
+        home: HomeBuilder, kafka_broker: Any, topic: str, make_pstt: Any, spelling: str) -> None:
+    kafka_home(home, kafka_broker.bootstrap)
+    query = "SELECT id, status FROM orders WHERE id <= 25"
+    if spelling == "options":
+        fields: dict[str, Any] = {"sink_options": {
+            "connection": "local", "topic": topic, "key_field": "id", "include_metadata": True,
+            "metadata_fields": ["export_id", "export_timestamp"]}}
+    else:  # the flat legacy spelling, the list as one comma-separated text
+        fields = {"kafka_connection": "local", "kafka_topic": topic, "kafka_key_field": "id",
+                  "kafka_include_metadata": True,
+                  "kafka_metadata_fields": "export_id, export_timestamp"}
+    home.add_schedule(id="slim", sharing_mode="kafka", query=query, **fields)
+    pstt = make_pstt(home)
+    assert pstt.schedules.get("slim").sink_options["metadata_fields"] == [
+        "export_id", "export_timestamp"]
+    record = pstt.run("slim")
+    assert record.status == "success", record.error
+    msgs = consume_all(kafka_broker.bootstrap, topic, expected=25)
+    got = decode(msgs)
+    assert sorted(int(k) for k in got) == list(range(1, 26))
+    for message in got.values():
+        assert list(message["metadata"]) == ["export_id", "export_timestamp"]
+        assert message["metadata"] == {"export_id": record.export_id,
+                                       "export_timestamp": record.started_at}
+        assert query not in json.dumps(message)
+    assert all(len(m.value()) < 200 for m in msgs)
+
+
+@pytest.mark.parametrize(("fields", "path", "message"), [
+    (["export_id", "sql"], "metadata_fields[1]", "unknown metadata field 'sql'"),
+    (["export_id", "export_id"], "metadata_fields[1]", "listed twice"),
+    ([], "metadata_fields", "name at least one of source_query"),
+])
+def test_bad_metadata_fields_are_refused_when_saved(home: HomeBuilder, make_pstt: Any,
+                                                    fields: list[str], path: str,
+                                                    message: str) -> None:
+    kafka_home(home, "127.0.0.1:9")
+    pstt = make_pstt(home)
+    with pytest.raises(ConfigError, match=re.escape(message)) as err:
+        pstt.create_schedule({"id": "bad", "name": "bad", "connection": "demo", "query": "SELECT 1",
+                              "trigger": {"type": "interval", "seconds": 60},
+                              "sharing_mode": "kafka", "sink_options": {
+                                  "connection": "local", "topic": "t", "include_metadata": True,
+                                  "metadata_fields": fields}})
+    assert err.value.path == f"$.sink_options.{path}"
 
 
 def test_without_metadata_and_without_key(home: HomeBuilder, kafka_broker: Any, topic: str,
@@ -123,8 +174,9 @@ def test_legacy_spellings_are_equivalent(home: HomeBuilder, kafka_broker: Any, t
     schedule = pstt.schedules.get("legacy")
     assert schedule.sink_options == {"connection": "local", "topic": topic, "key_field": "id",
                                      "batch_size": 7, "include_metadata": True, "headers": {},
-                                     "compression_type": None, "delivery": "idempotent",
-                                     "dead_letter": None}
+                                     "compression_type": None,
+                                     "metadata_fields": list(RunInfo.METADATA_FIELDS),
+                                     "delivery": "idempotent", "dead_letter": None}
     record = pstt.run("legacy")
     assert record.status == "success", record.error
     assert record.extra["kafka_chunks"] == 5  # 30 rows in chunks of 7

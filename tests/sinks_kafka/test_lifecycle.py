@@ -80,7 +80,7 @@ def test_api_health_and_scrape_without_start_are_released_by_close(
     before = kafka_threads()
     pstt = Pstt(kafka_schedule.root, environ={"PSTT_SCHEDULER_ENABLED": "false", **fast_env()},
                 logs=False)
-    client = TestClient(pstt.asgi_app())  # no `with`: the app's lifespan never starts pstt
+    client = TestClient(pstt.asgi_app(), base_url="http://localhost")  # no `with`: the app's lifespan never starts pstt
     sent = client.post("/api/kafka/send", json={"connection": "local", "topic": topic,
                                                 "value": {"n": 1}})
     assert sent.status_code == 200 and sent.json()["success"], sent.text

@@ -145,3 +145,44 @@ def test_fast_row_encoder_matches_the_reference() -> None:
     assert json.loads(encode_json(row)) == json.loads(dumps(row))
     assert json.loads(encode_json(row))["amount"] == "12345678901234567890.123456789"
     assert json.loads(encode_json(row))["big"] == 2**70
+
+
+def test_two_processes_on_one_document_add_up(tmp_path: Path) -> None:
+    """``pstt serve`` and a ``pstt run`` (two services on one file): each flush adds its own
+    figures to what is stored; neither writes its stale copy over the other's."""
+    path = tmp_path / "exports" / "kafka_metrics.json"
+    serve, cron = metrics_in(path, flush_interval=3600), metrics_in(path, flush_interval=3600)
+    now = datetime.now(timezone.utc)
+    serve.record("dev", "orders", messages=7, bytes=70, latency_count=7, samples=[1.0] * 7, at=now)
+    serve.flush()
+    cron.record("dev", "orders", messages=5, bytes=50, failures=1, latency_count=5,
+                samples=[3.0] * 5, at=now)
+    cron.record("dev", "audit", messages=2, at=now)
+    cron.flush()  # its view never had serve's 7: a whole-document write would drop them
+    serve.record("dev", "orders", messages=1, at=now)
+    serve.close()
+    data = json.loads(path.read_text())
+    assert data["totals"] == {"messages": 15, "bytes": 120, "failures": 1}
+    by_topic = {t["topic"]: t["messages"] for t in data["totals_by_topic"]}
+    assert by_topic == {"orders": 13, "audit": 2}
+    orders = next(b for b in data["buckets"] if b["topic"] == "orders")
+    assert (orders["messages"], orders["latency_count"]) == (13, 12)
+    assert sorted(orders["latency_samples_ms"]) == [1.0] * 7 + [3.0] * 5
+    # each process shows what the other stored (read again, at most every REFRESH_SEC)
+    cron.refresh(force=True)
+    assert cron.summary(24)["all_time"]["messages"] == 15
+
+
+def test_a_flush_that_fails_keeps_the_figures_for_the_next(tmp_path: Path) -> None:
+    path = tmp_path / "exports" / "kafka_metrics.json"
+    m = metrics_in(path, flush_interval=3600)
+    m.record("dev", "orders", messages=4)
+    m.flush()
+    path.write_text("{not json")  # damaged by hand: refused, never written over
+    m.record("dev", "orders", messages=3)
+    m.flush()
+    assert path.read_text() == "{not json"
+    assert m.dirty and m.summary(24)["all_time"]["messages"] == 7
+    path.unlink()
+    m.flush()
+    assert json.loads(path.read_text())["totals"]["messages"] == 3  # 4 went with the file

@@ -141,7 +141,7 @@ def test_prometheus_collector(home: HomeBuilder, kafka_broker: Any, topic: str,
                       sink_options={"connection": "local", "topic": topic})
     pstt = make_pstt(home, PSTT_SCHEDULER_ENABLED="false")
     assert pstt.run("p").status == "success"
-    with TestClient(pstt.asgi_app()) as client:  # the scrape goes through the plugin's collector
+    with TestClient(pstt.asgi_app(), base_url="http://localhost") as client:  # the scrape goes through the plugin's collector
         text = client.get("/metrics").text
     assert f'pstt_kafka_messages_total{{connection="local",topic="{topic}"}} 7.0' in text
     assert "pstt_kafka_failures_total" in text

@@ -33,7 +33,7 @@ def make_client(home: HomeBuilder) -> Iterator[Callable[..., TestClient]]:
     def make(**environ: str) -> TestClient:
         env = {"PSTT_SCHEDULER_ENABLED": "false", **environ}
         pstt = home.pstt(environ=env)
-        client = TestClient(pstt.asgi_app(), raise_server_exceptions=False)
+        client = TestClient(pstt.asgi_app(), raise_server_exceptions=False, base_url="http://localhost")
         client.__enter__()
         opened.append((client, pstt))
         return client

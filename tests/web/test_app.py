@@ -43,7 +43,7 @@ def test_mounted_inside_another_app(home: HomeBuilder) -> None:
         return PlainTextResponse("outer app")
 
     outer = Starlette(routes=[Route("/", hello), Mount("/pstt", app=inner)], lifespan=lifespan)
-    with TestClient(outer) as client:
+    with TestClient(outer, base_url="http://localhost") as client:
         assert pstt.started
         assert client.get("/").text == "outer app"
         assert client.get("/pstt/api/schedules").json()["schedules"][0]["id"] == "orders"
@@ -243,7 +243,7 @@ def test_two_homes_mounted_in_one_app_log_to_their_own_files(tmp_path: Path) -> 
             facades = {name: h.pstt(environ={"PSTT_SCHEDULER_ENABLED": "false"})
                        for name, h in homes.items()}
             outer = Starlette(routes=[Mount(f"/{name}", app=p.asgi_app()) for name, p in facades.items()])
-            with TestClient(outer, raise_server_exceptions=False) as client:
+            with TestClient(outer, raise_server_exceptions=False, base_url="http://localhost") as client:
                 assert client.get("/east/note?n=E1").text == "noted"
                 assert client.get("/west/note?n=W1").text == "noted"
                 assert client.get("/east/crash?n=E2").status_code == 500

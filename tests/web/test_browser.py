@@ -180,6 +180,40 @@ def test_sharing_mode_dropdown_shows_each_plugins_fields(site: Any, page: Any,
     assert not hook.is_visible()
 
 
+def test_form_offers_the_excel_it_preset_and_the_file_uses_it(site: Any, page: Any,
+                                                                screenshots_dir: Path) -> None:
+    page.goto(site.url + "/scheduler")
+    page.fill("#f-name", "Vendite Excel")
+    page.select_option("#f-connection", "demo")
+    page.fill("#f-query", "SELECT id, amount FROM orders ORDER BY id LIMIT 10")
+    page.select_option("#sharing-mode", "filesystem")
+    preset = page.locator("#opt-filesystem-locale")
+    assert preset.is_visible()  # not folded among the advanced options
+    choices = preset.locator("option").evaluate_all("os => os.map(o => o.value)")
+    assert choices == ["", "excel-it", "excel"]
+    field = page.locator('fieldset[data-sink=filesystem] .field[data-path="sink_options.locale"]')
+    assert "CSV locale preset" in field.locator("label").inner_text()
+    assert "decimal comma" in field.locator(".help").inner_text()
+    page.select_option("#opt-filesystem-locale", "excel-it")
+    page.fill("#opt-filesystem-filename", "vendite_{export_id}.csv")
+    field.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots_dir / "web_form_excel_it.png"), full_page=True)
+    page.click("#schedule-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/scheduler/vendite-excel$"))
+    saved = site.pstt.schedules.get("vendite-excel").sink_options
+    assert saved["locale"] == "excel-it"
+    assert (saved["delimiter"], saved["decimal_separator"]) == (",", ".")  # the preset decides
+    assert page.input_value("#opt-filesystem-locale") == "excel-it"  # the edit form shows it
+
+    page.click("button[data-action=run]")
+    page.wait_for_selector("#flash.flash-success, #flash.flash-error")
+    assert "finished: success, 10 rows" in page.inner_text("#flash"), page.inner_text("#flash")
+    export_id = page.locator("#recent-runs tbody tr").first.get_attribute("data-export-id")
+    data = (site.pstt.home.exports / f"vendite_{export_id}.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfid;amount\r\n1;")
+    assert re.search(rb"\r\n\d+;\d+,\d+\r\n", data)
+
+
 def test_plugin_page_and_menu_link(site: Any, page: Any) -> None:
     page.goto(site.url + "/")
     page.click("nav.menu >> text=Hook")

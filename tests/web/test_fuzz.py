@@ -27,7 +27,9 @@ CASES = [(path, method.upper(), mode) for path, ops in core_document()["paths"].
 @pytest.fixture(scope="module")
 def api_schema(module_home: HomeBuilder) -> Iterator[Any]:
     csv_schedule(module_home, "orders")
-    pstt = module_home.pstt(environ={"PSTT_SCHEDULER_ENABLED": "false"})
+    # schemathesis' ASGI client sends Host: testserver (Starlette's test client name)
+    pstt = module_home.pstt(environ={"PSTT_SCHEDULER_ENABLED": "false",
+                                     "PSTT_ALLOWED_HOSTS": "testserver"})
     yield schemathesis.openapi.from_asgi("/api/openapi.json", pstt.asgi_app())
     teardown_logging(module_home.root / "logs")
 

@@ -18,6 +18,7 @@ import attrs
 
 from ..errors import ConfigError
 from ..requires import unavailable_reason
+from .locales import check_locale, locale_problem, with_locale
 
 
 @attrs.define
@@ -33,6 +34,12 @@ class FormatOptions:
     line_terminator: str = "\r\n"
     sheet_name: str = attrs.field(default="data", metadata={"help": "XLSX sheet name"})
     null: str = attrs.field(default="", metadata={"help": "Text written for NULL (CSV)"})
+    decimal_separator: str = attrs.field(default=".", metadata={
+        "choices": (".", ","), "help": "CSV: the decimal mark of floats and decimals"})
+    locale: str | None = attrs.field(default=None, metadata={
+        "help": "CSV preset (see pstt_core.formats.locales): excel-it or excel"})
+    iso_text_dates: bool = attrs.field(default=True, metadata={
+        "help": "XLSX: write a text column holding ISO 8601 dates/timestamps as date cells"})
 
 
 class FormatWriter(abc.ABC):
@@ -74,12 +81,18 @@ class OutputFormat:
 
     def check(self, options: FormatOptions) -> None:
         """Refuse options this format cannot write (``ConfigError`` naming the option)."""
+        check_locale(options)
         if self.check_options is not None:
-            self.check_options(options)
+            self.check_options(with_locale(options))
 
     def open(self, fileobj: IO[bytes], columns: Sequence[str],
              options: FormatOptions | None = None) -> FormatWriter:
-        return self.writer(fileobj, columns, options or FormatOptions())
+        """A writer; a ``locale`` preset is resolved here, so writers see plain options."""
+        options = options or FormatOptions()
+        problem = locale_problem(options)
+        if problem:
+            raise ValueError(f"{problem[0]}: {problem[1]}")
+        return self.writer(fileobj, columns, with_locale(options))
 
 
 def pick_format(formats: Mapping[str, OutputFormat], name: str) -> OutputFormat:

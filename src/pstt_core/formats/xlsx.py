@@ -3,6 +3,14 @@
 Every value is written with the method for its type, never the generic ``write()``: a text
 that starts with ``=`` stays text (no formula injection from the database) and a URL stays
 text (no hyperlink limit).
+
+A sheet with a header gets the header frozen and an autofilter over every row; column
+widths follow the longest value seen (XlsxWriter writes the column widths and the filter
+range when the file is closed, so constant-memory mode still allows them).
+
+Dates stored as text (SQLite has no date type; other databases give text for a cast or a
+``to_char``) become date cells when ``iso_text_dates`` is on and it is safe:
+:mod:`.isodates` says when.
 """
 
 from __future__ import annotations
@@ -17,9 +25,16 @@ from typing import IO, Any
 from ..errors import ConfigError
 from ..values import to_text
 from . import FormatOptions, FormatWriter, OutputFormat
+from .isodates import DateColumns, with_dates
 
 MAX_ROWS = 1_048_576
 MAX_TEXT = 32_767
+# Column widths in Excel's character units (XlsxWriter adds the cell padding): room for the filter button beside a header,
+# and a cap so one long text does not make a column wider than a screen.
+FILTER_BUTTON = 3
+MAX_WIDTH = 60
+_DATE_WIDTHS = {datetime: 19, date: 10, time: 8, timedelta: 10}
+
 # Integers beyond 2**53 are not exact as Excel numbers (doubles): they are written as text.
 _EXACT_INT = 2**53
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
@@ -53,10 +68,13 @@ class XlsxWriter(FormatWriter):
             timedelta: self.book.add_format({"num_format": "[h]:mm:ss"}),
         }
         self.row = 0
+        self.widths = [0] * len(self.columns)
+        self.dates = DateColumns(len(self.columns)) if options.iso_text_dates else None
         if options.header:
             bold = self.book.add_format({"bold": True})
             for col, name in enumerate(self.columns):
                 self.sheet.write_string(0, col, str(name), bold)
+                self.widths[col] = len(str(name)) + FILTER_BUTTON
             self.row = 1
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
@@ -64,6 +82,9 @@ class XlsxWriter(FormatWriter):
             raise ValueError(f"XLSX holds at most {MAX_ROWS:,} rows per sheet (header included) and "
                              f"this result has more than {MAX_ROWS - (1 if self.options.header else 0):,}"
                              " data rows; use CSV, JSON Lines or Parquet for larger results")
+        dates = self.dates.columns(rows) if self.dates is not None else ()
+        if dates:
+            rows = [with_dates(r, dates) for r in rows]
         for r in rows:
             for col, value in enumerate(r):
                 if value is not None:
@@ -76,37 +97,60 @@ class XlsxWriter(FormatWriter):
         kind = type(value)
         if kind is str:
             self._text(col, value)
-        elif kind is bool:
+            return
+        if kind is bool:
             sheet.write_boolean(row, col, value)
+            width = 5
         elif kind is int or kind is float:
             if (kind is int and abs(value) >= _EXACT_INT) or (kind is float and not math.isfinite(value)):
                 self._text(col, str(value))
-            else:
-                sheet.write_number(row, col, value)
+                return
+            sheet.write_number(row, col, value)
+            # Excel's General format shows at most 11 significant digits.
+            width = min(len(str(value)), 12)
         elif isinstance(value, Decimal):
-            if value.is_finite() and abs(value) < Decimal("1e15"):
-                sheet.write_number(row, col, float(value))
-            else:
+            if not (value.is_finite() and abs(value) < Decimal("1e15")):
                 self._text(col, to_text(value))
+                return
+            sheet.write_number(row, col, float(value))
+            width = min(len(str(float(value))), 12)
+        elif isinstance(value, (datetime, date)) and value.year < 1900:
+            # Before Excel's first date (1900-01-01) a date cell shows "#####": text instead.
+            self._text(col, to_text(value))
+            return
         elif isinstance(value, (datetime, time)):
             # Excel has no time zones: the wall time is written, the offset left out.
-            fmt = self.formats[datetime if isinstance(value, datetime) else time]
-            sheet.write_datetime(row, col, value.replace(tzinfo=None), fmt)
-        elif isinstance(value, date):
-            sheet.write_datetime(row, col, value, self.formats[date])
-        elif isinstance(value, timedelta):
-            sheet.write_datetime(row, col, value, self.formats[timedelta])
+            kind = datetime if isinstance(value, datetime) else time
+            sheet.write_datetime(row, col, value.replace(tzinfo=None), self.formats[kind])
+            width = _DATE_WIDTHS[kind]
+        elif isinstance(value, (date, timedelta)):
+            kind = date if isinstance(value, date) else timedelta
+            sheet.write_datetime(row, col, value, self.formats[kind])
+            width = _DATE_WIDTHS[kind]
         else:
             self._text(col, to_text(value))
+            return
+        if width > self.widths[col]:
+            self.widths[col] = width
 
     def _text(self, col: int, text: str) -> None:
-        if len(text) > MAX_TEXT:
+        n = len(text)
+        if n > MAX_TEXT:
             raise ValueError(f"column {self.columns[col]!r}, row {self.row + 1}: a text of "
-                             f"{len(text):,} characters exceeds Excel's {MAX_TEXT:,}-character cell "
+                             f"{n:,} characters exceeds Excel's {MAX_TEXT:,}-character cell "
                              "limit; use CSV or JSON Lines")
         self.sheet.write_string(self.row, col, text)
+        if n > self.widths[col]:
+            self.widths[col] = n
 
     def close(self) -> None:
+        sheet = self.sheet
+        for col, width in enumerate(self.widths):
+            if width:
+                sheet.set_column(col, col, min(width + 1, MAX_WIDTH))
+        if self.options.header and self.columns:
+            sheet.freeze_panes(1, 0)
+            sheet.autofilter(0, 0, max(self.row - 1, 0), len(self.columns) - 1)
         self.book.close()
 
 

@@ -23,7 +23,7 @@ from ..home import Home
 from .state import FileStateBackend, PluginState, Resources
 
 if TYPE_CHECKING:
-    from ..history import HistoryStore
+    from ..backend import RunHistory
     from ..models import Schedule
 
 _EMPTY: Mapping[str, Any] = types.MappingProxyType({})
@@ -35,7 +35,7 @@ class HistoryView:
     Records are copies: changing one changes nothing on disk.
     """
 
-    def __init__(self, store: HistoryStore | None, sharing_modes: Collection[str]):
+    def __init__(self, store: RunHistory | None, sharing_modes: Collection[str]):
         self._store = store
         self.sharing_modes = frozenset(sharing_modes)
 

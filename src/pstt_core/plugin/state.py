@@ -205,6 +205,13 @@ class PluginState:
 
         return self._backend.modify(self.plugin, apply)[key]
 
+    def modify(self, change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        """Replace the whole document by ``change(current)`` in one read-modify-write that no
+        other writer (thread, process, instance) interleaves with; returns the new document.
+        For figures several processes add to: ``change`` adds this process's part to what
+        is stored, instead of writing its own copy over it."""
+        return self._backend.modify(self.plugin, change)
+
     def write(self, document: Mapping[str, Any]) -> None:
         """Replace the whole document (also one that can no longer be read)."""
         self._backend.replace(self.plugin, dict(document))

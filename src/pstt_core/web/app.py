@@ -23,7 +23,8 @@ from . import api, auth, metrics, openapi, pages, scheduler_pages
 from .auth import session_secret
 from .contrib import collect
 from .errors import HANDLERS
-from .middleware import BodyLimit, Guard, LogToHome
+from .hosts import AllowedHosts
+from .middleware import BodyLimit, Guard, HostCheck, LogToHome
 from .templating import make_templates
 
 if TYPE_CHECKING:
@@ -52,8 +53,11 @@ def create_app(pstt: Pstt) -> Starlette:
         finally:
             await run_in_threadpool(pstt.stop)
 
+    hosts = AllowedHosts(settings["PSTT_ALLOWED_HOSTS"])
+    hosts.add_bind(settings["PSTT_HOST"])
     middleware = [
         Middleware(LogToHome, logs=pstt.home.logs),
+        Middleware(HostCheck, hosts=hosts),
         Middleware(BodyLimit, limit=settings["PSTT_MAX_REQUEST_BYTES"]),
         Middleware(SessionMiddleware, secret_key=session_secret(settings["PSTT_SECRET_KEY"], token),
                    session_cookie="pstt_session", same_site="lax", max_age=12 * 3600),
@@ -62,6 +66,7 @@ def create_app(pstt: Pstt) -> Starlette:
     app = Starlette(routes=[*core, *extra.routes, *extra.static], middleware=middleware,
                     exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.pstt = pstt
+    app.state.allowed_hosts = hosts  # `pstt serve --host` adds its bind address
     app.state.nav = sorted([*pages.CORE_NAV, *extra.nav], key=lambda n: (n.order, n.label))
     app.state.templates = make_templates(extra.template_dirs, pstt.display_zone)
     app.state.metrics = metrics.build_registry(pstt)

@@ -1,8 +1,9 @@
-"""ASGI middleware: log routing, request size limit, authentication, CSRF, security headers.
+"""ASGI middleware: log routing, Host and Origin checks, request size limit, authentication,
+CSRF, security headers.
 
-Order in the app (outermost first): :class:`LogToHome` → :class:`BodyLimit` → Starlette's
-``SessionMiddleware`` → :class:`Guard`. All three are plain ASGI classes, so they also work when the PSTT app is
-mounted inside another application.
+Order in the app (outermost first): :class:`LogToHome` → :class:`HostCheck` →
+:class:`BodyLimit` → Starlette's ``SessionMiddleware`` → :class:`Guard`. They are plain ASGI
+classes, so they also work when the PSTT app is mounted inside another application.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..logs import logging_to
 from .auth import authenticated, bearer_token, is_public, wants_json
 from .csrf import csrf_ok
+from .hosts import AllowedHosts, split_host
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
@@ -36,6 +38,36 @@ class LogToHome:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         with logging_to(self.logs):
             await self.app(scope, receive, send)
+
+
+class HostCheck:
+    """Before anything else, GET included: a ``Host`` the service is not known by gets 400
+    (DNS rebinding: a foreign page whose name now points to this machine); a state-changing
+    request from another origin (``Origin`` not this one, or ``Sec-Fetch-Site: cross-site``)
+    gets 403, whatever cookie or CSRF token it carries."""
+
+    def __init__(self, app: ASGIApp, hosts: AllowedHosts):
+        self.app, self.hosts = app, hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        headers = Headers(scope=scope)
+        host = headers.get("host")
+        # a browser always sends Host; a request without one cannot come from a page
+        if host is not None and not self.hosts.allows(split_host(host)):
+            return await send_json(send, 400, {
+                "error": f"unknown host {host[:100]!r}: this service answers to localhost, its "
+                         "bind address and the names in PSTT_ALLOWED_HOSTS"})
+        if scope.get("method") in UNSAFE:
+            origin = headers.get("origin")
+            if origin is not None and not self.hosts.allows_origin(origin, host or ""):
+                return await send_json(send, 403, {
+                    "error": f"cross-origin request refused (Origin {origin[:100]!r})"})
+            if headers.get("sec-fetch-site", "").strip().lower() == "cross-site":
+                return await send_json(send, 403, {
+                    "error": "cross-site request refused (Sec-Fetch-Site: cross-site)"})
+        await self.app(scope, receive, send)
 
 
 class BodyTooLarge(HTTPException):

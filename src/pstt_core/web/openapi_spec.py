@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from ..models import SCHEDULE_ID_RE
+from ..schedules import MAX_GRACE_SEC, MAX_INTERVAL_SEC, MAX_TIMEOUT_SEC
 
 J = "application/json"
 
@@ -53,8 +54,11 @@ OBJ: dict[str, Any] = {"type": "object", "additionalProperties": True}
 TRIGGER = {"type": "object", "required": ["type"], "properties": {
     "type": {"type": "string", "enum": ["cron", "interval"]},
     "expression": {"type": "string", "description": "5-field crontab (cron triggers)"},
-    "seconds": {"type": "integer", "minimum": 0}, "minutes": {"type": "integer", "minimum": 0},
-    "hours": {"type": "integer", "minimum": 0}, "days": {"type": "integer", "minimum": 0}}}
+    "seconds": {"type": "integer", "minimum": 0, "maximum": MAX_INTERVAL_SEC},
+    "minutes": {"type": "integer", "minimum": 0, "maximum": MAX_INTERVAL_SEC // 60},
+    "hours": {"type": "integer", "minimum": 0, "maximum": MAX_INTERVAL_SEC // 3600},
+    "days": {"type": "integer", "minimum": 0, "maximum": MAX_INTERVAL_SEC // 86400}},
+    "description": "interval: the period (sum of the fields) is between 1 s and 366 days"}
 SCHEDULE_PROPS: dict[str, Any] = {
     "id": {"type": "string", "pattern": SCHEDULE_ID_RE.pattern,
            "description": "default: derived from the name"},
@@ -65,7 +69,9 @@ SCHEDULE_PROPS: dict[str, Any] = {
     "sharing_mode": {"type": "string", "description": "an installed sink type"},
     "sink_options": {**OBJ, "description": "options of the sharing mode (GET /api/plugins)"},
     "batch_size": {"type": "integer", "minimum": 1},
-    "timeout_sec": {"type": ["number", "null"]}, "misfire_grace_sec": {"type": "integer"},
+    "timeout_sec": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": MAX_TIMEOUT_SEC},
+    "misfire_grace_sec": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_GRACE_SEC,
+                          "description": "null: a late fire runs however late it is"},
     "coalesce": {"type": "boolean"},
     "on_empty": {"type": "string", "enum": ["send", "skip", "fail"], "default": "send",
                  "description": "result gate: what an empty result does"},

@@ -85,7 +85,9 @@ def serve(pstt: Pstt, host: str, port: int,
             await super().shutdown(sockets)
             announce(f"PSTT stopped ({', '.join(urls)})")
 
-    config = uvicorn.Config(pstt.asgi_app(), host=host, port=port, log_level="warning",
+    app = pstt.asgi_app()
+    app.state.allowed_hosts.add_bind(host)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                             proxy_headers=True, timeout_graceful_shutdown=30)
     # uvicorn raises the signal it caught again once it has shut down, with the handlers
     # found at its start: these only note it, so the exit code is ours.
