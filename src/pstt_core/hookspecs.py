@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -213,6 +213,23 @@ def pstt_shutdown(env: PluginEnv, pstt: Pstt) -> None:
 
     :param env: the plugin's environment.
     :param pstt: the facade being stopped (deprecated for plugins: use ``env``).
+    """
+
+
+@hookspec
+def schedule_stale(schedule: Schedule, stale: dict[str, Any], env: PluginEnv, pstt: Pstt) -> None:
+    """A schedule has just become stale: its last successful run is older than its
+    ``max_staleness_sec``.
+
+    Called once per stale period (not again until the schedule has succeeded), by the
+    scheduler's staleness watchdog of ``pstt serve`` (every ``PSTT_STALENESS_CHECK_SEC``
+    seconds). An exception raised here is logged and changes nothing.
+
+    :param schedule: the stale schedule.
+    :param stale: ``{"since", "last_success_at", "max_staleness_sec"}`` (ISO times in UTC;
+        ``last_success_at`` is ``None`` when it never succeeded).
+    :param env: the plugin's environment.
+    :param pstt: the facade (deprecated for plugins: use ``env``).
     """
 
 

@@ -110,6 +110,13 @@ class Schedule:
     misfire_grace_sec: int | None = 300
     coalesce: bool = True
     incremental: Incremental | None = None
+
+    # Result gates (gates.py): what an empty result does, and the row count it must have.
+    on_empty: str = "send"
+    min_rows: int | None = None
+    max_rows: int | None = None
+    # Alert when the last successful run is older than this (staleness.py); no default.
+    max_staleness_sec: float | None = None
     created_at: str | None = None
     updated_at: str | None = None
     # Fields we do not know (written by a newer version or another tool) survive a round trip.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from . import incremental
+from . import gates, incremental
 from .columnar.source import ArrowSource, SourceFailed, positional
 from .control import INTERRUPT, TIMEOUT, RunControl
 from .databases import describe_db_error
@@ -154,6 +154,7 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
                     for part in source.batches():
                         sink.write_arrow(part)
                         rows += part.num_rows
+                        gates.check_batch(schedule, rows)
                         _progress(rows, sink, progress, checkpoint)
                     _check(control)
             finally:
@@ -175,9 +176,11 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
                     if tracker is not None:
                         tracker.see(part)
                     rows += len(part)
+                    gates.check_batch(schedule, rows)
                     _progress(rows, sink, progress, checkpoint)
                     _check(control)
                 result.close()
+        gates.check_result(schedule, rows)  # before the delivery becomes visible
         outcome: SinkResult = sink.close()
         record.status = outcome.status or "success"
         record.error = outcome.error
@@ -190,6 +193,9 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
             control.stop(TIMEOUT, f"timed out after {control.timeout:g} s")  # the database's
         record.status = "interrupted" if control.kind == INTERRUPT else "failed"
         record.error = control.reason if control.stopped else _error_text(exc)
+        if isinstance(exc, gates.GateStopped) and not control.stopped:
+            record.status = exc.status
+            record.extra["rows_delivered"] = 0
         if sink is not None:
             try:
                 sink.abort(exc)

@@ -97,6 +97,11 @@ def _import(name: str) -> tuple[object | None, str | None]:
         return _loaded.setdefault(name, result)
 
 
+def core_version() -> str:
+    """The installed PSTT version (``unknown`` for a checkout that is not installed)."""
+    return _version(CORE) or "unknown"
+
+
 def _version(name: str) -> str | None:
     if name == CORE:
         try:

@@ -29,6 +29,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from . import staleness
 from .errors import ConfigError, RecordNotWrittenError
 from .logs import logging_to
 from .models import Schedule, Trigger
@@ -42,6 +43,8 @@ log = logging.getLogger("pstt.scheduler")
 
 # ':' cannot appear in a schedule id, so this job never collides with one.
 WATCH_JOB_ID = "pstt:watch-schedules"
+STALE_JOB_ID = "pstt:staleness"
+OWN_JOBS = (WATCH_JOB_ID, STALE_JOB_ID)
 
 
 # Interval fires are on a grid counted from here, the same in every process and after every
@@ -88,7 +91,7 @@ class _FireTimeExecutor(ThreadPoolExecutor):
     """The thread pool, passing each schedule job the fire time it runs for."""
 
     def _do_submit_job(self, job: Any, run_times: Sequence[datetime]) -> None:
-        if job.id == WATCH_JOB_ID:
+        if job.id in OWN_JOBS:
             super()._do_submit_job(job, run_times)
         else:
             super()._do_submit_job(_Fires(job, run_times), run_times)
@@ -179,6 +182,11 @@ class Scheduler:
                 self._aps.add_job(self._watch, IntervalTrigger(seconds=period), id=WATCH_JOB_ID,
                                   name="reload schedules.json when it changes",
                                   replace_existing=True, coalesce=True, max_instances=1)
+            period = self.pstt.settings["PSTT_STALENESS_CHECK_SEC"]
+            if period:
+                self._aps.add_job(self._check_staleness, IntervalTrigger(seconds=period),
+                                  id=STALE_JOB_ID, name="staleness watchdog",
+                                  replace_existing=True, coalesce=True, max_instances=1)
         try:
             self.sync()
         except ConfigError as exc:  # a damaged schedules.json: no jobs until it is fixed
@@ -205,7 +213,7 @@ class Scheduler:
             self._report_invalid(invalid)
             wanted = {sid: s for sid, s in schedules.items() if s.enabled}
             for job in self._aps.get_jobs():
-                if job.id not in wanted and job.id != WATCH_JOB_ID:
+                if job.id not in wanted and job.id not in OWN_JOBS:
                     job.remove()
                     self._fingerprints.pop(job.id, None)
             for sid, sched in wanted.items():
@@ -253,6 +261,13 @@ class Scheduler:
             except Exception as exc:  # e.g. a half-typed file: keep the jobs, try again
                 log.error("could not reload schedules.json: %s", exc)
 
+    def _check_staleness(self) -> None:
+        with logging_to(self.pstt.home.logs):
+            try:
+                staleness.check(self.pstt)
+            except Exception:  # a watchdog problem must never stop the scheduler
+                log.exception("staleness check failed")
+
     def _fire(self, schedule_id: str, scheduled_at: datetime | None = None) -> None:
         """Run the fire of ``schedule_id`` due at ``scheduled_at`` (given by the executor)
         if this process claims it."""
@@ -285,7 +300,7 @@ class Scheduler:
         """A fire APScheduler refused before ``_fire`` because the previous run of the
         schedule is still going in this process: recorded as ``skipped`` (once, by the
         process that claims it) so the history shows every fire that did not run."""
-        if event.job_id == WATCH_JOB_ID:
+        if event.job_id in OWN_JOBS:
             return
         with logging_to(self.pstt.home.logs):
             for scheduled_at in getattr(event, "scheduled_run_times", None) or []:
@@ -311,4 +326,4 @@ class Scheduler:
         return [{"id": j.id, "name": j.name,
                  "next_run_time": j.next_run_time.isoformat() if j.next_run_time else None,
                  "timezone": str(getattr(j.trigger, "timezone", "") or "")}
-                for j in self._aps.get_jobs() if j.id != WATCH_JOB_ID]
+                for j in self._aps.get_jobs() if j.id not in OWN_JOBS]

@@ -7,7 +7,7 @@ import zoneinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import incremental
+from . import gates, incremental
 from .converter import structure, unstructure
 from .errors import ConfigError, ConflictError, NotFoundError, StateFileError
 from .models import SCHEDULE_ID_RE, Schedule, iso, utcnow
@@ -121,6 +121,9 @@ def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
     if sched.incremental is not None:
         for field, message in incremental.check(sched.incremental, sched.query):
             fail(f"incremental.{field}", message)
+
+    if sched.max_staleness_sec is not None and sched.max_staleness_sec <= 0:
+        fail("max_staleness_sec", "must be positive (or omitted for no staleness alert)")
     sink_type = pstt.registry.sinks.get(sched.sharing_mode)
     if sink_type is None:
         known = ", ".join(sorted(pstt.registry.sinks)) or "none"
@@ -137,6 +140,8 @@ def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
                     where = f"{path}.sink_options" + (f".{exc.path}" if exc.path else "")
                     problems.append((where, exc.message))
             sched.sink_options = unstructure(options)
+            streaming = sink_type.streams_rows(options) if sink_type.streams_rows else None
+            gates.validate(sched, streaming, fail)
         except ConfigError as exc:
             problems.extend(exc.problems)
     if problems:

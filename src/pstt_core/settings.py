@@ -81,6 +81,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("PSTT_RUN_TIMEOUT_SEC", float, 0.0, "Default run timeout in seconds; 0 disables it. A schedule's timeout_sec overrides it.", minimum=0),
     Setting("PSTT_MAX_CONCURRENT_RUNS", int, 4, "Runs executed at the same time (scheduler worker threads).", minimum=1, maximum=64),
     Setting("PSTT_SCHEDULES_RELOAD_SEC", int, 5, "How often the scheduler checks exports/schedules.json for hand edits (seconds; 0 disables).", minimum=0, maximum=3600),
+    Setting("PSTT_STALENESS_CHECK_SEC", int, 30, "How often the scheduler checks schedules with max_staleness_sec for a last success that is too old (seconds; 0 disables the watchdog).", minimum=0, maximum=3600),
     Setting("PSTT_MISFIRE_GRACE_SEC", int, 300, "Default misfire grace time for schedules that set none.", minimum=1),
     Setting("PSTT_MAX_REQUEST_BYTES", int, 1_048_576, "Largest HTTP request body accepted.", minimum=1024),
     Setting("PSTT_HEALTH_CACHE_SEC", int, 15, "How long GET /api/health (and the status page) reuse the result of the health checks, which connect to every database and broker; concurrent callers share one run of the checks. 0: run them for every call (one at a time).", minimum=0, maximum=3600),

@@ -128,6 +128,10 @@ class SinkType:
     :param validate: ``validate(options, env)`` checks the options against configuration
         (e.g. that a named server exists) with the plugin's env and raises ``ConfigError``.
     :param history_fields: the extra history fields this sink writes, for pages.
+    :param streams_rows: ``streams_rows(options)`` → why rows are visible as soon as they are
+        written (so ``min_rows`` / ``max_rows`` cannot be checked before delivery, and are
+        refused when a schedule is saved), or ``None`` when the sink publishes only in
+        ``close()``. Omitted: the sink publishes in ``close()``.
     :param output_file: ``output_file(record, env)`` → the file a run wrote (an existing
         file inside the sink's own output directory) or ``None``; pages link it for
         download. Only files named by a history record can be reached this way.
@@ -145,6 +149,7 @@ class SinkType:
     validate: Callable[[Any, PluginEnv], None] | None = None
     history_fields: tuple[str, ...] = ()
     output_file: Callable[[Mapping[str, Any], PluginEnv], Path | None] | None = None
+    streams_rows: Callable[[Any], str | None] | None = None
 
     @property
     def available(self) -> bool:

@@ -24,7 +24,7 @@ from pstt_core import (
     hookimpl,
 )
 
-from .notices import check_notice_config, on_run_finished
+from .notices import check_notice_config, on_run_finished, on_schedule_stale
 from .options import EmailOptions, validate_options
 from .servers import SECTION, SMTP_SECTION
 from .sink import EmailSink
@@ -60,6 +60,12 @@ SETTINGS = (
             group="email"),
     Setting("PSTT_EMAIL_NOTIFY_PARTIAL", bool, True, "Also send a notice when a run is partial "
             "(some rows or recipients not delivered).", group="email"),
+    Setting("PSTT_EMAIL_NOTIFY_INTERVAL_SEC", float, 3600.0, "Failure notices of one schedule: "
+            "the first failure, then at most one per this many seconds (with the count of "
+            "failures in between); a recovery notice follows the next success. 0: every "
+            "failure.", minimum=0, maximum=604800, group="email"),
+    Setting("PSTT_PUBLIC_URL", str, "", "Address users open PSTT at (e.g. https://pstt.example.com); "
+            "notices then link to the run. Empty: no link.", group="email"),
 )
 
 
@@ -124,3 +130,8 @@ def register_commands(cli: click.Group, get_env: Callable[[], PluginEnv]) -> Non
 @hookimpl
 def run_finished(record: RunRecord, schedule: Schedule, env: PluginEnv) -> None:
     on_run_finished(record, schedule, env)
+
+
+@hookimpl
+def schedule_stale(schedule: Schedule, stale: dict[str, Any], env: PluginEnv) -> None:
+    on_schedule_stale(schedule, stale, env)

@@ -18,7 +18,7 @@ from pstt_core import ConfigError, FormatWriter, Sink, SinkContext, SinkResult, 
 
 from . import partials
 from .options import FilesystemOptions, render_name, target_path, template_values
-from .retention import expired_files
+from .retention import expired_files, record_published
 
 log = logging.getLogger("pstt.sinks.filesystem")
 
@@ -97,6 +97,8 @@ class FilesystemSink(Sink):
         fields: dict[str, Any] = {"path": self.final.relative_to(self.root).as_posix(),
                                   "file_bytes": self.final.stat().st_size, "format": self.fmt.name}
         try:
+            record_published(self.ctx.env.state, self.root, fields["path"],
+                             self.ctx.run.schedule.id)
             removed = self._apply_retention()
         except Exception as exc:  # the file is delivered; a retention problem must not fail it
             log.warning("retention of schedule %s failed: %s", self.ctx.run.schedule.id, exc)
@@ -140,7 +142,8 @@ class FilesystemSink(Sink):
         if not (o.keep_last or o.keep_days) or self.final is None:
             return 0
         doomed = expired_files(self.ctx.env.history, self.root, self.ctx.run.schedule.id, self.final,
-                               keep_last=o.keep_last, keep_days=o.keep_days)
+                               keep_last=o.keep_last, keep_days=o.keep_days,
+                               state=self.ctx.env.state)
         removed = 0
         for path in doomed:
             try:

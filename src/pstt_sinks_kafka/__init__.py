@@ -64,6 +64,14 @@ def _validate_export(options: KafkaExportConfig, env: PluginEnv) -> None:
         raise ConfigError(f"{options.compression_type!r} is not allowed; use one of "
                           + ", ".join(COMPRESSIONS), path="compression_type")
     _check_metadata_fields(options.metadata_fields, options.include_metadata)
+    from .deadletter import validate as validate_dead_letter
+
+    validate_dead_letter(options.dead_letter, names)
+    if options.delivery not in ("idempotent", "transactional"):
+        raise ConfigError("must be idempotent or transactional", path="delivery")
+    if options.delivery == "transactional" and options.dead_letter:
+        raise ConfigError("cannot be combined with delivery: transactional (a message that "
+                          "fails aborts the whole run's transaction)", path="dead_letter")
 
 
 def _check_metadata_fields(fields: list[str], included: bool) -> None:
@@ -77,6 +85,15 @@ def _check_metadata_fields(fields: list[str], included: bool) -> None:
     if included and not fields:
         raise ConfigError("name at least one of " + ", ".join(known)
                           + " (or turn include_metadata off)", path="metadata_fields")
+
+
+def _streams_rows(options: KafkaExportConfig) -> str | None:
+    """Rows are visible as they are read, unless the run is one transaction (result gates)."""
+    if options.delivery == "transactional":
+        return None
+    return ("the Kafka sharing mode publishes each row as it is read, before the row count is "
+            'known; use sink_options.delivery "transactional" (checked before the commit) — '
+            "on_empty is checked either way, since an empty result publishes nothing")
 
 
 def _sink_factory(ctx: SinkContext) -> Sink:
@@ -99,6 +116,7 @@ SINK = SinkType(
                  "kafka_metadata_fields": "metadata_fields"},
     legacy_object="kafka_config",
     validate=_validate_export,
+    streams_rows=_streams_rows,
     history_fields=("kafka_topic", "kafka_messages_sent", "kafka_messages_failed",
                     "kafka_duration_sec"),
 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import click
 
@@ -94,5 +95,41 @@ def kafka_group(get_env: Callable[[], PluginEnv]) -> click.Group:
             click.echo(line)
         if report["failed"]:
             sys.exit(1)
+
+    @kafka.command("replay")
+    @click.argument("source")
+    @click.option("--to", "target", required=True, metavar="CONNECTION:TOPIC",
+                  help="Where to re-send the messages.")
+    @click.option("--from", "from_connection", default=None, metavar="CONNECTION",
+                  help="Connection of a SOURCE topic (default: the --to connection).")
+    @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+    def replay(source: str, target: str, from_connection: str | None, as_json: bool) -> None:
+        """Re-send dead letters: SOURCE is a dead-letter file (.jsonl) or topic."""
+        from pathlib import Path
+
+        from . import deadletter
+        from .runtime import runtime
+
+        conn, sep, topic = target.partition(":")
+        if not sep or not conn or not topic:
+            raise click.UsageError("--to must be CONNECTION:TOPIC")
+        rt = runtime(get_env())
+        path = Path(source)
+        messages: Iterator[tuple[bytes | None, bytes | None, list[Any]]]
+        if path.is_file():
+            messages = (deadletter.from_json(line) for line in deadletter.read_file(path))
+        else:
+            messages = deadletter.read_topic(rt.pool, from_connection or conn, source,
+                                             rt.setting("KAFKA_TIMEOUT_MS") / 1000.0)
+        report = deadletter.replay(rt.pool, messages, conn, topic)
+        rt.metrics.flush()
+        if as_json:
+            click.echo(json.dumps(report, indent=2))
+        else:
+            click.echo(f"replayed {report['sent']} of {report['read']} message(s) to "
+                       f"{conn}:{topic}" + (f"; failed {report['failed']}: "
+                                            + "; ".join(report["errors"])
+                                            if report["failed"] else ""))
+        sys.exit(0 if report["failed"] == 0 else 1)
 
     return kafka

@@ -8,6 +8,7 @@ come from a bounded reservoir of samples per cell, so the file stays small.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import random
 import threading
@@ -81,6 +82,40 @@ def _new_cell() -> dict[str, Any]:
     return {**dict.fromkeys(_COUNTERS, 0), "samples": [], "last_message_at": None}
 
 
+# Upper bounds (seconds) of the delivery latency histogram: 1 ms to 30 s.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                   30.0)
+
+
+class LatencyHistogram:
+    """Cumulative-bucket histogram of latency samples given in milliseconds."""
+
+    __slots__ = ("counts", "sum_sec", "count")
+
+    def __init__(self) -> None:
+        self.counts = [0] * len(LATENCY_BUCKETS)
+        self.sum_sec = 0.0
+        self.count = 0
+
+    def add(self, samples_ms: Iterable[float]) -> None:
+        for ms in samples_ms:
+            sec = ms / 1000.0
+            i = bisect.bisect_left(LATENCY_BUCKETS, sec)
+            if i < len(self.counts):
+                self.counts[i] += 1
+            self.sum_sec += sec
+            self.count += 1
+
+    def buckets(self) -> list[tuple[str, float]]:
+        """``(le, cumulative count)`` pairs, ``+Inf`` last, as Prometheus wants them."""
+        out, running = [], 0
+        for bound, n in zip(LATENCY_BUCKETS, self.counts, strict=True):
+            running += n
+            out.append((f"{bound:g}", float(running)))
+        out.append(("+Inf", float(self.count)))
+        return out
+
+
 Cells = dict[tuple[str, str, str], dict[str, Any]]
 Totals = dict[tuple[str, str], dict[str, Any]]
 # How often the figures of other processes (stored in the document) are read again, at most.
@@ -115,6 +150,9 @@ class KafkaMetricsService:
         # figures recorded here and not yet added to the stored document
         self.pending_cells: Cells = {}
         self.pending_totals: Totals = {}
+        # (topic, connection) → delivery latency histogram of this process (sampled
+        # deliveries, seconds)
+        self.latency_hist: dict[tuple[str, str], LatencyHistogram] = {}
         self.dirty = False
         self._last_flush = time.monotonic()
         self._refreshed = 0.0
@@ -248,9 +286,10 @@ class KafkaMetricsService:
         written when the flush interval has passed (unless ``flush`` is false)."""
         at = at or datetime.now(timezone.utc)
         key = (hour_of(at).isoformat(), topic, connection)
+        sampled = list(samples)
         delta = {"messages": messages, "bytes": bytes, "failures": failures,
                  "latency_sum_ms": latency_sum_ms, "latency_count": latency_count,
-                 "busy_sec": busy_sec, "samples": list(samples),
+                 "busy_sec": busy_sec, "samples": sampled,
                  "last_message_at": at.astimezone(timezone.utc).isoformat() if messages else None}
         total = {"messages": messages, "bytes": bytes, "failures": failures}
         with self.lock:
@@ -258,6 +297,8 @@ class KafkaMetricsService:
                                   (self.pending_cells, self.pending_totals)):
                 self._add_cell(cells.setdefault(key, _new_cell()), delta)
                 _add_total(totals.setdefault((topic, connection), _new_total()), total)
+            if sampled:
+                self.latency_hist.setdefault((topic, connection), LatencyHistogram()).add(sampled)
             self.dirty = True
         if flush:
             self.maybe_flush()

@@ -175,6 +175,15 @@ class KafkaExportConfig:
         "advanced": True, "help": "Headers added to every message"})
     compression_type: str | None = attrs.field(default=None, metadata={
         "advanced": True, "choices": COMPRESSIONS, "help": "Override the connection's compression"})
+    delivery: str = attrs.field(default="idempotent", metadata={
+        "label": "Delivery", "choices": ("idempotent", "transactional"), "widget": "select",
+        "help": "idempotent: at least once, rows visible as they are sent; transactional: one "
+                "Kafka transaction per run, committed after the last row (consumers need "
+                "isolation.level=read_committed)"})
+    dead_letter: dict[str, Any] | None = attrs.field(default=None, metadata={
+        "advanced": True,
+        "help": 'Keep undelivered messages: {"file": true} (exports/dead_letter/<schedule>/'
+                '<export_id>.jsonl) or {"topic": "orders.dlq", "connection": "…"}'})
 
 
 @attrs.define

@@ -14,8 +14,9 @@ from typing import Any
 
 from pstt_core import NotFoundError
 
+from .failures import ClusterUnavailable
 from .models import KafkaConnectionConfig
-from .producer import ProducerHandle, producer_config
+from .producer import ProducerHandle, error_text, producer_config
 from .publish import Publisher
 from .settings import setting
 
@@ -27,7 +28,7 @@ class ProducerPool:
                  settings: Mapping[str, Any]):
         self.connections = dict(connections)
         self.settings = settings
-        self._producers: dict[tuple[str, str | None, bool], ProducerHandle] = {}
+        self._producers: dict[tuple[str, str | None, bool | str], ProducerHandle] = {}
         self._retired: list[ProducerHandle] = []
         self.rebuilt: dict[str, int] = {}
         self.last_broken: dict[str, str] = {}
@@ -61,12 +62,12 @@ class ProducerPool:
             raise NotFoundError(f"unknown Kafka connection {name!r}; configured: {known}") from None
 
     def producer(self, name: str, compression: str | None = None,
-                 single: bool = False) -> ProducerHandle:
+                 single: bool = False, transactional_id: str | None = None) -> ProducerHandle:
         """The connection's producer, made on first use and reused: one for exports and batches
         (per compression override) and one for single sends, which must not wait for a batch
         to fill (``linger.ms`` 0)."""
         conn = self.connection(name)
-        key = (name, compression, single)
+        key = (name, compression, transactional_id or single)
         with self._lock:
             handle = self._producers.get(key)
             if handle is not None and handle.broken and not handle.closed:
@@ -78,9 +79,30 @@ class ProducerPool:
                     overrides["compression.type"] = compression
                 if single:
                     overrides["linger.ms"] = 0
-                handle = ProducerHandle(name, producer_config(conn, self.settings, overrides))
+                if transactional_id:
+                    overrides.update({"transactional.id": transactional_id, "acks": "all",
+                                      "enable.idempotence": True})
+                config = producer_config(conn, self.settings, overrides)
+                if transactional_id:  # librdkafka wants message timeout <= transaction timeout
+                    config.setdefault("transaction.timeout.ms", max(
+                        60000, int(config.get("delivery.timeout.ms", 120000))))
+                handle = ProducerHandle(name, config)
+                if transactional_id:
+                    self._init_transactions(handle)
                 self._producers[key] = handle
             return handle
+
+    def _init_transactions(self, handle: ProducerHandle) -> None:
+        """Register the transactional id with the cluster, which fences any older producer
+        (a zombie of an earlier run) that uses the same id."""
+        from confluent_kafka import KafkaException
+
+        try:
+            handle.producer.init_transactions(self.setting("KAFKA_TIMEOUT_MS") / 1000.0)
+        except KafkaException as exc:
+            handle.close(timeout=0.5)
+            raise ClusterUnavailable(f"Kafka connection {handle.name!r} refused transactions: "
+                                     f"{error_text(exc)}") from None
 
     def _retire_broken(self, handle: ProducerHandle) -> None:
         """A broken producer is replaced; it is closed in the background (its outstanding
@@ -99,8 +121,9 @@ class ProducerPool:
                 "last_rebuild_reason": self.last_broken.get(name)}
 
     def publisher(self, connection: str, topic: str, chunk_size: int | None = None,
-                  compression: str | None = None) -> Publisher:
-        handle = self.producer(connection, compression)
+                  compression: str | None = None,
+                  transactional_id: str | None = None) -> Publisher:
+        handle = self.producer(connection, compression, transactional_id=transactional_id)
         return Publisher(handle, topic, chunk_size or self.setting("KAFKA_BATCH_SIZE"),
                          samples=self.setting("KAFKA_METRICS_LATENCY_SAMPLES"),
                          stall_timeout=self.setting("KAFKA_TIMEOUT_MS") / 1000.0)

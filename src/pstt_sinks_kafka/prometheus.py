@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from pstt_core import PluginEnv
@@ -32,13 +32,23 @@ class KafkaCollector(Collector):
             sent.add_metric([topic, conn], totals["messages"])
             size.add_metric([topic, conn], totals["bytes"])
             failed.add_metric([topic, conn], totals["failures"])
-        latency = GaugeMetricFamily("pstt_kafka_delivery_latency_ms",
-                                    "Delivery latency over the last hour", labels=[*labels, "quantile"])
+        histogram = HistogramMetricFamily(
+            "pstt_kafka_delivery_latency_seconds",
+            "Delivery latency (produce to acknowledgement) of sampled deliveries, seconds, "
+            "since this process started", labels=labels)
+        with metrics.lock:
+            hists = sorted((k, h.buckets(), h.sum_sec) for k, h in metrics.latency_hist.items())
+        for (topic, conn), buckets, total in hists:
+            histogram.add_metric([topic, conn], buckets, total)
+        # Deprecated (removed in 1.3): the 1.1 name, without its reserved "quantile" label.
+        p95 = GaugeMetricFamily("pstt_kafka_delivery_latency_ms",
+                                "Deprecated, use pstt_kafka_delivery_latency_seconds: p95 "
+                                "delivery latency over the last hour, ms", labels=labels)
         for row in metrics.topics(hours=1):
-            for q, field in (("0.95", "latency_p95_ms"),):
-                if row[field] is not None:
-                    latency.add_metric([row["topic"], row["connection"], q], row[field])
+            if row["latency_p95_ms"] is not None:
+                p95.add_metric([row["topic"], row["connection"]], row["latency_p95_ms"])
         yield sent
         yield size
         yield failed
-        yield latency
+        yield histogram
+        yield p95

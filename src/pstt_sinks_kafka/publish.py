@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any
 
+from .deadletter import letter
 from .failures import StallWatch
 from .models import BatchResult
 from .producer import ProducerHandle, error_text
@@ -62,6 +63,8 @@ class Chunk:
             text = err.str()
             pub.errors[text] = pub.errors.get(text, 0) + 1
             pub.failed_chunks.add(self.index)
+            if pub.dead is not None:
+                pub.dead.append(letter(msg.key(), value, msg.headers(), msg.partition(), text))
 
 
 class Publisher:
@@ -72,6 +75,8 @@ class Publisher:
         self.handle = handle
         # Why producing stopped (the cluster stopped answering), once it did.
         self.stopped: str | None = None
+        # The undelivered messages themselves, when the run keeps dead letters (else None).
+        self.dead: list[dict[str, Any]] | None = None
         self.stall = StallWatch(stall_timeout)
         self.started_at = time.monotonic()
         self.topic = topic
@@ -110,7 +115,8 @@ class Publisher:
     def add(self, value: bytes, key: bytes | None = None, headers: Any = None) -> None:
         self.add_many([value], [key], headers)
 
-    def refused(self, chunk: Chunk, exc: Exception, value: bytes) -> None:
+    def refused(self, chunk: Chunk, exc: Exception, value: bytes, key: bytes | None = None,
+                headers: Any = None) -> None:
         """``produce()`` refused one message at once (e.g. larger than message.max.bytes):
         it counts as produced and failed; the others go on."""
         text = error_text(exc)
@@ -120,6 +126,8 @@ class Publisher:
             self.failed_bytes += len(value)
             self.errors[text] = self.errors.get(text, 0) + 1
             self.failed_chunks.add(chunk.index)
+            if self.dead is not None:
+                self.dead.append(letter(key, value, headers, None, text))
 
     def add_many(self, values: list[bytes], keys: list[bytes | None] | None = None,
                  headers: Any = None) -> None:
@@ -131,7 +139,7 @@ class Publisher:
         try:
             self._produce_all(values, keys, headers, n)
         except _Stalled as stop:
-            self._not_produced(values, keys, stop.index)
+            self._not_produced(values, keys, stop.index, headers)
         self.produced += n
         self.bytes += sum(map(len, values))
         if keys is not None:
@@ -165,7 +173,7 @@ class Publisher:
                         self._wait_for_room(done, part, value)
                         continue
                     except KafkaException as exc:
-                        self.refused(chunk, exc, value)
+                        self.refused(chunk, exc, value, key, headers)
                     break
             chunk.produced += len(part)
             done += len(part)
@@ -188,7 +196,7 @@ class Publisher:
             self.handle.give_up(self.stopped)
 
     def _not_produced(self, values: list[bytes], keys: list[bytes | None] | None,
-                      start: int) -> None:
+                      start: int, headers: Any = None) -> None:
         """Messages from ``start`` on were never produced: counted as failed."""
         missing = len(values) - start
         if not missing:
@@ -201,6 +209,10 @@ class Publisher:
                 self.failed_bytes += sum(map(len, filter(None, keys[start:])))
             self.errors[text] = self.errors.get(text, 0) + missing
             self.failed_chunks.add(self.chunk.index)
+            if self.dead is not None:
+                rest = keys[start:] if keys is not None else [None] * missing
+                self.dead.extend(letter(k, v, headers, None, text)
+                                 for v, k in zip(values[start:], rest, strict=True))
 
     @property
     def reported(self) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pstt_core import ConfigError, RunInfo, RunStatus, Sink, SinkContext, SinkResult, to_text
 
+from . import deadletter
 from .arrow_messages import ArrowMessages, supported
 from .encoding import encode_headers
 from .failures import ClusterStalled, ready_publisher
@@ -16,6 +17,7 @@ from .publish import Publisher
 from .rowjson import encode_json
 from .runtime import runtime
 from .settings import setting
+from .transaction import Transaction, transactional_id
 
 log = logging.getLogger("pstt.sinks.kafka")
 
@@ -48,6 +50,8 @@ class KafkaSink(Sink):
         self._recorded = False
         self._arrow: ArrowMessages | None = None
         self._pending: Any = None  # the batch being encoded (columnar path)
+        self._dead_fields: dict[str, Any] | None = None
+        self.tx: Transaction | None = None
 
     def open(self, columns: Sequence[str]) -> None:
         super().open(columns)
@@ -60,10 +64,17 @@ class KafkaSink(Sink):
         if self.options.include_metadata:
             self._prefix, self._suffix = envelope(self.ctx.run, self.options.metadata_fields)
         pool, options = self.service.pool, self.options
+        tx_id = (transactional_id(self.ctx.run.schedule.id)
+                 if options.delivery == "transactional" else None)
+        timeout = pool.setting("KAFKA_TIMEOUT_MS") / 1000.0
         self.pub = ready_publisher(
             lambda: pool.publisher(options.connection, options.topic, options.batch_size,
-                                   options.compression_type),
-            options.topic, pool.setting("KAFKA_TIMEOUT_MS") / 1000.0)
+                                   options.compression_type, transactional_id=tx_id),
+            options.topic, timeout)
+        if tx_id:
+            self.tx = Transaction(self.pub, timeout)
+        if options.dead_letter:
+            self.pub.dead = []
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         assert self.pub is not None
@@ -92,6 +103,9 @@ class KafkaSink(Sink):
         A batch is encoded in a thread of its own (Arrow's kernels release the GIL) while the
         previous one is produced; the last one is produced by :meth:`close` (or :meth:`abort`:
         as on the row path, every row handed to the sink is produced)."""
+        assert self.pub is not None
+        if self.pub.stopped:  # as in write(): the rows handed so far are counted; read no more
+            raise ClusterStalled(self.pub.stopped)
         if self._arrow is None:
             self._arrow = ArrowMessages(self.columns, self.key_index, self._prefix, self._suffix)
         pending, self._pending = self._pending, self._arrow.submit(batch)
@@ -130,6 +144,34 @@ class KafkaSink(Sink):
             fields["kafka_chunks_failed"] = len(pub.failed_chunks)
         if pub.errors:
             fields["kafka_error"] = pub.error_texts(1)[0]
+        if self.options.dead_letter:
+            fields.update(self._dead_letters(pub))
+        return fields
+
+    def _dead_letters(self, pub: Publisher) -> dict[str, Any]:
+        """Keep the undelivered messages (once per run) where ``dead_letter`` says."""
+        if self._dead_fields is not None:
+            return self._dead_fields
+        letters, option = list(pub.dead or []), self.options.dead_letter or {}
+        fields: dict[str, Any] = {"kafka_dead_lettered": 0}
+        if letters:
+            run = self.ctx.run
+            try:
+                if option.get("file"):
+                    where = deadletter.write_file(self.ctx.env, run.schedule.id, run.export_id,
+                                                  pub.topic, letters)
+                    fields.update(kafka_dead_lettered=len(letters), kafka_dead_letter=where)
+                else:
+                    conn = option.get("connection") or self.options.connection
+                    sent, errors = deadletter.publish(self.service.pool, conn, option["topic"],
+                                                      run.export_id, pub.topic, letters)
+                    fields.update(kafka_dead_lettered=sent,
+                                  kafka_dead_letter=f"{conn}:{option['topic']}")
+                    if errors:
+                        fields["kafka_dead_letter_error"] = "; ".join(errors)
+            except Exception as exc:  # the run's outcome stands; say the letters are lost
+                fields["kafka_dead_letter_error"] = f"{type(exc).__name__}: {exc}"
+        self._dead_fields = fields
         return fields
 
     def close(self) -> SinkResult:
@@ -137,6 +179,8 @@ class KafkaSink(Sink):
         fields = self._finish()
         pub = self.pub
         assert pub is not None
+        if self.tx is not None:
+            return self._close_transaction(fields)
         threshold = setting(self.ctx.env.settings, "KAFKA_SUCCESS_THRESHOLD")
         status = run_status(pub.produced, pub.sent, threshold)
         error = None
@@ -152,14 +196,41 @@ class KafkaSink(Sink):
                 error += f"; last client error: {last}"
         return SinkResult(status=status, error=error, fields=fields)
 
+    def _close_transaction(self, fields: dict[str, Any]) -> SinkResult:
+        """All or nothing: commit when every message is acknowledged, else abort."""
+        assert self.tx is not None and self.pub is not None
+        why = self.tx.commit()
+        fields.update(self._transaction_fields())
+        if why is None:
+            return SinkResult(fields=fields)
+        error = f"Kafka transaction aborted, nothing delivered to {self.pub.topic!r}: {why}"
+        if self.pub.errors:
+            error += ": " + "; ".join(self.pub.error_texts(3))
+        return SinkResult(status="failed", error=error, fields=fields)
+
+    def _transaction_fields(self) -> dict[str, Any]:
+        """A run whose transaction was aborted delivered nothing a committed reader sees."""
+        assert self.tx is not None and self.pub is not None
+        fields: dict[str, Any] = {"kafka_transaction": self.tx.state,
+                                  "kafka_transactional_id": transactional_id(
+                                      self.ctx.run.schedule.id)}
+        if self.tx.state != "committed":
+            fields.update(kafka_messages_aborted=self.pub.sent, kafka_messages_sent=0,
+                          rows_delivered=0)
+        return fields
+
     def abort(self, error: BaseException) -> None:
-        """The run failed elsewhere (e.g. the database): settle what was produced."""
+        """The run failed elsewhere (e.g. the database, a gate, a signal): settle what was
+        produced; in transactional mode abort the transaction."""
         try:
             self._settle_pending()
         except Exception:  # the batch could not be encoded: nothing more to produce
             log.exception("kafka sink: the last batch could not be produced")
         if self.pub is not None:
             self._abort_fields = self._finish()
+            if self.tx is not None:
+                self.tx.abort(str(error))
+                self._abort_fields.update(self._transaction_fields())
 
     def progress_fields(self) -> dict[str, Any]:
         """Delivery reports counted so far (a lower bound of what is on the topic)."""

@@ -70,8 +70,8 @@ def test_demo_then_run_in_a_shell(tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.startswith("success: 5,000 rows read, 5,000 delivered in ")
     assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == [
-        ".journal", "demo", "scheduler_history.json", "scheduler_metrics.json",
-        "schedules.json"]  # no locks
+        ".journal", "demo", "filesystem_state.json", "scheduler_history.json",
+        "scheduler_metrics.json", "schedules.json"]  # no locks; the sink's record of its files
     assert list((tmp_path / "exports" / ".journal").iterdir()) == []  # the record is final
     files = list((tmp_path / "exports" / "demo").glob("orders_*.csv"))
     assert len(files) == 1 and files[0].read_bytes().startswith(b"\xef\xbb\xbforder_id;")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,7 @@ class HookProbe:
         self.calls: list[str] = []
         self.static, self.templates = static, templates
         self.finished: list[tuple[str, str]] = []
+        self.stale: list[tuple[str, dict[str, Any]]] = []
 
     @hookimpl
     def register_sinks(self, register: Callable[[Any], None]) -> None:
@@ -157,6 +159,11 @@ class HookProbe:
     def run_finished(self, record: Any, schedule: Any, env: PluginEnv) -> None:
         self.finished.append((record.export_id, schedule.id))
         raise RuntimeError("an observer that fails must not change the run")
+
+    @hookimpl
+    def schedule_stale(self, schedule: Any, stale: dict[str, Any], env: PluginEnv) -> None:
+        self.stale.append((schedule.id, stale))
+        raise RuntimeError("a failing observer changes nothing")
 
     @hookimpl
     def pstt_startup(self, env: PluginEnv) -> None:
@@ -298,6 +305,23 @@ def test_hook_run_finished(home: HomeBuilder, probe: HookProbe) -> None:
     assert record.status == "success"  # the observer raised; the run is unaffected
     assert probe.finished == [(record.export_id, "obs")]
     assert pstt.history.get(record.export_id)["status"] == "success"  # type: ignore[index]
+
+
+def test_hook_schedule_stale(home: HomeBuilder, probe: HookProbe) -> None:
+    from pstt_core import staleness
+
+    pstt = home.pstt(logs=False, environ={})
+    pstt.create_schedule({"id": "old", "name": "Old", "connection": "demo",
+                          "query": "SELECT * FROM no_such_table", "sharing_mode": "probe-sink",
+                          "trigger": {"type": "interval", "seconds": 60},
+                          "max_staleness_sec": 0.5})
+    assert staleness.check(pstt) == []  # created just now: not stale yet
+    time.sleep(0.6)
+    assert staleness.check(pstt) == ["old"]
+    assert staleness.check(pstt) == []  # once per stale period
+    [(sid, info)] = probe.stale
+    assert sid == "old" and info["last_success_at"] is None and info["max_staleness_sec"] == 0.5
+    assert "old" in pstt.plugin_env("pstt_core").state.get("stale")
 
 
 def test_hook_pstt_startup_and_pstt_shutdown(probed: Pstt, probe: HookProbe) -> None:

@@ -136,3 +136,68 @@ def test_health_reports_bad_notice_settings(home: HomeBuilder, smtp: Any,
     check = next(c for c in home.pstt().health()["checks"] if c["name"] == "email")
     assert check["status"] == "degraded"
     assert "PSTT_EMAIL_NOTIFY_TO[0]" in check["detail"] and "'nope'" in check["detail"]
+
+
+def test_notices_are_rate_limited_and_a_recovery_notice_follows(
+        home: HomeBuilder, smtp: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = smtp("none")
+    monkeypatch.setenv("PSTT_EMAIL_NOTIFY_TO", "oncall@example.com")
+    monkeypatch.setenv("PSTT_PUBLIC_URL", "https://pstt.example.com/")
+    home.connections["smtp_servers"] = [server.entry()]
+    failing_fs_schedule(home)
+    pstt = home.pstt()
+    first = pstt.run("fs")
+    for _ in range(3):  # an every-minute schedule failing: one notice, not one per run
+        assert pstt.run("fs").status == "failed"
+    assert len(server.mailbox.messages) == 1
+    body = server.mailbox.messages[0].message.get_body(preferencelist=("plain",)).get_content()
+    assert f"Run:          https://pstt.example.com/api/runs/{first.export_id}" in body
+    assert "History:      https://pstt.example.com/history?schedule_id=fs" in body
+    # The source is repaired: the next success sends one recovery notice.
+    schedule = pstt.schedules.get("fs")
+    pstt.patch_schedule("fs", {"query": "SELECT * FROM orders WHERE id <= 2",
+                               "sink_options": {**schedule.sink_options, "overwrite": True}})
+    assert pstt.run("fs").status == "success"
+    assert pstt.run("fs").status == "success"  # no second recovery notice
+    assert len(server.mailbox.messages) == 2
+    recovery = server.mailbox.messages[1].message
+    assert recovery["Subject"] == "[PSTT] recovered: Nightly files (fs)"
+    assert recovery["X-PSTT-Notice"] == "recovered"
+    assert "succeeded again after 4 failed run(s)" in recovery.get_body(
+        preferencelist=("plain",)).get_content()
+
+
+def test_held_back_failures_are_counted_in_the_next_notice(
+        home: HomeBuilder, smtp: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = smtp("none")
+    monkeypatch.setenv("PSTT_EMAIL_NOTIFY_TO", "oncall@example.com")
+    monkeypatch.setenv("PSTT_EMAIL_NOTIFY_INTERVAL_SEC", "1")
+    home.connections["smtp_servers"] = [server.entry()]
+    failing_fs_schedule(home)
+    pstt = home.pstt()
+    pstt.run("fs")
+    pstt.run("fs")
+    pstt.run("fs")  # two held back
+    import time
+    time.sleep(1.2)
+    pstt.run("fs")
+    assert len(server.mailbox.messages) == 2
+    body = server.mailbox.messages[1].message.get_body(preferencelist=("plain",)).get_content()
+    assert "2 more failure(s) of this schedule since the last notice" in body
+
+
+def test_interrupted_runs_are_notified(home: HomeBuilder, smtp: Any,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from pstt_core import RunRecord
+    from pstt_sinks_email.notices import on_run_finished
+
+    server = smtp("none")
+    monkeypatch.setenv("PSTT_EMAIL_NOTIFY_TO", "oncall@example.com")
+    home.connections["smtp_servers"] = [server.entry()]
+    failing_fs_schedule(home)
+    pstt = home.pstt()
+    record = RunRecord(export_id="e-1", schedule_id="fs", sharing_mode="filesystem",
+                       status="interrupted", started_at="2026-01-01T00:00:00+00:00",
+                       error="interrupted by SIGTERM")
+    on_run_finished(record, pstt.schedules.get("fs"), pstt.plugin_env("email"))
+    assert [m.message["X-PSTT-Notice"] for m in server.mailbox.messages] == ["run-interrupted"]

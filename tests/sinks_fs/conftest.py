@@ -39,9 +39,9 @@ class FsHome:
         the state files and the run journal (``exports/.journal/``)."""
         base = self.exports / directory
         journal = self.pstt.home.journal
+        state = self.pstt.plugin_env("filesystem").state_files
         return sorted(p.relative_to(base).as_posix() for p in base.rglob("*")
-                      if p.is_file() and not p.name.startswith("scheduler_")
-                      and p.name != "schedules.json" and journal not in p.parents)
+                      if p.is_file() and p not in state and journal not in p.parents)
 
     def path(self, record: RunRecord) -> Path:
         return self.exports / str(record.extra["path"])

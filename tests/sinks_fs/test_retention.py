@@ -8,6 +8,7 @@ import time
 import pytest
 
 from pstt_core import RecordNotWrittenError
+from tests.conftest import HomeBuilder
 from tests.sinks_fs.conftest import FsHome
 
 TEMPLATE = "orders_{export_id}.csv"
@@ -94,3 +95,19 @@ def test_history_damaged_during_the_run_does_not_fail_a_delivered_file(fs: FsHom
     assert "invalid JSON" in record.extra["retention_error"]
     assert fs.path(record).is_file()
     assert history.read_text(encoding="utf-8") == "{ not json"  # never written over
+
+
+def test_retention_holds_when_a_busy_schedule_pushes_records_out_of_the_history(
+        home: HomeBuilder) -> None:
+    fs = FsHome(home, environ={"PSTT_HISTORY_MAX_RECORDS": "10"})
+    fs.schedule("daily", directory="daily", filename=TEMPLATE, keep_last=3)
+    fs.schedule("busy", directory="busy", filename=TEMPLATE, keep_last=2,
+                query="SELECT * FROM orders WHERE id <= 3")
+    daily = [fs.run("daily").extra["path"] for _ in range(3)]
+    for _ in range(15):  # the daily schedule's records leave the 10-record history
+        fs.run("busy")
+    assert not any(r["schedule_id"] == "daily" for r in fs.pstt.history.query(limit=None)[1])
+    daily += [fs.run("daily").extra["path"] for _ in range(3)]
+    assert fs.files("daily") == sorted(p.split("/", 1)[1] for p in daily[3:])
+    assert len(fs.files("busy")) == 2
+

@@ -180,7 +180,8 @@ def test_legacy_spellings_are_equivalent(home: HomeBuilder, kafka_broker: Any, t
     assert schedule.sink_options == {"connection": "local", "topic": topic, "key_field": "id",
                                      "batch_size": 7, "include_metadata": True, "headers": {},
                                      "compression_type": None,
-                                     "metadata_fields": list(RunInfo.METADATA_FIELDS)}
+                                     "metadata_fields": list(RunInfo.METADATA_FIELDS),
+                                     "delivery": "idempotent", "dead_letter": None}
     record = pstt.run("legacy")
     assert record.status == "success", record.error
     assert record.extra["kafka_chunks"] == 5  # 30 rows in chunks of 7

@@ -145,6 +145,18 @@ def test_prometheus_collector(home: HomeBuilder, kafka_broker: Any, topic: str,
         text = client.get("/metrics").text
     assert f'pstt_kafka_messages_total{{connection="local",topic="{topic}"}} 7.0' in text
     assert "pstt_kafka_failures_total" in text
+    # Delivery latency: a histogram in seconds, 7 sampled deliveries; no reserved
+    # "quantile" label on a gauge, no *_created series; the version as build info.
+    labels = f'connection="local",topic="{topic}"'
+    assert f'pstt_kafka_delivery_latency_seconds_count{{{labels}}} 7.0' in text
+    bucket = 'pstt_kafka_delivery_latency_seconds_bucket{{connection="local",le="{}",topic="{}"}}'
+    assert bucket.format("+Inf", topic) + " 7.0" in text
+    assert bucket.format("30", topic) + " 7.0" in text
+    assert "# TYPE pstt_kafka_delivery_latency_seconds histogram" in text
+    assert 'quantile="' not in text
+    assert "_created" not in text
+    assert 'pstt_build_info{version="' in text
+    assert 'pstt_schedule_last_success_timestamp_seconds{schedule="p"} ' in text
 
 
 def test_cli_test_connections_and_bench(home: HomeBuilder, kafka_broker: Any, topic: str) -> None:

@@ -14,6 +14,7 @@ from ..databases import safe_url
 from ..logs import redactor
 from ..models import Schedule
 from ..scheduler import next_runs
+from ..staleness import stale_schedules
 from .forms import facade_choices, sink_schema
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ def schedules_view(pstt: Pstt) -> dict[str, Any]:
         "schedules": [schedule_dict(pstt, s, last.get(sid)) for sid, s in valid.items()],
         "invalid": [{"id": key, "error": exc.message, "path": exc.path}
                     for key, exc in invalid.items()],
+        "stale": [{"id": sid, **info} for sid, info in sorted(stale_schedules(pstt).items())],
     }
 
 

@@ -19,6 +19,7 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -27,12 +28,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..history import parse_time
 from ..models import FINISHED_STATUSES, RunRecord
+from ..plugins import core_version
+from ..staleness import stale_schedules
 
 if TYPE_CHECKING:
     from ..facade import Pstt
 
 log = logging.getLogger("pstt.web")
+# No ``*_created`` series: they double the series count and no PSTT dashboard reads them.
+disable_created_metrics()
 BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 
 
@@ -48,18 +54,37 @@ class SchedulerCollector:
                                    "(exports/scheduler_metrics.json)", labels=["schedule", "status"])
         rows = CounterMetricFamily("pstt_schedule_rows", "Rows exported per schedule",
                                    labels=["schedule"])
+        last_ok = GaugeMetricFamily("pstt_schedule_last_success_timestamp_seconds",
+                                    "Start of the schedule's last successful run (Unix time)",
+                                    labels=["schedule"])
         for sid, per in sorted(data["schedules"].items()):
             for status in FINISHED_STATUSES:
                 runs.add_metric([sid, status], float(per.get(status, 0) or 0))
             rows.add_metric([sid], float(per.get("rows", 0) or 0))
+            at = parse_time(per.get("last_success_at"))
+            if at is not None:
+                last_ok.add_metric([sid], at.timestamp())
         yield runs
         yield rows
+        yield last_ok
+        stale = GaugeMetricFamily("pstt_schedule_stale", "1 when the schedule's last success is "
+                                  "older than its max_staleness_sec", labels=["schedule"])
+        now_stale = stale_schedules(self.pstt)
+        valid, _invalid = self.pstt.schedules.load()
+        for sid, sched in sorted(valid.items()):
+            if sched.max_staleness_sec:
+                stale.add_metric([sid], 1.0 if sid in now_stale else 0.0)
+        yield stale
         running = GaugeMetricFamily("pstt_scheduler_running", "1 when the scheduler is running")
         running.add_metric([], 1.0 if self.pstt.scheduler.running else 0.0)
         yield running
         active = GaugeMetricFamily("pstt_runs_in_progress", "Runs executing now")
         active.add_metric([], float(len(self.pstt.runner.running)))
         yield active
+        build = GaugeMetricFamily("pstt_build_info", "PSTT version (always 1)",
+                                  labels=["version"])
+        build.add_metric([core_version()], 1.0)
+        yield build
 
 
 class RunMetrics:

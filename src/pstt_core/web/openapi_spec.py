@@ -76,6 +76,15 @@ SCHEDULE_PROPS: dict[str, Any] = {
     "incremental": {"oneOf": [_ref("Incremental"), {"type": "null"}],
                     "description": "deliver only the rows after the watermark "
                                    "(docs/INCREMENTAL.md)"},
+
+    "on_empty": {"type": "string", "enum": ["send", "skip", "fail"], "default": "send",
+                 "description": "result gate: what an empty result does"},
+    "min_rows": {"type": ["integer", "null"], "minimum": 0,
+                 "description": "result gate: fewer rows fail the run before delivery"},
+    "max_rows": {"type": ["integer", "null"], "minimum": 0,
+                 "description": "result gate: more rows fail the run before delivery"},
+    "max_staleness_sec": {"type": ["number", "null"],
+                          "description": "alert when the last success is older (no default)"},
 }
 CURSOR_VALUE = {"type": ["string", "number"]}
 # Of a change request, not of the schedule: needed to change a cursor that has a watermark.

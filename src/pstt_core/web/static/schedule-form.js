@@ -67,6 +67,10 @@
       el.value = s[k];
     });
     if (s.timezone === undefined) { form.elements.timezone.value = "UTC"; }  // the stored default
+    form.elements.on_empty.value = s.on_empty || "send";
+    ["min_rows", "max_rows", "max_staleness_sec"].forEach(function (k) {
+      form.elements[k].value = s[k] === undefined || s[k] === null ? "" : s[k];
+    });
     form.elements.enabled.checked = !!s.enabled;
     var t = s.trigger || {};
     triggerSelect.value = t.type || "cron";
@@ -216,11 +220,21 @@
           li.dataset.time = t; li.textContent = fireTimeText(t); li.title = t;
           return li;
         }));
+        suggestStaleness(data.next_runs);
       }).catch(function (err) {
         if (seq !== previewSeq) { return; }
         nextList.replaceChildren();
         nextError.textContent = err.message; nextError.hidden = false;
       });
+  }
+  // The staleness alert's suggestion: twice the gap between fires.
+  function suggestStaleness(times) {
+    var hint = document.getElementById("f-staleness-hint");
+    if (!hint || times.length < 2) { return; }
+    var gap = (Date.parse(times[1]) - Date.parse(times[0])) / 1000;
+    if (!(gap > 0)) { return; }
+    hint.textContent = "suggested: " + (2 * gap) + " (twice the interval between fires)";
+    form.elements.max_staleness_sec.placeholder = "no alert (suggested " + (2 * gap) + ")";
   }
   function schedulePreview() {
     clearTimeout(previewTimer);
@@ -253,8 +267,13 @@
       name: form.elements.name.value, description: form.elements.description.value,
       connection: form.elements.connection.value, query: form.elements.query.value,
       timezone: form.elements.timezone.value, enabled: form.elements.enabled.checked,
-      sharing_mode: modeSelect.value, sink_options: {}
+      sharing_mode: modeSelect.value, sink_options: {},
+      on_empty: form.elements.on_empty.value
     };
+    ["min_rows", "max_rows", "max_staleness_sec"].forEach(function (k) {
+      var v = form.elements[k].value;
+      body[k] = v === "" ? null : Number(v);
+    });
     if (form.elements.id && form.elements.id.value) { body.id = form.elements.id.value; }
     if (triggerSelect.value === "cron") {
       body.trigger = {type: "cron", expression: form.elements.trigger_expression.value};
