@@ -213,6 +213,19 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+@pytest.fixture
+def own_secrets() -> Iterator[None]:
+    """For a test whose ``${VAR}`` values are no secrets elsewhere (a host name): every value
+    read from the environment is a secret to the process-wide log redactor, which would then
+    mask it in later tests' pages and logs; afterwards it knows only what it knew before."""
+    from pstt_core.logs import redactor
+
+    before = set(redactor._secrets)
+    yield
+    redactor._secrets, redactor._pattern = set(), None
+    redactor.add(before)
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.db"

@@ -179,7 +179,8 @@ def test_connection_configuration_is_the_engines() -> None:
 
 @pytest.mark.postgres
 def test_variables_in_connections_json_reach_the_reader(home: HomeBuilder, pg_url: str,
-                                                        caplog: pytest.LogCaptureFixture) -> None:
+                                                        caplog: pytest.LogCaptureFixture,
+                                                        own_secrets: None) -> None:
     url = make_url(pg_url)
     home.connections["databases"].append({
         "name": "pgvar", "driver": "postgresql", "host": "${PG_TEST_HOST}", "port": url.port,

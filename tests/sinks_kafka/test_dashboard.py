@@ -190,7 +190,9 @@ def test_scheduler_form_creates_a_kafka_schedule_that_exports(
     page.check("#opt-kafka-include_metadata")
     page.click("fieldset[data-sink='kafka'] details summary")
     page.fill("#opt-kafka-headers", '{"origin": "scheduler-form"}')
-    with page.expect_response(lambda r: r.url.endswith("/api/schedules")) as saved:
+    # the page moves on by itself once saved: wait for that, so the goto below is not cut off
+    with page.expect_navigation(), \
+            page.expect_response(lambda r: r.url.endswith("/api/schedules")) as saved:
         page.click("#schedule-form button[type=submit]")
     assert saved.value.status == 201, saved.value.text()
     schedules = httpx.get(f"{base_url}/api/schedules", timeout=10).json()
