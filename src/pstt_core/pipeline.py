@@ -7,6 +7,7 @@ Memory is bounded by the batch size: rows are fetched with a server-side / strea
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -231,8 +232,20 @@ def _columnar_wanted(pstt: Pstt, run: RunInfo) -> bool:
     schedules keep the row path: their values are bound per dialect (:mod:`.parameters`) and the
     watermark follows the delivered rows (:mod:`.incremental`), both on SQLAlchemy's connection."""
     return pstt.settings["PSTT_COLUMNAR"] != "off" and run.schedule.incremental is None \
-        and not referenced(run.schedule.query) \
+        and not referenced(run.schedule.query) and _one_select(run.schedule.query) \
         and pstt.databases.adbc_target(run.schedule.connection) is not None
+
+
+_COMMENTS = re.compile(r"(\s+|--[^\n]*|/\*.*?\*/)+", re.S)
+
+
+def _one_select(query: str) -> bool:
+    """Whether the query is one SELECT / WITH / VALUES statement. The ADBC reader has none of
+    the row path's guards (SQLite's authorizer refusing ATTACH, which ``VACUUM INTO`` needs to
+    write a file outside the home): anything else keeps the row path and its guards."""
+    text = _COMMENTS.sub(" ", query).strip().rstrip(";").strip()
+    first = text.split(None, 1)[0].lower() if text else ""
+    return first in ("select", "with", "values") and ";" not in text
 
 
 def open_columnar(pstt: Pstt, run: RunInfo, stmt: sa.TextClause, params: dict[str, Any],

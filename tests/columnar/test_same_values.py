@@ -54,8 +54,9 @@ def sqlite_db(path: Path, rows: int = 30) -> None:
 
 def run_both(home: HomeBuilder, options: dict[str, Any], caplog: pytest.LogCaptureFixture,
              connection: str, query: str, sharing_mode: str = "filesystem",
-             batch_size: int = 7, **env: str) -> tuple[Pstt, Any, Any]:
-    """Run the schedule on the columnar path, then on the row path; both records."""
+             batch_size: int = 7, columnar_expected: bool = True,
+             **env: str) -> tuple[Pstt, Any, Any]:
+    """Run the schedule with the columnar path on, then off; both records."""
     records = []
     pstt = None
     for mode in ("auto", "off"):
@@ -73,7 +74,8 @@ def run_both(home: HomeBuilder, options: dict[str, Any], caplog: pytest.LogCaptu
             record = pstt.run(sid)
         assert record.status == "success", record.error
         columnar = any("columnar path" in r.getMessage() for r in caplog.records)
-        assert columnar == (mode == "auto"), f"{mode}: {[r.getMessage() for r in caplog.records]}"
+        assert columnar == (mode == "auto" and columnar_expected), \
+            f"{mode}: {[r.getMessage() for r in caplog.records]}"
         records.append(record)
         if mode == "auto":
             pstt.close()
@@ -256,7 +258,9 @@ def test_postgres_query_parameters_bind_alike(home: HomeBuilder, pg: str,
                                               caplog: pytest.LogCaptureFixture) -> None:
     query = (f"SELECT id, :export_id AS export_id, tz < :run_time AS before FROM {pg} "
              "WHERE s LIKE '%a%' ORDER BY id")
-    run_both(home, {"format": "jsonl"}, caplog, "pg", query)
+    # parameters are bound per dialect on SQLAlchemy's connection: such a query keeps the row
+    # path, with the columnar path on or off
+    run_both(home, {"format": "jsonl"}, caplog, "pg", query, columnar_expected=False)
     exports = home.root / "exports"
     fast, ref = jsonl(exports / "auto.jsonl"), jsonl(exports / "off.jsonl")
     assert [r["id"] for r in fast] == [r["id"] for r in ref] and ref
