@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import attrs
 import pytest
+import sqlalchemy as sa
 
 from pstt_core import Sink, SinkContext, SinkError, SinkResult, SinkType, hookimpl
-from tests.conftest import registered, wait_for  # noqa: F401  (wait_for: used from here too)
+from tests.conftest import HomeBuilder, registered, wait_for  # noqa: F401  (wait_for: used from here too)
 
 
 @attrs.define
@@ -100,3 +102,31 @@ class Recorder:
 def recorder() -> Iterator[Recorder]:
     with registered(Recorder(), Recorder.name) as plugin:
         yield plugin
+
+
+# MariaDB sessions at a zone that is not UTC, so that a value read in the session zone shows.
+MARIADB_ZONE = "?init_command=SET%20time_zone%3D%27-05%3A00%27"
+
+
+@contextmanager
+def table_on(request: pytest.FixtureRequest, home: HomeBuilder, table: str,
+             ddl: Mapping[str, str], database: str) -> Iterator[tuple[str, sa.Engine]]:
+    """(URL, engine) of the database ``request.param`` names (sqlite, postgresql, mariadb at
+    MARIADB_ZONE) with ``table`` created from ``ddl[dialect]`` and configured as ``database``
+    in the home; the table is dropped afterwards."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{home.root / (database + '.db')}"
+    elif request.param == "postgresql":
+        url = request.getfixturevalue("pg_url")
+    else:
+        url = request.getfixturevalue("mariadb_url") + MARIADB_ZONE
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(ddl[engine.dialect.name].format(t=table)))
+    home.add_database(database, url, create_if_missing=True)
+    try:
+        yield url, engine
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
+        engine.dispose()

@@ -24,12 +24,11 @@ import sqlalchemy as sa
 from pstt_core import Pstt
 from pstt_core.watermarks import Mark
 from tests.conftest import HomeBuilder, cli_env, wait_for
-from tests.core.conftest import Recorder
+from tests.core.conftest import Recorder, table_on
 
 ROOT = Path(__file__).resolve().parents[2]
 # MariaDB sessions in a zone that is not UTC (PSTT's and the writers'): DATETIME values are
 # that zone's wall clock.
-MARIADB_ZONE = "?init_command=SET%20time_zone%3D%27-05%3A00%27"
 
 DDL = {
     "sqlite": "CREATE TABLE {t} (id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, v TEXT)",
@@ -43,23 +42,8 @@ DDL = {
 def feed_table(request: pytest.FixtureRequest, home: HomeBuilder,
                unique_name: str) -> Iterator[tuple[str, str]]:
     """(database URL, table): an empty feed table, dropped afterwards."""
-    kind = request.param
-    if kind == "sqlite":
-        url = f"sqlite:///{home.root / 'feed.db'}"
-    elif kind == "postgresql":
-        url = request.getfixturevalue("pg_url")
-    else:
-        url = request.getfixturevalue("mariadb_url") + MARIADB_ZONE
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text(DDL[engine.dialect.name].format(t=unique_name)))
-    home.add_database("feed", url, create_if_missing=True)
-    try:
+    with table_on(request, home, unique_name, DDL, "feed") as (url, _engine):
         yield url, unique_name
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"DROP TABLE IF EXISTS {unique_name}"))
-        engine.dispose()
 
 
 def _writer(url: str, table: str, seconds: float, mode: str, seed: int,

@@ -13,8 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import HomeBuilder
-from tests.core.conftest import Recorder
-from tests.core.test_incremental import MARIADB_ZONE
+from tests.core.conftest import Recorder, table_on
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 DDL = {
@@ -48,23 +47,8 @@ def test_the_docs_have_recipes() -> None:
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def orders(request: pytest.FixtureRequest, home: HomeBuilder,
            unique_name: str) -> Iterator[tuple[sa.Engine, str]]:
-    kind = request.param
-    if kind == "sqlite":
-        url = f"sqlite:///{home.root / 'times.db'}"
-    elif kind == "postgresql":
-        url = request.getfixturevalue("pg_url")
-    else:
-        url = request.getfixturevalue("mariadb_url") + MARIADB_ZONE
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text(DDL[engine.dialect.name].format(t=unique_name)))
-    home.add_database("db", url, create_if_missing=True)
-    try:
+    with table_on(request, home, unique_name, DDL, "db") as (_url, engine):
         yield engine, unique_name
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"DROP TABLE IF EXISTS {unique_name}"))
-        engine.dispose()
 
 
 def _insert(engine: sa.Engine, table: str, ids: range, ago: timedelta) -> None:
