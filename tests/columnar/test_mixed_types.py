@@ -111,6 +111,22 @@ def test_the_default_batch_size_and_a_switch_after_70000_rows(
     assert (exports / "auto.csv").read_bytes() == (exports / "off.csv").read_bytes()
 
 
+@pytest.mark.parametrize("case", ["int_then_text", "real_and_text_in_one_batch"])
+def test_a_wal_database_is_checked_in_the_reads_transaction(
+        home: HomeBuilder, tmp_path: Path, caplog: pytest.LogCaptureFixture, case: str) -> None:
+    """In WAL mode a second connection could see a later write, so the check runs on the
+    read's own connection after the read (elsewhere it runs beside the read)."""
+    on_mixed(home, tmp_path, case)
+    con = sqlite3.connect(tmp_path / "mixed.db")
+    assert con.execute("PRAGMA journal_mode=WAL").fetchone() == ("wal",)
+    con.close()
+    pstt, fast, ref = run_both(home, {}, caplog, "mixed", QUERY, batch_size=1000)
+    pstt.close()
+    exports = home.root / "exports"
+    assert (exports / "auto.csv").read_bytes() == (exports / "off.csv").read_bytes()
+    assert RESTARTED in fast.extra["columnar_fallback"]
+
+
 def test_one_storage_class_per_column_keeps_the_columnar_path(
         home: HomeBuilder, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """NULLs in any column and an all-NULL column are one class: still the columnar path."""

@@ -283,15 +283,21 @@ class ArrowSource:
             schema = self._reader.schema
             sqlite = self.target.backend == "sqlite"
             if sqlite and check == "before":
-                self._check_storage(sql, params, schema)
+                self._check_storage(self._conn, sql, params, schema)
+            beside = self._check_beside(sql, params, schema) if sqlite and check == "after" \
+                else None
             self._put(schema)
             for batch in self._reader:
                 if self._done.is_set():
                     break
                 self._put(batch)
             else:
-                if sqlite and check == "after":
-                    self._check_storage(sql, params, schema)
+                if beside is not None:
+                    beside.join()
+                if sqlite and check == "after" and (beside is None or beside.failed):
+                    self._check_storage(self._conn, sql, params, schema)
+                if beside is not None and beside.mixed is not None:
+                    raise beside.mixed
                 self._put(None)
         except BaseException as exc:  # handed to the pipeline thread
             self._put(exc)
@@ -299,16 +305,37 @@ class ArrowSource:
             if self._done.is_set():
                 self._release()
 
-    def _check_storage(self, sql: str, params: list[Any], schema: Any) -> None:
+    def _check_beside(self, sql: str, params: list[Any], schema: Any) -> _Beside | None:
+        """The check on a connection of its own, in a thread, while the read goes on — when
+        that connection is sure to see the same rows: outside WAL mode the read's
+        transaction holds SQLite's shared lock, so no write can commit until it ends.
+        ``None``: check on the read's connection after the read."""
+        import adbc_driver_manager as adbc
+        import pyarrow as pa
+
+        statement = adbc.AdbcStatement(self._conn)
+        try:
+            statement.set_sql_query("PRAGMA journal_mode")
+            stream, _ = statement.execute_query()
+            mode = pa.RecordBatchReader.from_stream(stream).read_all().column(0)[0].as_py()
+        finally:
+            statement.close()
+        if str(mode).lower() == "wal":
+            return None
+        beside = _Beside(self, sql, params, schema)
+        beside.start()
+        return beside
+
+    def _check_storage(self, conn: Any, sql: str, params: list[Any], schema: Any) -> None:
         """Raise :class:`MixedTypes` when the driver would refuse or convert a value of the
-        result (one more pass over it, in the read's transaction, before any batch)."""
+        result (one more pass over it, in the read's transaction)."""
         import adbc_driver_manager as adbc
         import pyarrow as pa
 
         check = storage_check(sql, schema)
         if check is None:
             return
-        statement = adbc.AdbcStatement(self._conn)
+        statement = adbc.AdbcStatement(conn)
         try:
             statement.set_sql_query(check)
             if params:
@@ -388,6 +415,37 @@ class ArrowSource:
         for handle in handles:
             if handle is not None:
                 # a cancelled or broken statement: nothing left to do
+                with contextlib.suppress(Exception):
+                    handle.close()
+
+
+class _Beside(threading.Thread):
+    """The storage-class check of a SQLite read on a second connection (see
+    :meth:`ArrowSource._check_beside`): ``mixed`` is the :class:`MixedTypes` it found,
+    ``failed`` whether it could not tell (the read's connection checks then)."""
+
+    def __init__(self, source: ArrowSource, sql: str, params: list[Any], schema: Any):
+        super().__init__(name="pstt-arrow-check", daemon=True)
+        self.source, self.sql, self.params, self.schema = source, sql, params, schema
+        self.mixed: MixedTypes | None = None
+        self.failed = False
+
+    def run(self) -> None:
+        import adbc_driver_manager as adbc
+        import adbc_driver_sqlite as driver
+
+        handles: list[Any] = []
+        try:
+            handles.append(driver.connect(self.source.target.uri))
+            handles.append(adbc.AdbcConnection(handles[0]))
+            handles[1].set_autocommit(False)
+            self.source._check_storage(handles[1], self.sql, self.params, self.schema)
+        except MixedTypes as exc:
+            self.mixed = exc
+        except Exception:  # busy, or anything else: the read's connection checks
+            self.failed = True
+        finally:
+            for handle in reversed(handles):
                 with contextlib.suppress(Exception):
                     handle.close()
 
