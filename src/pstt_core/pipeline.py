@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from . import gates, incremental
-from .columnar.source import ArrowSource, MixedTypes, SourceFailed, SourceRefused, positional
+from .columnar.source import (
+    ArrowSource,
+    MixedTypes,
+    SourceFailed,
+    SourceRefused,
+    Unverified,
+    positional,
+)
 from .control import INTERRUPT, TIMEOUT, RunControl
 from .databases import describe_db_error
 from .errors import PsttError
@@ -291,7 +298,7 @@ def open_columnar(pstt: Pstt, run: RunInfo, stmt: sa.TextClause, params: dict[st
     log.info("run %s: ADBC read of %s started", run.export_id, target.backend)
     try:
         started = source.start(query[0], query[1], schedule.batch_size, check)
-    except MixedTypes as exc:
+    except (MixedTypes, Unverified) as exc:
         log.info("run %s takes the row path: %s", run.export_id, exc)
         source.close()
         return None

@@ -143,6 +143,24 @@ def test_one_storage_class_per_column_keeps_the_columnar_path(
     assert fast.rows == ref.rows == ROWS and "columnar_fallback" not in fast.extra
 
 
+def test_a_query_the_check_cannot_wrap_is_written_by_the_row_path(
+        home: HomeBuilder, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A trailing ``; -- comment`` is one statement to PSTT but not inside the check's
+    ``WITH … AS (…)``: the check fails, and the row path writes the file (never a failed run,
+    never an unchecked Arrow result)."""
+    con = sqlite3.connect(tmp_path / "one.db")
+    con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v, label TEXT)")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?)", [(i, i * 2, f"row {i}") for i in range(ROWS)])
+    con.commit()
+    con.close()
+    home.add_database("one", f"sqlite:///{tmp_path / 'one.db'}")
+    pstt, fast, ref = run_both(home, {}, caplog, "one", QUERY + "; -- the orders", batch_size=1000)
+    pstt.close()
+    exports = home.root / "exports"
+    assert (exports / "auto.csv").read_bytes() == (exports / "off.csv").read_bytes()
+    assert "the storage-class check could not run" in fast.extra["columnar_fallback"]
+
+
 @pytest.fixture
 def topic() -> str:
     return "t-" + uuid.uuid4().hex[:12]

@@ -159,6 +159,14 @@ class MixedTypes(SourceFailed):
         self.columns = columns
 
 
+class Unverified(SourceFailed):
+    """The storage-class check itself failed (e.g. a query text it cannot wrap): the result
+    is not known to be of one class per column, so the row path reads it."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(f"the storage-class check could not run ({_one_line(error)})")
+
+
 class SourceError(PsttError):
     """The database failed while the result was streamed (``SQL error: …``)."""
 
@@ -343,6 +351,8 @@ class ArrowSource:
                                                names=[str(i) for i in range(len(params))]))
             stream, _ = statement.execute_query()
             flags = pa.RecordBatchReader.from_stream(stream).read_all()
+        except Exception as exc:
+            raise Unverified(exc) from exc
         finally:
             statement.close()
         if flags.num_rows:
@@ -377,7 +387,7 @@ class ArrowSource:
                 item = self._next()
                 if item is None or item is _STOPPED:
                     return
-                if isinstance(item, MixedTypes):
+                if isinstance(item, (MixedTypes, Unverified)):
                     raise SourceRefused(str(item)) from item
                 if isinstance(item, Exception):
                     text = _one_line(item)
@@ -442,7 +452,7 @@ class _Beside(threading.Thread):
             self.source._check_storage(handles[1], self.sql, self.params, self.schema)
         except MixedTypes as exc:
             self.mixed = exc
-        except Exception:  # busy, or anything else: the read's connection checks
+        except Exception:  # busy, or anything else: the read's connection checks again
             self.failed = True
         finally:
             for handle in reversed(handles):
