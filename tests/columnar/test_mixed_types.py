@@ -21,7 +21,14 @@ from typing import Any
 import pytest
 
 import pstt_core.columnar.source as source_module
-from tests.columnar.test_same_values import assert_same_messages, messages, run_both
+from tests.columnar.test_same_values import (
+    assert_same_csv,
+    assert_same_jsonl,
+    assert_same_messages,
+    messages,
+    read_csv,
+    run_both,
+)
 from tests.conftest import HomeBuilder
 from tests.kafka_broker import consume_all
 from tests.sinks_kafka.conftest import kafka_home
@@ -125,6 +132,32 @@ def test_a_wal_database_is_checked_in_the_reads_transaction(
     exports = home.root / "exports"
     assert (exports / "auto.csv").read_bytes() == (exports / "off.csv").read_bytes()
     assert RESTARTED in fast.extra["columnar_fallback"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_integers_among_reals_keep_the_columnar_path(
+        home: HomeBuilder, tmp_path: Path, caplog: pytest.LogCaptureFixture, fmt: str) -> None:
+    """A NUMERIC / DECIMAL column stores 12.0 as the integer 12: in the driver's double
+    column such integers (up to 2**53) are the same numbers, so the columnar path stays —
+    CSV cells read back alike, JSON values equal after parsing (12.0 for 12)."""
+    con = sqlite3.connect(tmp_path / "amounts.db")
+    con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, amount DECIMAL(10, 2))")
+    con.executemany("INSERT INTO t VALUES (?, ?)",
+                    [(i, None if i % 9 == 0 else i * 0.5) for i in range(ROWS)])  # 1.0 → 1
+    con.commit()
+    con.close()
+    assert {r[0] for r in sqlite3.connect(tmp_path / "amounts.db").execute(
+        "SELECT DISTINCT typeof(amount) FROM t")} == {"integer", "real", "null"}
+    home.add_database("amounts", f"sqlite:///{tmp_path / 'amounts.db'}")
+    query = "SELECT id, amount FROM t ORDER BY id"
+    pstt, fast, ref = run_both(home, {"format": fmt}, caplog, "amounts", query, batch_size=1000)
+    pstt.close()
+    assert "columnar_fallback" not in fast.extra
+    if fmt == "csv":
+        assert_same_csv(read_csv(home.root / "exports" / "auto.csv"),
+                        read_csv(home.root / "exports" / "off.csv"))
+    else:
+        assert_same_jsonl(home.root / "exports", rows=ROWS)
 
 
 def test_one_storage_class_per_column_keeps_the_columnar_path(

@@ -54,9 +54,12 @@ SQLITE_BATCH_OPTION = "adbc.sqlite.query.batch_rows"
 # The SQLite storage class whose values each Arrow type the SQLite driver infers holds as they
 # are. The driver types a column from the first batch (all NULL: int64) and then refuses a
 # value of another class (a real or text after integers fails the read mid-stream) or converts
-# it (an integer in a double column becomes a float, a real in a string column 7-digit text),
-# so a result is read as Arrow only when every value of a column is of that one class.
+# it (a real in a string column becomes 7-digit text, text in a binary column bytes), so a
+# result is read as Arrow only when every value of a column is of that class — except the
+# integers of a double column (NUMERIC / DECIMAL affinity stores 12.0 as 12): a double holds
+# every integer up to 2**53 exactly, and the writers render it as the same number.
 SQLITE_CLASSES = {"int64": "integer", "double": "real", "string": "text", "binary": "blob"}
+_EXACT_IN_DOUBLE = 2 ** 53
 # Between checks of the run's control while waiting for a batch.
 POLL_SEC = 0.05
 
@@ -194,7 +197,11 @@ def storage_check(sql: str, schema: Any) -> str | None:
     tests = []
     for name, field in zip(names, schema, strict=True):
         kind = SQLITE_CLASSES.get(str(field.type))
-        tests.append(f"typeof({name}) NOT IN ('{kind}', 'null')" if kind else "1")
+        test = f"typeof({name}) NOT IN ('{kind}', 'null')" if kind else "1"
+        if kind == "real":
+            test = (f"({test} AND NOT (typeof({name}) = 'integer' AND {name} BETWEEN "
+                    f"-{_EXACT_IN_DOUBLE} AND {_EXACT_IN_DOUBLE}))")
+        tests.append(test)
     if not tests:
         return None
     body = sql.rstrip()
