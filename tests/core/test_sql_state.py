@@ -11,6 +11,7 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,13 @@ def test_run_refuses_a_database_without_the_schema_until_state_upgrade(
     assert f"schema (none) → {sql_schema.head()}" in upgraded.stdout
     again = pstt_process(root, "state", "upgrade", PSTT_STATE_URL=url)
     assert "is current; nothing to do" in again.stdout
+    # the schedules are in the database now: the home's file is not used until migrated
+    unknown = pstt_process(root, "run", "orders", PSTT_STATE_URL=url)
+    assert unknown.returncode == 2 and "no schedule with id 'orders'" in unknown.stderr
+    assert "schedules.json is not used: with PSTT_STATE_URL the schedules are in the state " \
+        "database; `pstt state migrate --to URL` copies them there" in unknown.stderr
+    copied = pstt_process(root, "state", "migrate", "--to", url)
+    assert "schedules and watermarks copied: schedules" in copied.stdout, copied.stdout
 
     ran = pstt_process(root, "run", "orders", PSTT_STATE_URL=url)
     assert ran.returncode == 0, ran.stderr
@@ -158,54 +166,84 @@ def _get(port: int, path: str) -> Any:
         return json.loads(resp.read())
 
 
-@pytest.mark.slow
-def test_instances_on_their_own_homes_share_postgresql_and_run_each_fire_once(
-        tmp_path: Path, demo_db: Path, pg_state_url: str) -> None:
-    homes = _homes(tmp_path, demo_db, 2)
-    schedules = [{"id": f"tick{i}", "name": f"Tick {i}", "connection": "demo",
-                  "query": "SELECT 1 AS one", "trigger": {"type": "interval", "seconds": 1},
-                  "timezone": "UTC", "enabled": True, "sharing_mode": "filesystem",
-                  "sink_options": {"format": "csv", "filename": f"t{i}_{{export_id}}.csv"}}
-                 for i in range(3)]
+def _schedule(sid: str, seconds: int = 1, query: str = "SELECT 1 AS one") -> dict[str, Any]:
+    return {"id": sid, "name": sid, "connection": "demo", "query": query,
+            "trigger": {"type": "interval", "seconds": seconds}, "timezone": "UTC",
+            "enabled": True, "sharing_mode": "filesystem",
+            "sink_options": {"format": "csv", "filename": f"{sid}_{{export_id}}.csv"}}
+
+
+def _serve(homes: list[HomeBuilder], url: str, **env: str) -> tuple[list[int], list[Any]]:
+    """``pstt serve`` on each home, all on the state database ``url``, listening."""
     for h in homes:
-        h.schedules = list(schedules)
         h.write()
-    assert pstt_process(homes[0].root, "state", "upgrade",
-                        PSTT_STATE_URL=pg_state_url).returncode == 0
     ports = [free_port() for _ in homes]
-    procs = [start_pstt(h.root, "serve", "--port", str(port), PSTT_STATE_URL=pg_state_url,
-                        PSTT_INSTANCE_NAME=f"i{n}")
+    procs = [start_pstt(h.root, "serve", "--port", str(port), PSTT_STATE_URL=url,
+                        PSTT_INSTANCE_NAME=f"i{n}", PSTT_SCHEDULES_RELOAD_SEC="1", **env)
              for n, (h, port) in enumerate(zip(homes, ports, strict=True))]
+    for port, proc in zip(ports, procs, strict=True):
+        wait_listening(port, proc, 60, "pstt serve")
+    return ports, procs
+
+
+def _stop(procs: list[Any]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        proc.communicate(timeout=60)
+
+
+@pytest.mark.slow
+def test_three_instances_share_postgresql_and_run_each_fire_once(
+        tmp_path: Path, demo_db: Path, pg_state_url: str) -> None:
+    homes = _homes(tmp_path, demo_db, 3)
+    assert pstt_process(homes[0].write(), "state", "upgrade",
+                        PSTT_STATE_URL=pg_state_url).returncode == 0
+    ports, procs = _serve(homes, pg_state_url)
     try:
-        for port, proc in zip(ports, procs, strict=True):
-            wait_listening(port, proc, 60, "pstt serve")
-        time.sleep(10)
+        # schedules created through instance A reach B and C (they poll the document)
+        for i in range(3):
+            _post(ports[0], "/api/schedules", _schedule(f"tick{i}"))
+        time.sleep(25)
+        # one deleted through C stops firing everywhere
+        req = urllib.request.Request(f"http://127.0.0.1:{ports[2]}/api/schedules/tick2",
+                                     method="DELETE")
+        urllib.request.urlopen(req, timeout=30).close()
+        deleted_at = time.time()
+        listed = {s["id"] for s in _get(ports[1], "/api/schedules")["schedules"]}
         # a manual run through instance B is in the history that instance A shows
         manual = _post(ports[1], "/api/schedules/tick0/run", {})
-        health = _get(ports[0], "/api/health")
         assert _get(ports[0], f"/api/runs/{manual['export_id']}")["status"] == "success"
+        time.sleep(4)
+        health = _get(ports[0], "/api/health")
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.communicate(timeout=60)
-    engine = sa.create_engine(pg_state_url)
-    with engine.connect() as conn:
-        rows = [json.loads(t) for t in conn.execute(sa.text("SELECT record FROM pstt_runs"))
-                .scalars()]
-    engine.dispose()
+        _stop(procs)
+    assert listed == {"tick0", "tick1"}
+    rows = _runs(pg_state_url)
     fired = [r for r in rows if r["trigger"] == "schedule"]
     per_fire = Counter((r["schedule_id"], r["scheduled_at"]) for r in fired)
-    assert len(per_fire) >= 15, per_fire  # 3 schedules × ~10 s
     assert [k for k, n in per_fire.items() if n > 1] == [], "a fire ran twice"
-    assert {r["instance"].split("/")[1] for r in fired} == {"i0", "i1"}  # both took part
+    for sid in ("tick0", "tick1", "tick2"):
+        assert sum(1 for k in per_fire if k[0] == sid) >= 15, per_fire  # ~25 fires each
+        runs = sorted((r for r in rows if r["schedule_id"] == sid and r["status"] == "success"),
+                      key=lambda r: r["started_at"])
+        overlapping = [(a["export_id"], b["export_id"]) for a, b in zip(runs, runs[1:], strict=False)
+                       if b["started_at"] < a["finished_at"]]
+        assert overlapping == [], "two runs of one schedule overlapped"
+    assert {r["instance"].split("/")[1] for r in fired} == {"i0", "i1", "i2"}  # all took part
+    late = [r for r in fired if r["schedule_id"] == "tick2"
+            and datetime.fromisoformat(r["scheduled_at"]).timestamp() > deleted_at + 2]
+    assert late == [], "a deleted schedule kept firing"
     assert manual["export_id"] in {r["export_id"] for r in rows}
     assert not (homes[0].root / "exports" / "scheduler_history.json").exists()
+    home_file = json.loads((homes[0].root / "exports" / "schedules.json").read_text())
+    assert home_file["schedules"] == []  # the schedules are in the database
     records = next(c for c in health["checks"] if c["name"] == "records")
     assert records["status"] == "healthy", records
-    assert records["data"]["state"]["backend"] == "sql"
-    assert records["data"]["state"]["instance"].endswith("/i0")
-    assert pg_state_url.rsplit("/", 1)[1] in records["data"]["state"]["location"]
+    state = records["data"]["state"]
+    assert state["backend"] == "sql" and state["instance"].endswith("/i0")
+    assert pg_state_url.rsplit("/", 1)[1] in state["location"]
 
 
 def test_migrate_copies_10k_records_once_and_export_writes_them_back(
@@ -275,19 +313,11 @@ def test_sigkill_of_the_lease_holder_is_recorded_lost_and_another_instance_runs_
     homes = _homes(tmp_path, demo_db, 2)
     slow = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < "
             "200000000) SELECT count(*) AS n FROM c")
-    for h in homes:
-        h.add_schedule(id="slow", query=slow, trigger={"type": "interval", "seconds": 2},
-                       sink_options={"format": "csv", "filename": "slow_{export_id}.csv"})
-        h.write()
-    assert pstt_process(homes[0].root, "state", "upgrade",
+    assert pstt_process(homes[0].write(), "state", "upgrade",
                         PSTT_STATE_URL=pg_state_url).returncode == 0
-    ports = [free_port() for _ in homes]
-    procs = [start_pstt(h.root, "serve", "--port", str(port), PSTT_STATE_URL=pg_state_url,
-                        PSTT_INSTANCE_NAME=f"i{n}", PSTT_LEASE_TTL_SEC="3")
-             for n, (h, port) in enumerate(zip(homes, ports, strict=True))]
+    ports, procs = _serve(homes, pg_state_url, PSTT_LEASE_TTL_SEC="3")
     try:
-        for port, proc in zip(ports, procs, strict=True):
-            wait_listening(port, proc, 60, "pstt serve")
+        _post(ports[0], "/api/schedules", _schedule("slow", 2, slow))
         lease = wait_for(lambda: _lease(pg_state_url), timeout=30, what="a run holding its lease")
         holder = int(lease.instance.rsplit("/i", 1)[1])
         other = 1 - holder
@@ -313,8 +343,4 @@ def test_sigkill_of_the_lease_holder_is_recorded_lost_and_another_instance_runs_
         per_fire = Counter(r["scheduled_at"] for r in fired)
         assert [k for k, n in per_fire.items() if n > 1] == []
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in procs:
-            proc.communicate(timeout=60)
+        _stop(procs)

@@ -26,7 +26,9 @@ from ..history import parse_time
 from ..models import RunRecord
 from ..plugin.state import check_document
 from . import schema
+from .documents import SharedDocument, Transactions
 from .leases import SqlLeases
+from .presence import SqlPresence
 from .tables import claims, documents, runs
 
 _COUNTED = ("success", "failed", "partial", "skipped", "interrupted")
@@ -307,6 +309,13 @@ class SqlBackend:
         self.documents = SqlDocuments(self.engine, self.where, validators)
         self.claims = SqlClaims(self.engine, instance)
         self.leases = SqlLeases(self.engine, instance, lease_ttl, self.history.put)
+        self.presence = SqlPresence(self.engine)
+        self.transactions = Transactions(self.engine)
+
+    def document(self, name: str, default: Any, *,
+                 validate: Callable[[Any, str], None] | None = None) -> SharedDocument:
+        """The core document ``name`` in ``pstt_documents`` (see :mod:`.documents`)."""
+        return SharedDocument(self.transactions, name, default, self.where, validate=validate)
 
     def describe(self) -> str:
         return self.where
