@@ -28,6 +28,7 @@ from .pipeline import Progress
 from .plugin import HistoryView, PluginEnv, PluginState
 from .plugin.state import FileStateBackend, Resources
 from .plugins import CORE, HookFailure, PluginInfo, Plugins, disabled_from_env
+from .presence import instances_view
 from .registry import Registry
 from .runner import Runner
 from .scheduler import Scheduler
@@ -142,6 +143,12 @@ class Pstt:
         if self._instance is None:
             self._instance = instance_id(self.settings["PSTT_INSTANCE_NAME"], self.home.root)
         return self._instance
+
+    def instances(self) -> list[dict[str, Any]]:
+        """The scheduler instances sharing this state: alive or not, with their last
+        heartbeat (see :mod:`pstt_core.presence`)."""
+        return instances_view(self.backend.presence.processes(),
+                              self.settings["PSTT_LEASE_TTL_SEC"])
 
     def _export_root(self) -> Path:
         configured = self.settings["PSTT_EXPORT_ROOT"]

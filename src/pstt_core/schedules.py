@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from .facade import Pstt
 
 
+# What a schedule's fires missed while no instance was running do (see catchup.py).
+CATCHUP_MODES = ("none", "latest")
+
 # Field of an update request (not of the schedule): forget the watermark with the change.
 RESET_WATERMARK = "reset_watermark"
 
@@ -116,6 +119,9 @@ def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
             job_options(sched)
         except (ValueError, OverflowError, TypeError, KeyError) as exc:
             fail("trigger", f"the scheduler cannot use this trigger: {exc}"[:300])
+    if sched.catchup not in CATCHUP_MODES:
+        fail("catchup", f"must be one of: {', '.join(CATCHUP_MODES)} (what a fire missed "
+             "while no instance was running does)")
     if sched.batch_size < 1:
         fail("batch_size", "must be at least 1")
     if sched.incremental is not None:
