@@ -32,7 +32,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from . import catchup, staleness
-from .errors import ConfigError, RecordNotWrittenError
+from .errors import ConfigError, RecordNotWrittenError, StateUnavailableError
 from .logs import logging_to
 from .models import Schedule, Trigger, iso, utcnow
 from .plugins import core_version
@@ -342,7 +342,8 @@ class Scheduler:
                     log.info("schedules.json changed on disk; reloading schedules")
                     self.sync()
             except Exception as exc:  # e.g. a half-typed file: keep the jobs, try again
-                log.error("could not reload schedules.json: %s", exc)
+                log.error("could not reload the schedules (%s): %s",
+                          self.pstt.schedules.file.location, exc)
 
     def _check_staleness(self) -> None:
         with logging_to(self.pstt.home.logs):
@@ -370,6 +371,9 @@ class Scheduler:
                 self.pstt.runner.run(run, skip_if_running=True)
             except RecordNotWrittenError:
                 pass  # the run ended; the runner logged where its record is kept
+            except StateUnavailableError as exc:  # nothing ran: no record can say so
+                log.error("fire of %s due at %s not started: %s", schedule_id,
+                          scheduled_at.isoformat(), exc)
             except Exception:  # the scheduler thread must survive anything a run does
                 log.exception("scheduled run of %s could not start", schedule_id)
 

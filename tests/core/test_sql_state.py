@@ -344,3 +344,52 @@ def test_sigkill_of_the_lease_holder_is_recorded_lost_and_another_instance_runs_
         assert [k for k, n in per_fire.items() if n > 1] == []
     finally:
         _stop(procs)
+
+
+def _connections(url: str, allowed: bool) -> None:
+    """Let clients connect to the state database again, or refuse them and end every session
+    (the database is away for PSTT)."""
+    name = sa.make_url(url).database
+    admin = sa.create_engine(sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}'))
+            if not allowed:
+                conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                     "WHERE datname = :name"), {"name": name})
+    finally:
+        admin.dispose()
+
+
+@pytest.mark.slow
+def test_a_manual_run_while_the_state_database_is_down_is_refused_and_delivers_nothing(
+        tmp_path: Path, demo_db: Path, pg_state_url: str) -> None:
+    [home] = _homes(tmp_path, demo_db, 1)
+    assert pstt_process(home.write(), "state", "upgrade",
+                        PSTT_STATE_URL=pg_state_url).returncode == 0
+    ports, procs = _serve([home], pg_state_url)
+    try:
+        _post(ports[0], "/api/schedules", _schedule("orders", 3600,
+                                                    "SELECT id FROM orders"))
+        _connections(pg_state_url, allowed=False)
+        try:
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                _post(ports[0], "/api/schedules/orders/run", {})
+            answer = json.loads(refused.value.read())
+            health = _get(ports[0], "/api/health")
+        finally:
+            _connections(pg_state_url, allowed=True)
+        ran = _post(ports[0], "/api/schedules/orders/run", {})
+    finally:
+        _stop(procs)
+    assert refused.value.code == 503
+    assert answer["error"].startswith("the state database postgresql+psycopg://")
+    assert "is unavailable: OperationalError: " in answer["error"]
+    assert "not currently accepting connections" in answer["error"]
+    assert health["status"] == "unhealthy"
+    records = next(c for c in health["checks"] if c["name"] == "records")
+    assert records["status"] == "unhealthy" and "is unavailable" in records["detail"]
+    assert ran["status"] == "success"
+    files = sorted(p.name for p in (home.root / "exports").glob("orders_*.csv"))
+    assert files == [f"orders_{ran['export_id']}.csv"]  # nothing was delivered while it was away
+    assert [r["export_id"] for r in _runs(pg_state_url)] == [ran["export_id"]]

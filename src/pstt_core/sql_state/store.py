@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ..claims import fire_key
-from ..errors import ConfigError, StateFileError
+from ..errors import ConfigError, StateFileError, StateUnavailableError
 from ..history import parse_time
 from ..models import RunRecord
 from ..plugin.state import check_document
@@ -35,7 +35,28 @@ _COUNTED = ("success", "failed", "partial", "skipped", "interrupted")
 
 
 def make_engine(url: str) -> sa.Engine:
-    """An engine for the state database; SQLite writers queue instead of failing."""
+    """An engine for the state database; SQLite writers queue instead of failing. An error
+    of the connection (the server down, the database refusing connections) is raised as
+    :class:`StateUnavailableError`, which the API answers 503 and the CLI reports in a line."""
+    engine = _engine(url)
+    where = safe_url(url)
+
+    @sa.event.listens_for(engine, "handle_error")
+    def _unavailable(context: sa.engine.ExceptionContext) -> BaseException | None:
+        original = context.original_exception
+        if context.is_pre_ping:  # the pool replaces a dead pooled connection by itself
+            return None
+        if context.is_disconnect or isinstance(context.sqlalchemy_exception,
+                                               sa.exc.OperationalError):
+            first = str(original).strip().splitlines()[0] if str(original).strip() else ""
+            return StateUnavailableError(f"the state database {where} is unavailable: "
+                                         f"{type(original).__name__}: {first}"[:500])
+        return None
+
+    return engine
+
+
+def _engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30})
 
