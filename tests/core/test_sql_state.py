@@ -4,6 +4,7 @@ several instances on several homes sharing one database (SQLite, PostgreSQL)."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import urllib.error
@@ -217,9 +218,23 @@ def test_three_instances_share_postgresql_and_run_each_fire_once(
         assert _get(ports[0], f"/api/runs/{manual['export_id']}")["status"] == "success"
         time.sleep(4)
         health = _get(ports[0], "/api/health")
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/metrics", timeout=30) as r:
+            metrics = r.read().decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports[1]}/", timeout=30) as r:
+            page = r.read().decode()
+        _stop(procs[2:])  # C stops: the others see it gone
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports[1]}/metrics", timeout=30) as r:
+            metrics_after = r.read().decode()
     finally:
         _stop(procs)
     assert listed == {"tick0", "tick1"}
+    # every instance sees the three alive, then C stopped
+    for n in range(3):
+        assert f'pstt_instance_up{{instance="{socket.gethostname()}/i{n}"}} 1.0' in metrics, metrics
+        assert f"/i{n}</b>" in page
+    assert "State: sql" in page
+    for n, up in ((0, "1.0"), (1, "1.0"), (2, "0.0")):
+        assert f'pstt_instance_up{{instance="{socket.gethostname()}/i{n}"}} {up}' in metrics_after
     rows = _runs(pg_state_url)
     fired = [r for r in rows if r["trigger"] == "schedule"]
     per_fire = Counter((r["schedule_id"], r["scheduled_at"]) for r in fired)
@@ -244,6 +259,8 @@ def test_three_instances_share_postgresql_and_run_each_fire_once(
     state = records["data"]["state"]
     assert state["backend"] == "sql" and state["instance"].endswith("/i0")
     assert pg_state_url.rsplit("/", 1)[1] in state["location"]
+    assert {i["instance"].split("/")[1]: i["alive"] for i in state["instances"]
+            } == {"i0": True, "i1": True, "i2": True}
 
 
 def test_migrate_copies_10k_records_once_and_export_writes_them_back(
@@ -393,3 +410,48 @@ def test_a_manual_run_while_the_state_database_is_down_is_refused_and_delivers_n
     files = sorted(p.name for p in (home.root / "exports").glob("orders_*.csv"))
     assert files == [f"orders_{ran['export_id']}.csv"]  # nothing was delivered while it was away
     assert [r["export_id"] for r in _runs(pg_state_url)] == [ran["export_id"]]
+
+
+def test_instances_continue_one_incremental_feed_from_the_shared_watermark(
+        tmp_path: Path) -> None:
+    """Instance A delivers the feed, B goes on from A's watermark: each row once."""
+    import sqlite3
+
+    from pstt_core import Pstt
+
+    source = tmp_path / "source.db"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, v TEXT)")
+        conn.executemany("INSERT INTO events VALUES (?, ?)", [(i, f"e{i}") for i in range(1, 51)])
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    facades = []
+    for name in ("a", "b"):
+        home = HomeBuilder(tmp_path / name)
+        home.connections["databases"][0]["url"] = f"sqlite:///{source}"
+        home.write()
+        facades.append(Pstt(home.root, environ={"PSTT_STATE_URL": url}, logs=False))
+    a, b = facades
+    try:
+        sql_schema.upgrade(a.backend.engine)  # type: ignore[union-attr]
+        a.create_schedule({"id": "feed", "name": "feed", "connection": "demo",
+                           "query": "SELECT id, v FROM events", "incremental": {"column": "id"},
+                           "trigger": {"type": "interval", "seconds": 3600},
+                           "sharing_mode": "filesystem",
+                           "sink_options": {"format": "jsonl", "filename": "f_{export_id}.jsonl"}})
+        first = a.run("feed")
+        with sqlite3.connect(source) as conn:
+            conn.executemany("INSERT INTO events VALUES (?, ?)", [(i, f"e{i}") for i in (51, 52)])
+        mark = b.watermarks.get("feed")
+        second = b.run("feed")
+        third = a.run("feed")
+    finally:
+        for p in facades:
+            p.close()
+    assert (first.status, first.rows) == ("success", 50)
+    assert mark is not None and mark.mark.value == 50 and mark.export_id == first.export_id
+    assert (second.status, second.rows, second.instance) == ("success", 2, b.instance)
+    assert (third.status, third.rows) == ("success", 0)
+    delivered = [json.loads(line)["id"] for root in (tmp_path / "a", tmp_path / "b")
+                 for f in sorted((root / "exports").glob("f_*.jsonl"))
+                 for line in f.read_text().splitlines()]
+    assert sorted(delivered) == list(range(1, 53))  # each row once, across both instances
