@@ -273,13 +273,10 @@ def unique_name() -> str:
     return "t_" + uuid.uuid4().hex[:10]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (Playwright's own download is not used).
-
-    Module-scoped: Playwright's sync API keeps an event loop marked as running in the main
-    thread while it is started, which would break every asyncio test that runs after it.
-    """
+@contextmanager
+def chromium(*args: str) -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (Playwright's own download is not used),
+    headless, with ``args`` added to its command line."""
     if not os.path.exists(CHROMIUM):
         need("Chromium", f"{CHROMIUM} not found (apt-get install chromium)")
     try:
@@ -288,10 +285,21 @@ def browser() -> Iterator[Any]:
         need("Playwright", "pip install playwright")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run", "--disable-sync"])
+            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", *args])
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium for the browser tests.
+
+    Module-scoped: Playwright's sync API keeps an event loop marked as running in the main
+    thread while it is started, which would break every asyncio test that runs after it.
+    """
+    with chromium("--disable-background-networking", "--disable-component-update",
+                  "--disable-sync") as b:
+        yield b
 
 
 @pytest.fixture

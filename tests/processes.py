@@ -7,10 +7,16 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import cli_env, wait_listening
+import pytest
+from click.testing import CliRunner
+
+from pstt_core.cli import cli
+from tests.conftest import cli_env, free_port, wait_listening
 
 
 # A query of many rows that needs no table (SQLite and PostgreSQL alike).
@@ -25,6 +31,29 @@ def start_pstt(home: Path, *args: str, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "pstt_core", "--home", str(home), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=cli_env(**env))
+
+
+@contextmanager
+def demo_server(home: Path, **env: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """``pstt serve`` of a new demo home (``pstt init --demo`` in ``home``) with ``env``,
+    listening on a free port; SIGTERM and waited for after the block (its exit code is then
+    ``returncode``). Its output is in the failure when it does not start."""
+    result = CliRunner().invoke(cli, ["--home", str(home), "init", "--demo"])
+    assert result.exit_code == 0, result.output
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "pstt_core", "--home", str(home), "serve",
+                             "--port", str(port)], env=cli_env(**env),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:  # uvicorn listens once the app's lifespan (PSTT start) is done
+        wait_listening(port, proc, 30, "pstt serve")
+    except RuntimeError as exc:
+        proc.kill()
+        pytest.fail(f"{exc}: {proc.stdout.read().decode() if proc.stdout else ''}")
+    try:
+        yield port, proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
 
 
 def start_run(home: Path, schedule_id: str, command: str, port: int) -> subprocess.Popen[str]:

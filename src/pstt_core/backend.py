@@ -1,9 +1,10 @@
 """The state backend: everything the instances sharing a state keep together.
 
 One object per facade, :class:`StateBackend`, owns the stores of what lives in a home's state
-files today — the run history, the scheduler counters, the plugins' documents (Kafka metrics
-and whatever plugins store) and the fire claims. The run journal (runs in progress on this
-machine) and ``schedules.json`` stay in the home.
+files — the schedules, the watermarks of incremental schedules, the run history, the
+scheduler counters, the plugins' documents (Kafka metrics and whatever plugins store), the
+fire claims, the run leases and the scheduler processes' heartbeats. The run journal (runs in
+progress on this machine) stays in the home.
 
 :func:`open_backend` picks the implementation: the files backend (the default) keeps
 today's files and formats in ``exports/`` and the locks in ``.locks/``, correct with several
@@ -24,6 +25,8 @@ from .home import Home
 from .models import RunRecord
 from .plugin.state import FileStateBackend
 from .plugin.state import StateBackend as Documents
+from .presence import FilePresence
+from .state import JsonDocument, JsonFile
 
 if TYPE_CHECKING:
     from .sql_state import SqlBackend
@@ -122,6 +125,23 @@ class NoLeases:
         """Nothing to stop."""
 
 
+class Presence(Protocol):
+    """The scheduler processes' heartbeats (see :mod:`pstt_core.presence`)."""
+
+    def beat(self, row: dict[str, Any]) -> None:
+        """Write this process's row (``heartbeat_ts`` now); forget long-gone processes."""
+
+    def leave(self, process: str) -> None:
+        """Mark the process stopped."""
+
+    def processes(self) -> list[dict[str, Any]]:
+        """Every process known, alive or not."""
+
+
+# The core's documents, and their file in the home for the files backend.
+CORE_DOCUMENTS = ("schedules", "watermarks")
+
+
 class StateBackend(Protocol):
     """Where the state shared by every instance is kept (see the module docstring)."""
 
@@ -143,6 +163,13 @@ class StateBackend(Protocol):
 
     @property
     def leases(self) -> Leases: ...
+
+    @property
+    def presence(self) -> Presence: ...
+
+    def document(self, name: str, default: Any, *,
+                 validate: Callable[[Any, str], None] | None = None) -> JsonDocument:
+        """The core document ``name`` (one of :data:`CORE_DOCUMENTS`)."""
 
     def describe(self) -> str:
         """Where it is, for people (a directory, a database URL without its password)."""
@@ -175,10 +202,16 @@ class FilesBackend:
                                           validators=validators)
         self.claims = FileClaims(home.claims, instance)
         self.leases = NoLeases()
+        self.presence = FilePresence(home.instances, home.locks)
+
+    def document(self, name: str, default: Any, *,
+                 validate: Callable[[Any, str], None] | None = None) -> JsonFile:
+        """``exports/schedules.json`` or ``exports/watermarks.json``."""
+        path = {"schedules": self.home.schedules, "watermarks": self.home.watermarks}[name]
+        return JsonFile(path, default, lock_dir=self.home.locks, validate=validate)
 
     def describe(self) -> str:
         return str(self.home.exports)
-
 
     def problem(self) -> str | None:
         """Why the backend cannot be used now (the files backend always can)."""
@@ -186,6 +219,21 @@ class FilesBackend:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def ignored_home_files(home: Home, backend: StateBackend) -> list[str]:
+    """The home's schedules and watermarks files that hold something while the SQL backend's
+    documents are empty: they are not used (``pstt state migrate`` copies them)."""
+    if backend.name == "files":
+        return []
+    local = FilesBackend(home, max_records=10, instance=lambda: "")
+    return [local.document(name, None).location for name in CORE_DOCUMENTS
+            if holds_items(local.document(name, None).load())
+            and not holds_items(backend.document(name, None).load())]
+
+
+def holds_items(document: Any) -> bool:
+    return isinstance(document, dict) and any(document.get(k) for k in CORE_DOCUMENTS)
 
 
 def url_password(url: str) -> str:

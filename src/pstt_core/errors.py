@@ -52,6 +52,11 @@ class ConflictError(PsttError):
     """The request conflicts with current state (e.g. a schedule is already running)."""
 
 
+class StateUnavailableError(PsttError):
+    """The state database cannot be reached (or refused the operation): nothing that needs
+    it was done — a run is not started, a change not made."""
+
+
 class SinkError(PsttError):
     """A sink could not deliver. ``transient`` says whether a retry may help."""
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from .backend import open_backend, url_password
+from .backend import ignored_home_files, open_backend, url_password
 from .builtin import CORE_HEALTH_CHECKS, core_health_checks
 from .config import Config, load_config
 from .databases import Databases
@@ -28,6 +28,7 @@ from .pipeline import Progress
 from .plugin import HistoryView, PluginEnv, PluginState
 from .plugin.state import FileStateBackend, Resources
 from .plugins import CORE, HookFailure, PluginInfo, Plugins, disabled_from_env
+from .presence import instances_view
 from .registry import Registry
 from .runner import Runner
 from .scheduler import Scheduler
@@ -91,7 +92,6 @@ class Pstt:
         self._logs_attached = False
         self._attach_logs()
         self.databases = self._databases()
-        self.schedules = ScheduleStore(self.home.schedules, self)
         self._instance: str | None = None
         files = self.registry.state_files
         self.document_files = {p: f.name for p, f in files.items()}
@@ -105,12 +105,14 @@ class Pstt:
             instance=lambda: self.instance, document_files=self.document_files,
             validators=self.document_validators,
             lease_ttl=self.settings["PSTT_LEASE_TTL_SEC"])
+        # schedules and watermarks: in the home's files, or shared through the state database
+        self.schedules = ScheduleStore(self.backend, self)
         self.history = self.backend.history
         self.scheduler_metrics = self.backend.counters
         self.claims = self.backend.claims
-        # watermarks of incremental schedules (exports/watermarks.json), committed by the
-        # journal with a successful run's record
-        self.watermarks = WatermarkStore(self.home.watermarks, lock_dir=self.home.locks)
+        # watermarks of incremental schedules, committed by the journal with a successful
+        # run's record
+        self.watermarks = WatermarkStore(self.backend)
         self.journal = RunJournal(self.home.journal, self.history, self.scheduler_metrics,
                                   self.home.locks, observe=self._observe_from_journal,
                                   instance=lambda: self.instance, watermarks=self.watermarks)
@@ -141,6 +143,12 @@ class Pstt:
         if self._instance is None:
             self._instance = instance_id(self.settings["PSTT_INSTANCE_NAME"], self.home.root)
         return self._instance
+
+    def instances(self) -> list[dict[str, Any]]:
+        """The scheduler instances sharing this state: alive or not, with their last
+        heartbeat (see :mod:`pstt_core.presence`)."""
+        return instances_view(self.backend.presence.processes(),
+                              self.settings["PSTT_LEASE_TTL_SEC"])
 
     def _export_root(self) -> Path:
         configured = self.settings["PSTT_EXPORT_ROOT"]
@@ -191,6 +199,10 @@ class Pstt:
             problem = self.backend.problem()
             if problem:
                 raise ConfigError(problem)
+            for ignored in ignored_home_files(self.home, self.backend):
+                log.warning("%s is not used: with PSTT_STATE_URL the schedules and watermarks "
+                            "are in the state database (`pstt state migrate --to URL` copies "
+                            "them there)", ignored)
             self.backend.leases.start()
             self.recover_runs()
             # A plugin's damaged state file stops the start, naming the file, rather than

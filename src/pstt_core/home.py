@@ -47,10 +47,16 @@ class Home:
         return self.exports / "watermarks.json"
 
     @property
+    def instances(self) -> Path:
+        """The scheduler processes' heartbeats (:mod:`pstt_core.presence`)."""
+        return self.exports / "instances.json"
+
+    @property
     def state_files(self) -> tuple[Path, ...]:
         """The core's state files (plugins add theirs, see ``Pstt.state_files``); the run
         journal and the locks are directories, see :attr:`private_dirs`."""
-        return (self.schedules, self.history, self.scheduler_metrics, self.watermarks)
+        return (self.schedules, self.history, self.scheduler_metrics, self.watermarks,
+                self.instances)
 
     @property
     def journal(self) -> Path:

@@ -109,6 +109,9 @@ class Schedule:
     # None: a late fire runs however late it is (APScheduler's misfire_grace_time=None)
     misfire_grace_sec: int | None = 300
     coalesce: bool = True
+    # The fires missed while no instance was running: all recorded skipped ("none"), or the
+    # latest one run at start-up ("latest"); see catchup.py.
+    catchup: str = "none"
     incremental: Incremental | None = None
 
     # Result gates (gates.py): what an empty result does, and the row count it must have.

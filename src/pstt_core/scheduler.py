@@ -18,7 +18,9 @@ take effect without a restart too.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
@@ -28,10 +30,12 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import staleness
-from .errors import ConfigError, RecordNotWrittenError
+from . import catchup, staleness
+from .errors import ConfigError, RecordNotWrittenError, StateUnavailableError
 from .logs import logging_to
-from .models import Schedule, Trigger
+from .models import Schedule, Trigger, iso, utcnow
+from .plugins import core_version
+from .presence import process_key
 from .runner import SKIP_BUSY
 from .schedules import cron_trigger
 
@@ -45,7 +49,9 @@ log = logging.getLogger("pstt.scheduler")
 # ':' cannot appear in a schedule id, so this job never collides with one.
 WATCH_JOB_ID = "pstt:watch-schedules"
 STALE_JOB_ID = "pstt:staleness"
-OWN_JOBS = (WATCH_JOB_ID, STALE_JOB_ID)
+BEAT_JOB_ID = "pstt:heartbeat"
+CATCHUP_JOB_ID = "pstt:missed-fires"
+OWN_JOBS = (WATCH_JOB_ID, STALE_JOB_ID, BEAT_JOB_ID, CATCHUP_JOB_ID)
 
 
 # Interval fires are on a grid counted from here, the same in every process and after every
@@ -173,6 +179,7 @@ class Scheduler:
         # invalid schedule → the error last logged for it: logged again only when it changes
         self._reported: dict[str, str] = {}
         self._refused: dict[str, str] = {}  # valid schedules APScheduler still refused
+        self._presence: dict[str, Any] | None = None  # this process's heartbeat row
 
     def _new_scheduler(self) -> BackgroundScheduler:
         from apscheduler.schedulers.background import BackgroundScheduler
@@ -203,14 +210,90 @@ class Scheduler:
                 self._aps.add_job(self._check_staleness, IntervalTrigger(seconds=period),
                                   id=STALE_JOB_ID, name="staleness watchdog",
                                   replace_existing=True, coalesce=True, max_instances=1)
+        gap = self._join() if self._presence is None else None
         try:
             self.sync()
         except ConfigError as exc:  # a damaged schedules.json: no jobs until it is fixed
             log.error("no schedule runs: %s", exc)
         except Exception:  # start-up never fails because of what a file holds
             log.exception("no schedule runs: the schedules could not be synchronised")
+        if gap is not None and self.pstt.settings["PSTT_MISSED_FIRES_LOOKBACK_SEC"]:
+            # the first fire each job runs itself: every fire before it is in the past
+            firsts = {j.id: j.next_run_time for j in self._aps.get_jobs()
+                      if j.id not in OWN_JOBS and j.next_run_time}
+            self._aps.add_job(self._record_missed_fires, args=[gap, firsts], id=CATCHUP_JOB_ID,
+                              name="record the fires missed while no instance ran",
+                              replace_existing=True)
+
+    # -- presence: this process's heartbeat ----------------------------------------------
+    def _join(self) -> float | None:
+        """Start this process's heartbeat; returns since when no other scheduler was seen
+        (``None``: another is alive, or none is known)."""
+        presence = self.pstt.backend.presence
+        ttl = self.pstt.settings["PSTT_LEASE_TTL_SEC"]
+        me = process_key(self.pstt.instance)
+        try:
+            gap = catchup.gap_start(presence.processes(), me, ttl, time.time())
+        except Exception as exc:  # the state is away: nothing is known of the gap
+            log.warning("could not read the other instances' heartbeats: %s", exc)
+            gap = None
+        self._presence = {"process": me, "instance": self.pstt.instance, "pid": os.getpid(),
+                          "started_at": iso(utcnow()), "heartbeat_ts": time.time(),
+                          "stopped_ts": None, "version": core_version()}
+        self._beat()
+        self._aps.add_job(self._beat, IntervalTrigger(seconds=max(ttl / 3, 1.0)), id=BEAT_JOB_ID,
+                          name="heartbeat of this scheduler process", replace_existing=True,
+                          coalesce=True, max_instances=1)
+        return gap
+
+    def _beat(self) -> None:
+        row = self._presence
+        if row is None:
+            return
+        row["heartbeat_ts"] = time.time()
+        try:
+            self.pstt.backend.presence.beat(dict(row))
+        except Exception as exc:  # the state is away: other instances see this one lost
+            with logging_to(self.pstt.home.logs):
+                log.warning("heartbeat not written: %s", exc)
+
+    def _leave(self) -> None:
+        row, self._presence = self._presence, None
+        if row is None:
+            return
+        try:
+            self.pstt.backend.presence.leave(row["process"])
+        except Exception as exc:
+            log.warning("could not record this scheduler's stop: %s", exc)
+
+    def _record_missed_fires(self, gap: float, firsts: dict[str, datetime]) -> None:
+        """Record the fires that fell while no scheduler ran (see :mod:`pstt_core.catchup`);
+        a schedule with ``catchup: latest`` runs its latest one."""
+        with logging_to(self.pstt.home.logs):
+            try:
+                since = catchup.window(gap, self.pstt.settings["PSTT_MISSED_FIRES_LOOKBACK_SEC"],
+                                       datetime.now(timezone.utc))
+                latest = []
+                for sid, sched in self.pstt.schedules.all().items():
+                    if not sched.enabled or sid not in firsts:
+                        continue
+                    times, total = catchup.missed(sched, make_trigger(sched), since, firsts[sid])
+                    if total > len(times):
+                        log.warning("schedule %s missed %d fires while no instance was running; "
+                                    "the latest %d are recorded", sid, total, len(times))
+                    if times and sched.catchup == "latest":
+                        latest.append((sid, times.pop()))
+                    for due in times:
+                        self._record_not_run(sid, due, catchup.reason(due))
+                for sid, due in latest:
+                    log.info("schedule %s: running the fire due at %s, missed while no instance "
+                             "was running (catchup: latest)", sid, due.isoformat())
+                    self._fire(sid, due, late_ok=True)
+            except Exception:  # never stops the scheduler
+                log.exception("could not record the fires missed while no instance ran")
 
     def stop(self, wait: bool = True) -> None:
+        self._leave()
         if self._aps.running:
             self._aps.shutdown(wait=wait)
             # A shut-down APScheduler cannot restart its thread pool: the next start()
@@ -275,7 +358,8 @@ class Scheduler:
                     log.info("schedules.json changed on disk; reloading schedules")
                     self.sync()
             except Exception as exc:  # e.g. a half-typed file: keep the jobs, try again
-                log.error("could not reload schedules.json: %s", exc)
+                log.error("could not reload the schedules (%s): %s",
+                          self.pstt.schedules.file.location, exc)
 
     def _check_staleness(self) -> None:
         with logging_to(self.pstt.home.logs):
@@ -284,9 +368,10 @@ class Scheduler:
             except Exception:  # a watchdog problem must never stop the scheduler
                 log.exception("staleness check failed")
 
-    def _fire(self, schedule_id: str, scheduled_at: datetime | None = None) -> None:
+    def _fire(self, schedule_id: str, scheduled_at: datetime | None = None, *,
+              late_ok: bool = False) -> None:
         """Run the fire of ``schedule_id`` due at ``scheduled_at`` (given by the executor)
-        if this process claims it."""
+        if this process claims it; ``late_ok``: however late (a caught-up missed fire)."""
         scheduled_at = scheduled_at or datetime.now(timezone.utc)
         with logging_to(self.pstt.home.logs):
             try:
@@ -296,12 +381,15 @@ class Scheduler:
                                                scheduled_at=scheduled_at)
                 late = (datetime.now(timezone.utc) - scheduled_at).total_seconds()
                 grace = run.schedule.misfire_grace_sec  # None: a late fire runs however late
-                if grace is not None and late > grace:
+                if grace is not None and late > grace and not late_ok:
                     self.pstt.runner.skip(run, _missed(scheduled_at, late, grace))
                     return
                 self.pstt.runner.run(run, skip_if_running=True)
             except RecordNotWrittenError:
                 pass  # the run ended; the runner logged where its record is kept
+            except StateUnavailableError as exc:  # nothing ran: no record can say so
+                log.error("fire of %s due at %s not started: %s", schedule_id,
+                          scheduled_at.isoformat(), exc)
             except Exception:  # the scheduler thread must survive anything a run does
                 log.exception("scheduled run of %s could not start", schedule_id)
 
@@ -320,15 +408,15 @@ class Scheduler:
             return
         with logging_to(self.pstt.home.logs):
             for scheduled_at in getattr(event, "scheduled_run_times", None) or []:
-                self._record_not_run(event.job_id, scheduled_at)
+                self._record_not_run(event.job_id, scheduled_at, SKIP_BUSY)
 
-    def _record_not_run(self, schedule_id: str, scheduled_at: datetime) -> None:
+    def _record_not_run(self, schedule_id: str, scheduled_at: datetime, reason: str) -> None:
         try:
             if not self._claim(schedule_id, scheduled_at):
                 return
             run = self.pstt.runner.prepare(schedule_id, trigger="schedule",
                                            scheduled_at=scheduled_at)
-            self.pstt.runner.skip(run, SKIP_BUSY)
+            self.pstt.runner.skip(run, reason)
         except Exception:  # a listener error must never reach the scheduler thread
             log.exception("could not record the skipped fire of %s", schedule_id)
 

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import gates, incremental
 from .converter import structure, unstructure
 from .errors import ConfigError, ConflictError, NotFoundError, StateFileError
 from .models import SCHEDULE_ID_RE, Schedule, iso, utcnow
-from .state import JsonFile, json_kind
+from .state import json_kind
 
 if TYPE_CHECKING:
+    from .backend import StateBackend
     from .facade import Pstt
 
+
+# What a schedule's fires missed while no instance was running do (see catchup.py).
+CATCHUP_MODES = ("none", "latest")
 
 # Field of an update request (not of the schedule): forget the watermark with the change.
 RESET_WATERMARK = "reset_watermark"
@@ -116,6 +119,9 @@ def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
             job_options(sched)
         except (ValueError, OverflowError, TypeError, KeyError) as exc:
             fail("trigger", f"the scheduler cannot use this trigger: {exc}"[:300])
+    if sched.catchup not in CATCHUP_MODES:
+        fail("catchup", f"must be one of: {', '.join(CATCHUP_MODES)} (what a fire missed "
+             "while no instance was running does)")
     if sched.batch_size < 1:
         fail("batch_size", "must be at least 1")
     if sched.incremental is not None:
@@ -150,21 +156,22 @@ def validate_schedule(data: Any, pstt: Pstt, *, file: str | None = None,
 
 
 class ScheduleStore:
-    """Schedules as stored; an invalid entry is kept on disk and reported, never dropped."""
+    """Schedules as stored (``exports/schedules.json``, or the state database's document
+    shared by every instance); an invalid entry is kept and reported, never dropped."""
 
-    def __init__(self, path: Path, pstt: Pstt):
-        self.file = JsonFile(path, {"schedules": []}, lock_dir=pstt.home.locks)
+    def __init__(self, backend: StateBackend, pstt: Pstt):
+        self.file = backend.document("schedules", {"schedules": []})
         self.pstt = pstt
 
     def _raw(self) -> list[dict[str, Any]]:
         data = self.file.load()
         if not isinstance(data, dict | list):
             raise StateFileError(f"must be an object with \"schedules\", not {json_kind(data)}",
-                                 file=str(self.file.path), path="$")
+                                 file=self.file.location, path="$")
         items = data.get("schedules", []) if isinstance(data, dict) else data
         if not isinstance(items, list):
             raise StateFileError(f"'schedules' must be a list, not {json_kind(items)}",
-                                 file=str(self.file.path), path="$.schedules")
+                                 file=self.file.location, path="$.schedules")
         return [dict(i) if isinstance(i, dict) else i for i in items]
 
     def load(self) -> tuple[dict[str, Schedule], dict[str, ConfigError]]:
@@ -173,14 +180,14 @@ class ScheduleStore:
         for i, item in enumerate(self._raw()):
             key = str(item.get("id") or f"#{i}") if isinstance(item, dict) else f"#{i}"
             try:
-                sched = validate_schedule(item, self.pstt, file=str(self.file.path),
+                sched = validate_schedule(item, self.pstt, file=self.file.location,
                                           path=f"$.schedules[{i}]")
             except ConfigError as exc:
                 invalid[key] = exc
                 continue
             if sched.id in valid:
                 invalid[key] = ConfigError(f"duplicate schedule id {sched.id!r}",
-                                           file=str(self.file.path), path=f"$.schedules[{i}].id")
+                                           file=self.file.location, path=f"$.schedules[{i}].id")
                 continue
             valid[sched.id] = sched
         return valid, invalid
@@ -199,7 +206,13 @@ class ScheduleStore:
             return valid[schedule_id]
         if schedule_id in invalid:
             raise invalid[schedule_id]
-        raise NotFoundError(f"no schedule with id {schedule_id!r}")
+        from .backend import ignored_home_files
+
+        ignored = ignored_home_files(self.pstt.home, self.pstt.backend)
+        hint = (f" ({ignored[0]} is not used: with PSTT_STATE_URL the schedules are in the "
+                "state database; `pstt state migrate --to URL` copies them there)"
+                if ignored else "")
+        raise NotFoundError(f"no schedule with id {schedule_id!r}{hint}")
 
     def _write(self, items: list[dict[str, Any]]) -> None:
         data = self.file.load()

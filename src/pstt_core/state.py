@@ -15,9 +15,36 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import ConfigError, StateFileError
+
+
+class JsonDocument(Protocol):
+    """A core state document (``schedules.json``, ``watermarks.json``) wherever the state
+    backend keeps it: :class:`JsonFile` in the home, or a row of the state database
+    (:class:`pstt_core.sql_state.documents.SharedDocument`).
+
+    Hold ``lock`` around a read-modify-write (``load`` … ``save``); ``stamp`` changes with
+    every save, so a reader polls it to see a change made by another process or instance.
+    """
+
+    @property
+    def location(self) -> str:
+        """Where the document is, for messages (a file path, a table and database)."""
+
+    @property
+    def lock(self) -> contextlib.AbstractContextManager[Any]:
+        """Re-entrant, across threads, processes and (SQL) instances."""
+
+    def stamp(self) -> Any:
+        """Changes with every save (``None``: the document does not exist)."""
+
+    def load(self) -> Any:
+        """The document (the default when it does not exist); do not change it in place."""
+
+    def save(self, data: Any) -> None:
+        """Replace the document."""
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -223,6 +250,10 @@ class JsonFile:
         self._cache_lock = threading.Lock()
         self._cache: Any = None
         self._stamp: tuple[int, int, int] | None = None
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     def stamp(self) -> tuple[int, int, int] | None:
         return file_stamp(self.path)

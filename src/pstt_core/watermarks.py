@@ -1,4 +1,4 @@
-"""Watermarks of incremental schedules: ``exports/watermarks.json``.
+"""Watermarks of incremental schedules: ``exports/watermarks.json``, or the state database.
 
 A watermark is the cursor of the last row an incremental schedule delivered, read from the
 data and kept with its type, so that it is bound back exactly as the database returned it
@@ -23,15 +23,17 @@ import logging
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .errors import ConfigError, StateFileError
 from .models import iso, utcnow
-from .state import JsonFile, json_kind
+from .state import json_kind
 from .values import decimal_text
+
+if TYPE_CHECKING:
+    from .backend import StateBackend
 
 log = logging.getLogger("pstt.watermarks")
 
@@ -175,11 +177,12 @@ def validate_watermarks(data: Any, file: str) -> None:
 
 
 class WatermarkStore:
-    """The watermarks of a home, atomically written under the home's lock for the file."""
+    """The watermarks: ``exports/watermarks.json`` (files backend) or the state database's
+    document shared by every instance; each change under the document's lock."""
 
-    def __init__(self, path: Path, *, lock_dir: Path | None = None):
-        self.file = JsonFile(path, {"watermarks": {}}, lock_dir=lock_dir,
-                             validate=validate_watermarks)
+    def __init__(self, backend: StateBackend):
+        self.file = backend.document("watermarks", {"watermarks": {}},
+                                     validate=validate_watermarks)
 
     def _items(self) -> dict[str, Any]:
         items: dict[str, Any] = self.file.load().get("watermarks", {})

@@ -4,6 +4,7 @@ several instances on several homes sharing one database (SQLite, PostgreSQL)."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import urllib.error
@@ -11,6 +12,7 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,13 @@ def test_run_refuses_a_database_without_the_schema_until_state_upgrade(
     assert f"schema (none) → {sql_schema.head()}" in upgraded.stdout
     again = pstt_process(root, "state", "upgrade", PSTT_STATE_URL=url)
     assert "is current; nothing to do" in again.stdout
+    # the schedules are in the database now: the home's file is not used until migrated
+    unknown = pstt_process(root, "run", "orders", PSTT_STATE_URL=url)
+    assert unknown.returncode == 2 and "no schedule with id 'orders'" in unknown.stderr
+    assert "schedules.json is not used: with PSTT_STATE_URL the schedules are in the state " \
+        "database; `pstt state migrate --to URL` copies them there" in unknown.stderr
+    copied = pstt_process(root, "state", "migrate", "--to", url)
+    assert "schedules and watermarks copied: schedules" in copied.stdout, copied.stdout
 
     ran = pstt_process(root, "run", "orders", PSTT_STATE_URL=url)
     assert ran.returncode == 0, ran.stderr
@@ -158,54 +167,100 @@ def _get(port: int, path: str) -> Any:
         return json.loads(resp.read())
 
 
-@pytest.mark.slow
-def test_instances_on_their_own_homes_share_postgresql_and_run_each_fire_once(
-        tmp_path: Path, demo_db: Path, pg_state_url: str) -> None:
-    homes = _homes(tmp_path, demo_db, 2)
-    schedules = [{"id": f"tick{i}", "name": f"Tick {i}", "connection": "demo",
-                  "query": "SELECT 1 AS one", "trigger": {"type": "interval", "seconds": 1},
-                  "timezone": "UTC", "enabled": True, "sharing_mode": "filesystem",
-                  "sink_options": {"format": "csv", "filename": f"t{i}_{{export_id}}.csv"}}
-                 for i in range(3)]
+def _schedule(sid: str, seconds: int = 1, query: str = "SELECT 1 AS one") -> dict[str, Any]:
+    return {"id": sid, "name": sid, "connection": "demo", "query": query,
+            "trigger": {"type": "interval", "seconds": seconds}, "timezone": "UTC",
+            "enabled": True, "sharing_mode": "filesystem",
+            "sink_options": {"format": "csv", "filename": f"{sid}_{{export_id}}.csv"}}
+
+
+def _serve(homes: list[HomeBuilder], url: str, **env: str) -> tuple[list[int], list[Any]]:
+    """``pstt serve`` on each home, all on the state database ``url``, listening."""
     for h in homes:
-        h.schedules = list(schedules)
         h.write()
-    assert pstt_process(homes[0].root, "state", "upgrade",
-                        PSTT_STATE_URL=pg_state_url).returncode == 0
     ports = [free_port() for _ in homes]
-    procs = [start_pstt(h.root, "serve", "--port", str(port), PSTT_STATE_URL=pg_state_url,
-                        PSTT_INSTANCE_NAME=f"i{n}")
+    procs = [start_pstt(h.root, "serve", "--port", str(port), PSTT_STATE_URL=url,
+                        PSTT_INSTANCE_NAME=f"i{n}", PSTT_SCHEDULES_RELOAD_SEC="1", **env)
              for n, (h, port) in enumerate(zip(homes, ports, strict=True))]
+    for port, proc in zip(ports, procs, strict=True):
+        wait_listening(port, proc, 60, "pstt serve")
+    return ports, procs
+
+
+def _stop(procs: list[Any]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        proc.communicate(timeout=60)
+
+
+@pytest.mark.slow
+def test_three_instances_share_postgresql_and_run_each_fire_once(
+        tmp_path: Path, demo_db: Path, pg_state_url: str) -> None:
+    homes = _homes(tmp_path, demo_db, 3)
+    assert pstt_process(homes[0].write(), "state", "upgrade",
+                        PSTT_STATE_URL=pg_state_url).returncode == 0
+    ports, procs = _serve(homes, pg_state_url)
     try:
-        for port, proc in zip(ports, procs, strict=True):
-            wait_listening(port, proc, 60, "pstt serve")
-        time.sleep(10)
+        # schedules created through instance A reach B and C (they poll the document)
+        for i in range(3):
+            _post(ports[0], "/api/schedules", _schedule(f"tick{i}"))
+        time.sleep(25)
+        # one deleted through C stops firing everywhere
+        req = urllib.request.Request(f"http://127.0.0.1:{ports[2]}/api/schedules/tick2",
+                                     method="DELETE")
+        urllib.request.urlopen(req, timeout=30).close()
+        deleted_at = time.time()
+        listed = {s["id"] for s in _get(ports[1], "/api/schedules")["schedules"]}
         # a manual run through instance B is in the history that instance A shows
         manual = _post(ports[1], "/api/schedules/tick0/run", {})
-        health = _get(ports[0], "/api/health")
         assert _get(ports[0], f"/api/runs/{manual['export_id']}")["status"] == "success"
+        time.sleep(4)
+        health = _get(ports[0], "/api/health")
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/metrics", timeout=30) as r:
+            metrics = r.read().decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports[1]}/", timeout=30) as r:
+            page = r.read().decode()
+        _stop(procs[2:])  # C stops: the others see it gone
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports[1]}/metrics", timeout=30) as r:
+            metrics_after = r.read().decode()
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.communicate(timeout=60)
-    engine = sa.create_engine(pg_state_url)
-    with engine.connect() as conn:
-        rows = [json.loads(t) for t in conn.execute(sa.text("SELECT record FROM pstt_runs"))
-                .scalars()]
-    engine.dispose()
+        _stop(procs)
+    assert listed == {"tick0", "tick1"}
+    # every instance sees the three alive, then C stopped
+    for n in range(3):
+        assert f'pstt_instance_up{{instance="{socket.gethostname()}/i{n}"}} 1.0' in metrics, metrics
+        assert f"/i{n}</b>" in page
+    assert "State: sql" in page
+    for n, up in ((0, "1.0"), (1, "1.0"), (2, "0.0")):
+        assert f'pstt_instance_up{{instance="{socket.gethostname()}/i{n}"}} {up}' in metrics_after
+    rows = _runs(pg_state_url)
     fired = [r for r in rows if r["trigger"] == "schedule"]
     per_fire = Counter((r["schedule_id"], r["scheduled_at"]) for r in fired)
-    assert len(per_fire) >= 15, per_fire  # 3 schedules × ~10 s
     assert [k for k, n in per_fire.items() if n > 1] == [], "a fire ran twice"
-    assert {r["instance"].split("/")[1] for r in fired} == {"i0", "i1"}  # both took part
+    for sid in ("tick0", "tick1", "tick2"):
+        assert sum(1 for k in per_fire if k[0] == sid) >= 15, per_fire  # ~25 fires each
+        runs = sorted((r for r in rows if r["schedule_id"] == sid and r["status"] == "success"),
+                      key=lambda r: r["started_at"])
+        overlapping = [(a["export_id"], b["export_id"]) for a, b in zip(runs, runs[1:], strict=False)
+                       if b["started_at"] < a["finished_at"]]
+        assert overlapping == [], "two runs of one schedule overlapped"
+    assert {r["instance"].split("/")[1] for r in fired} == {"i0", "i1", "i2"}  # all took part
+    late = [r for r in fired if r["schedule_id"] == "tick2"
+            and datetime.fromisoformat(r["scheduled_at"]).timestamp() > deleted_at + 2]
+    assert late == [], "a deleted schedule kept firing"
     assert manual["export_id"] in {r["export_id"] for r in rows}
     assert not (homes[0].root / "exports" / "scheduler_history.json").exists()
+    home_file = json.loads((homes[0].root / "exports" / "schedules.json").read_text())
+    assert home_file["schedules"] == []  # the schedules are in the database
     records = next(c for c in health["checks"] if c["name"] == "records")
     assert records["status"] == "healthy", records
-    assert records["data"]["state"]["backend"] == "sql"
-    assert records["data"]["state"]["instance"].endswith("/i0")
-    assert pg_state_url.rsplit("/", 1)[1] in records["data"]["state"]["location"]
+    state = records["data"]["state"]
+    assert state["backend"] == "sql" and state["instance"].endswith("/i0")
+    assert pg_state_url.rsplit("/", 1)[1] in state["location"]
+    assert {i["instance"].split("/")[1]: i["alive"] for i in state["instances"]
+            } == {"i0": True, "i1": True, "i2": True}
 
 
 def test_migrate_copies_10k_records_once_and_export_writes_them_back(
@@ -275,19 +330,11 @@ def test_sigkill_of_the_lease_holder_is_recorded_lost_and_another_instance_runs_
     homes = _homes(tmp_path, demo_db, 2)
     slow = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < "
             "200000000) SELECT count(*) AS n FROM c")
-    for h in homes:
-        h.add_schedule(id="slow", query=slow, trigger={"type": "interval", "seconds": 2},
-                       sink_options={"format": "csv", "filename": "slow_{export_id}.csv"})
-        h.write()
-    assert pstt_process(homes[0].root, "state", "upgrade",
+    assert pstt_process(homes[0].write(), "state", "upgrade",
                         PSTT_STATE_URL=pg_state_url).returncode == 0
-    ports = [free_port() for _ in homes]
-    procs = [start_pstt(h.root, "serve", "--port", str(port), PSTT_STATE_URL=pg_state_url,
-                        PSTT_INSTANCE_NAME=f"i{n}", PSTT_LEASE_TTL_SEC="3")
-             for n, (h, port) in enumerate(zip(homes, ports, strict=True))]
+    ports, procs = _serve(homes, pg_state_url, PSTT_LEASE_TTL_SEC="3")
     try:
-        for port, proc in zip(ports, procs, strict=True):
-            wait_listening(port, proc, 60, "pstt serve")
+        _post(ports[0], "/api/schedules", _schedule("slow", 2, slow))
         lease = wait_for(lambda: _lease(pg_state_url), timeout=30, what="a run holding its lease")
         holder = int(lease.instance.rsplit("/i", 1)[1])
         other = 1 - holder
@@ -313,8 +360,98 @@ def test_sigkill_of_the_lease_holder_is_recorded_lost_and_another_instance_runs_
         per_fire = Counter(r["scheduled_at"] for r in fired)
         assert [k for k, n in per_fire.items() if n > 1] == []
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in procs:
-            proc.communicate(timeout=60)
+        _stop(procs)
+
+
+def _connections(url: str, allowed: bool) -> None:
+    """Let clients connect to the state database again, or refuse them and end every session
+    (the database is away for PSTT)."""
+    name = sa.make_url(url).database
+    admin = sa.create_engine(sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}'))
+            if not allowed:
+                conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                     "WHERE datname = :name"), {"name": name})
+    finally:
+        admin.dispose()
+
+
+@pytest.mark.slow
+def test_a_manual_run_while_the_state_database_is_down_is_refused_and_delivers_nothing(
+        tmp_path: Path, demo_db: Path, pg_state_url: str) -> None:
+    [home] = _homes(tmp_path, demo_db, 1)
+    assert pstt_process(home.write(), "state", "upgrade",
+                        PSTT_STATE_URL=pg_state_url).returncode == 0
+    ports, procs = _serve([home], pg_state_url)
+    try:
+        _post(ports[0], "/api/schedules", _schedule("orders", 3600,
+                                                    "SELECT id FROM orders"))
+        _connections(pg_state_url, allowed=False)
+        try:
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                _post(ports[0], "/api/schedules/orders/run", {})
+            answer = json.loads(refused.value.read())
+            health = _get(ports[0], "/api/health")
+        finally:
+            _connections(pg_state_url, allowed=True)
+        ran = _post(ports[0], "/api/schedules/orders/run", {})
+    finally:
+        _stop(procs)
+    assert refused.value.code == 503
+    assert answer["error"].startswith("the state database postgresql+psycopg://")
+    assert "is unavailable: OperationalError: " in answer["error"]
+    assert "not currently accepting connections" in answer["error"]
+    assert health["status"] == "unhealthy"
+    records = next(c for c in health["checks"] if c["name"] == "records")
+    assert records["status"] == "unhealthy" and "is unavailable" in records["detail"]
+    assert ran["status"] == "success"
+    files = sorted(p.name for p in (home.root / "exports").glob("orders_*.csv"))
+    assert files == [f"orders_{ran['export_id']}.csv"]  # nothing was delivered while it was away
+    assert [r["export_id"] for r in _runs(pg_state_url)] == [ran["export_id"]]
+
+
+def test_instances_continue_one_incremental_feed_from_the_shared_watermark(
+        tmp_path: Path) -> None:
+    """Instance A delivers the feed, B goes on from A's watermark: each row once."""
+    import sqlite3
+
+    from pstt_core import Pstt
+
+    source = tmp_path / "source.db"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, v TEXT)")
+        conn.executemany("INSERT INTO events VALUES (?, ?)", [(i, f"e{i}") for i in range(1, 51)])
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    facades = []
+    for name in ("a", "b"):
+        home = HomeBuilder(tmp_path / name)
+        home.connections["databases"][0]["url"] = f"sqlite:///{source}"
+        home.write()
+        facades.append(Pstt(home.root, environ={"PSTT_STATE_URL": url}, logs=False))
+    a, b = facades
+    try:
+        sql_schema.upgrade(a.backend.engine)  # type: ignore[union-attr]
+        a.create_schedule({"id": "feed", "name": "feed", "connection": "demo",
+                           "query": "SELECT id, v FROM events", "incremental": {"column": "id"},
+                           "trigger": {"type": "interval", "seconds": 3600},
+                           "sharing_mode": "filesystem",
+                           "sink_options": {"format": "jsonl", "filename": "f_{export_id}.jsonl"}})
+        first = a.run("feed")
+        with sqlite3.connect(source) as conn:
+            conn.executemany("INSERT INTO events VALUES (?, ?)", [(i, f"e{i}") for i in (51, 52)])
+        mark = b.watermarks.get("feed")
+        second = b.run("feed")
+        third = a.run("feed")
+    finally:
+        for p in facades:
+            p.close()
+    assert (first.status, first.rows) == ("success", 50)
+    assert mark is not None and mark.mark.value == 50 and mark.export_id == first.export_id
+    assert (second.status, second.rows, second.instance) == ("success", 2, b.instance)
+    assert (third.status, third.rows) == ("success", 0)
+    delivered = [json.loads(line)["id"] for root in (tmp_path / "a", tmp_path / "b")
+                 for f in sorted((root / "exports").glob("f_*.jsonl"))
+                 for line in f.read_text().splitlines()]
+    assert sorted(delivered) == list(range(1, 53))  # each row once, across both instances

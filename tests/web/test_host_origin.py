@@ -6,10 +6,6 @@ re-pointed to 127.0.0.1 (``--host-resolver-rules``)."""
 from __future__ import annotations
 
 import http.server
-import os
-import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,11 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from pstt_core.cli import cli
-from tests.conftest import CHROMIUM, HomeBuilder, csrf, free_port, need, wait_listening
+from tests.conftest import HomeBuilder, chromium, csrf
+from tests.processes import demo_server
 from tests.web.conftest import csv_schedule
 
 NEW = {"id": "planted", "name": "Planted", "connection": "demo", "query": "SELECT 1 AS x",
@@ -112,21 +107,8 @@ def test_a_mounting_application_can_turn_the_host_check_off(home: HomeBuilder,
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
     """``pstt serve`` on 127.0.0.1 without a token (the default an attacker finds)."""
     home = tmp_path_factory.mktemp("rebind")
-    result = CliRunner().invoke(cli, ["--home", str(home), "init", "--demo"])
-    assert result.exit_code == 0, result.output
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PSTT_", "KAFKA_"))}
-    env.update(PYTHONPATH=os.pathsep.join(sys.path), PSTT_SCHEDULER_ENABLED="false")
-    proc = subprocess.Popen([sys.executable, "-m", "pstt_core", "--home", str(home), "serve",
-                             "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    try:
-        wait_listening(port, proc, 30, "pstt serve")
-    except RuntimeError as exc:
-        pytest.fail(f"{exc}: {proc.stdout.read().decode() if proc.stdout else ''}")
-    yield port, home
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=30)
+    with demo_server(home, PSTT_SCHEDULER_ENABLED="false") as (port, _proc):
+        yield port, home
 
 
 def _schedule_ids(port: int) -> set[str]:
@@ -183,18 +165,8 @@ class _AttackerPage(http.server.BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def rebinding_browser() -> Iterator[Any]:
     """Chromium that resolves evil.example to 127.0.0.1, as after a DNS rebinding."""
-    if not os.path.exists(CHROMIUM):
-        need("Chromium", f"{CHROMIUM} not found (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need("Playwright", "pip install playwright")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--host-resolver-rules=MAP evil.example 127.0.0.1"])
+    with chromium("--host-resolver-rules=MAP evil.example 127.0.0.1") as b:
         yield b
-        b.close()
 
 
 @pytest.mark.browser

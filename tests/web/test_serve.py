@@ -3,21 +3,16 @@ schedule run from the page, and unauthenticated requests refused."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from click.testing import CliRunner
 
-from pstt_core.cli import cli
-from tests.conftest import free_port, logs_text, wait_listening
+from tests.conftest import logs_text
+from tests.processes import demo_server
 from tests.web.conftest import TOKEN
 
 pytestmark = pytest.mark.browser
@@ -26,23 +21,10 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     home = tmp_path_factory.mktemp("served")
-    result = CliRunner().invoke(cli, ["--home", str(home), "init", "--demo"])
-    assert result.exit_code == 0, result.output
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PSTT_", "KAFKA_"))}
-    env.update(PSTT_API_TOKEN=TOKEN, PYTHONPATH=os.pathsep.join(sys.path))
-    proc = subprocess.Popen([sys.executable, "-c", "from pstt_core.cli import main; main()",
-                             "--home", str(home), "serve", "--port", str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:  # uvicorn listens once the app's lifespan (PSTT start) is done
-        wait_listening(port, proc, 30, "pstt serve")
-    except RuntimeError as exc:
-        pytest.fail(f"{exc}: {proc.stdout.read().decode() if proc.stdout else ''}")
-    yield url, home
-    proc.send_signal(signal.SIGTERM)
+    with demo_server(home, PSTT_API_TOKEN=TOKEN) as (port, proc):
+        yield f"http://127.0.0.1:{port}", home
     # a graceful shut-down, then the exit code a shell expects after SIGTERM (128 + 15)
-    assert proc.wait(timeout=30) == 143
+    assert proc.returncode == 143
     logs = logs_text(home)
     assert "PSTT stopped" in logs and TOKEN not in logs
 

@@ -77,10 +77,12 @@ def upgrade_cmd() -> None:
 @click.option("--to", "url", required=True, metavar="URL",
               help="The state database (postgresql+psycopg://… or sqlite:///path).")
 def migrate_cmd(url: str) -> None:
-    """Copy this home's history and plugin state files into the state database at URL.
+    """Copy this home's schedules, watermarks, history and plugin state files into the
+    state database at URL.
 
     Creates or upgrades its tables first. Idempotent: records already in the database (same
-    export_id) and plugin documents it already has are kept; the files are left in place.
+    export_id), and schedules, watermarks and plugin documents it already has, are kept; the
+    files are left in place.
     Counters need no copy: the database computes them from the records. Then set
     PSTT_STATE_URL=URL."""
     from ..backend import FilesBackend
@@ -104,19 +106,20 @@ def migrate_cmd(url: str) -> None:
     click.echo(f"{result['records']} record(s) in {files.history.location}; "
                f"{result['records_added']} added to {sql.describe()} "
                f"({result['records_in_database']} there now, every one of the home's found)")
+    click.echo("schedules and watermarks copied: " + (", ".join(result["core_copied"]) or "none"))
     click.echo("plugin documents copied: " + (", ".join(result["documents_copied"]) or "none"))
 
 
 @state_group.command("export")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def export_cmd(directory: Path) -> None:
-    """Write the state (history, counters, plugin documents) as the files backend's files
-    into DIRECTORY — e.g. a home's exports/ to go back to the files backend."""
+    """Write the state (schedules, watermarks, history, counters, plugin documents) as the
+    files backend's files into DIRECTORY — e.g. a home's exports/ to go back to the files backend."""
     from ..sql_state.transfer import export
 
     pstt = get_pstt(lenient_env=True)
     result = export(pstt.backend, directory, pstt.hooks.names(), pstt.document_files)
-    click.echo(f"wrote {result['records']} record(s), the counters and "
+    click.echo(f"wrote the schedules, the watermarks, {result['records']} record(s), the counters and "
                f"{len(result['documents'])} plugin document(s) to {directory}")
 
 

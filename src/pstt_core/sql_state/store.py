@@ -21,19 +21,42 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ..claims import fire_key
-from ..errors import ConfigError, StateFileError
+from ..errors import ConfigError, StateFileError, StateUnavailableError
 from ..history import parse_time
 from ..models import RunRecord
 from ..plugin.state import check_document
 from . import schema
+from .documents import SharedDocument, Transactions
 from .leases import SqlLeases
+from .presence import SqlPresence
 from .tables import claims, documents, runs
 
 _COUNTED = ("success", "failed", "partial", "skipped", "interrupted")
 
 
 def make_engine(url: str) -> sa.Engine:
-    """An engine for the state database; SQLite writers queue instead of failing."""
+    """An engine for the state database; SQLite writers queue instead of failing. An error
+    of the connection (the server down, the database refusing connections) is raised as
+    :class:`StateUnavailableError`, which the API answers 503 and the CLI reports in a line."""
+    engine = _engine(url)
+    where = safe_url(url)
+
+    @sa.event.listens_for(engine, "handle_error")
+    def _unavailable(context: sa.engine.ExceptionContext) -> BaseException | None:
+        original = context.original_exception
+        if context.is_pre_ping:  # the pool replaces a dead pooled connection by itself
+            return None
+        if context.is_disconnect or isinstance(context.sqlalchemy_exception,
+                                               sa.exc.OperationalError):
+            first = str(original).strip().splitlines()[0] if str(original).strip() else ""
+            return StateUnavailableError(f"the state database {where} is unavailable: "
+                                         f"{type(original).__name__}: {first}"[:500])
+        return None
+
+    return engine
+
+
+def _engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30})
 
@@ -307,6 +330,13 @@ class SqlBackend:
         self.documents = SqlDocuments(self.engine, self.where, validators)
         self.claims = SqlClaims(self.engine, instance)
         self.leases = SqlLeases(self.engine, instance, lease_ttl, self.history.put)
+        self.presence = SqlPresence(self.engine)
+        self.transactions = Transactions(self.engine)
+
+    def document(self, name: str, default: Any, *,
+                 validate: Callable[[Any, str], None] | None = None) -> SharedDocument:
+        """The core document ``name`` in ``pstt_documents`` (see :mod:`.documents`)."""
+        return SharedDocument(self.transactions, name, default, self.where, validate=validate)
 
     def describe(self) -> str:
         return self.where

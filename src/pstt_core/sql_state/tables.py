@@ -27,12 +27,14 @@ runs = sa.Table(
     sa.Index("ix_pstt_runs_status", "status", "seq"),
 )
 
-# One JSON document per plugin (``env.state``).
+# One JSON document per plugin (``env.state``), and the core's schedules and watermarks under
+# ``pstt:`` keys; ``version`` grows with each save of a core document (instances poll it).
 documents = sa.Table(
     "pstt_documents", metadata,
     sa.Column("plugin", sa.String(200), primary_key=True),
     sa.Column("document", sa.Text, nullable=False),
     sa.Column("updated_at", sa.String(40), nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 # One row per claimed fire: the primary key makes the claim atomic.
@@ -54,4 +56,17 @@ leases = sa.Table(
     sa.Column("heartbeat_ts", sa.Float, nullable=False),
     sa.Column("expires_ts", sa.Float, nullable=False),
     sa.Column("record", sa.Text, nullable=False),
+)
+
+# One row per scheduler process (``<instance>#<pid>``): its heartbeat says it is alive; the
+# last one seen bounds the fires that no instance was running for.
+instances = sa.Table(
+    "pstt_instances", metadata,
+    sa.Column("process", sa.String(260), primary_key=True),
+    sa.Column("instance", sa.String(200), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.String(40), nullable=False),
+    sa.Column("heartbeat_ts", sa.Float, nullable=False),
+    sa.Column("stopped_ts", sa.Float, nullable=True),
+    sa.Column("version", sa.String(40), nullable=False),
 )

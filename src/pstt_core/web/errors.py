@@ -19,6 +19,7 @@ from ..errors import (
     PsttError,
     RecordNotWrittenError,
     StateFileError,
+    StateUnavailableError,
 )
 from ..logs import logging_to, redactor
 from .data import redact
@@ -53,6 +54,13 @@ async def state_file_error(request: Request, exc: Exception) -> Response:
     wrong and where (the file name relative to the home)."""
     assert isinstance(exc, StateFileError)
     return _respond(request, 503, _home_relative(request, str(exc)), path=exc.path)
+
+
+async def state_unavailable(request: Request, exc: Exception) -> Response:
+    """The state database is away: the server's problem, and a retry later may work."""
+    response = _respond(request, 503, str(exc))
+    response.headers["Retry-After"] = "10"
+    return response
 
 
 async def record_not_written(request: Request, exc: Exception) -> Response:
@@ -105,6 +113,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
 HANDLERS: dict[Any, Any] = {
     StateFileError: state_file_error,
     RecordNotWrittenError: record_not_written,
+    StateUnavailableError: state_unavailable,
     ConfigError: config_error,
     NotFoundError: not_found,
     ConflictError: conflict,

@@ -81,6 +81,12 @@ class SchedulerCollector:
         active = GaugeMetricFamily("pstt_runs_in_progress", "Runs executing now")
         active.add_metric([], float(len(self.pstt.runner.running)))
         yield active
+        up = GaugeMetricFamily("pstt_instance_up", "1 for each scheduler instance sharing this "
+                               "state that is alive (heartbeat within PSTT_LEASE_TTL_SEC), 0 "
+                               "for one seen in the last 7 days that is not", labels=["instance"])
+        for entry in self.pstt.instances():
+            up.add_metric([entry["instance"]], 1.0 if entry["alive"] else 0.0)
+        yield up
         build = GaugeMetricFamily("pstt_build_info", "PSTT version (always 1)",
                                   labels=["version"])
         build.add_metric([core_version()], 1.0)

@@ -73,6 +73,9 @@ SCHEDULE_PROPS: dict[str, Any] = {
     "misfire_grace_sec": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_GRACE_SEC,
                           "description": "null: a late fire runs however late it is"},
     "coalesce": {"type": "boolean"},
+    "catchup": {"type": "string", "enum": ["none", "latest"], "default": "none",
+                "description": "fires missed while no instance was running: none records "
+                               "them skipped; latest also runs the latest one at start-up"},
     "incremental": {"oneOf": [_ref("Incremental"), {"type": "null"}],
                     "description": "deliver only the rows after the watermark "
                                    "(docs/INCREMENTAL.md)"},

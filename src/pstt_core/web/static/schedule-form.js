@@ -68,6 +68,7 @@
     });
     if (s.timezone === undefined) { form.elements.timezone.value = "UTC"; }  // the stored default
     form.elements.on_empty.value = s.on_empty || "send";
+    form.elements.catchup.value = s.catchup || "none";
     ["min_rows", "max_rows", "max_staleness_sec"].forEach(function (k) {
       form.elements[k].value = s[k] === undefined || s[k] === null ? "" : s[k];
     });
@@ -268,7 +269,7 @@
       connection: form.elements.connection.value, query: form.elements.query.value,
       timezone: form.elements.timezone.value, enabled: form.elements.enabled.checked,
       sharing_mode: modeSelect.value, sink_options: {},
-      on_empty: form.elements.on_empty.value
+      on_empty: form.elements.on_empty.value, catchup: form.elements.catchup.value
     };
     ["min_rows", "max_rows", "max_staleness_sec"].forEach(function (k) {
       var v = form.elements[k].value;
