@@ -16,15 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import sqlalchemy as sa
 
 from .errors import ConfigError, PsttError
 from .models import Incremental, RunInfo, Schedule
 from .parameters import referenced
 from .watermarks import Mark, Watermark, WatermarkStore, parse_mark_input, user_value
+
+if TYPE_CHECKING:  # SQLAlchemy is imported when a run plans its query, not with the schedules
+    import sqlalchemy as sa
 
 # Bind parameters of incremental schedules that write their own predicate.
 PARAMETERS = ("pstt_low", "pstt_low_tiebreaker", "pstt_high")
@@ -92,6 +94,8 @@ class Plan:
 
 def _clock(conn: sa.Connection, delay: float) -> Any:
     """The database's clock minus ``delay`` seconds, as the database writes its times."""
+    import sqlalchemy as sa
+
     dialect = conn.dialect.name
     if dialect == "sqlite":
         # ISO text in UTC, the form of the demo data and of PSTT's own times

@@ -20,11 +20,12 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 from .values import decimal_text
+
+if TYPE_CHECKING:  # imported by the functions: loading schedules needs no SQLAlchemy
+    import sqlalchemy as sa
 
 # SQLAlchemy's own rule for ``:name`` in text(): not after ``:``, a word character or ``\``,
 # not followed by ``:`` (so ``::type`` casts and ``a:b`` are left alone).
@@ -38,6 +39,8 @@ _INT64 = 2 ** 63
 
 def referenced(sql: str) -> set[str]:
     """The ``:names`` a query binds, as SQLAlchemy's ``text()`` reads them."""
+    import sqlalchemy as sa
+
     return set(sa.text(sql)._bindparams)
 
 
@@ -61,6 +64,8 @@ def _pg_type(name: str, value: Any) -> str | None:
 
 def session_offset(conn: sa.Connection) -> timedelta:
     """The UTC offset of a MySQL / MariaDB session's time zone, now."""
+    import sqlalchemy as sa
+
     seconds = conn.execute(sa.text(
         "SELECT TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), NOW())")).scalar_one()
     return timedelta(minutes=round(int(seconds) / 60))  # whole minutes: no clock-tick jitter
@@ -77,6 +82,8 @@ def _sqlite_value(value: Any) -> Any:
 def bind(conn: sa.Connection, sql: str, values: dict[str, Any]) -> tuple[sa.TextClause,
                                                                           dict[str, Any]]:
     """The statement for ``sql`` and its parameters (only those it references)."""
+    import sqlalchemy as sa
+
     names = referenced(sql)
     params = {k: v for k, v in values.items() if k in names}
     dialect = conn.dialect.name

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from . import gates, incremental
-from .columnar.source import ArrowSource, SourceFailed, positional
+from .columnar.source import (
+    ArrowSource,
+    MixedTypes,
+    SourceFailed,
+    SourceRefused,
+    Unverified,
+    positional,
+)
 from .control import INTERRUPT, TIMEOUT, RunControl
 from .databases import describe_db_error
 from .errors import PsttError
@@ -143,8 +150,10 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
         if _columnar_wanted(pstt, run):
             candidate = sink_type.factory(pstt.sink_context(sink_type, options, run))
             if candidate.accepts_arrow(None):
+                # a sink that publishes as it writes needs the check before its first batch
+                check = "after" if _publishes_on_close(sink_type, options) else "before"
                 source = open_columnar(pstt, run, sa.text(schedule.query), {}, control,
-                                       seconds())
+                                       seconds(), check)
         if source is not None:
             assert candidate is not None
             try:
@@ -158,6 +167,23 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
                         gates.check_batch(schedule, rows)
                         _progress(rows, sink, progress, checkpoint)
                     _check(control)
+            except SourceRefused as exc:
+                # a SQLite column of mixed types (see columnar.source): a sink that publishes
+                # only when it closes has shown nothing yet, so its output is undone and the
+                # row path reads the result; a sink that publishes as it writes had the check
+                # before its first batch, and must not send rows twice
+                if not _publishes_on_close(sink_type, options):
+                    raise PsttError(f"the columnar reader refused the result after {rows} rows: "
+                                    f"{exc}; not restarted on the row path, since rows were "
+                                    "already delivered") from exc
+                assert sink is not None
+                sink.abort(exc)
+                note = (f"the columnar reader refused the result after {rows} rows: {exc}; "
+                        "run restarted on the row path")
+                log.warning("run %s: %s", run.export_id, note)
+                record.extra["columnar_fallback"] = cap_error(note)
+                sink = candidate = None
+                rows = 0
             finally:
                 source.close()
         if sink is None:
@@ -227,6 +253,12 @@ def _progress(rows: int, sink: Sink, progress: Progress | None,
         checkpoint(rows, sink.progress_fields())
 
 
+def _publishes_on_close(sink_type: Any, options: Any) -> bool:
+    """Whether nothing a sink of ``sink_type`` writes is visible before ``close()``
+    (:attr:`~pstt_core.sinks.SinkType.streams_rows`)."""
+    return sink_type.streams_rows is None or sink_type.streams_rows(options) is None
+
+
 def _columnar_wanted(pstt: Pstt, run: RunInfo) -> bool:
     """Whether the columnar path may serve the run. Queries with parameters and incremental
     schedules keep the row path: their values are bound per dialect (:mod:`.parameters`) and the
@@ -249,7 +281,8 @@ def _one_select(query: str) -> bool:
 
 
 def open_columnar(pstt: Pstt, run: RunInfo, stmt: sa.TextClause, params: dict[str, Any],
-                  control: RunControl, seconds: float | None) -> ArrowSource | None:
+                  control: RunControl, seconds: float | None,
+                  check: str = "before") -> ArrowSource | None:
     """The run's result as Arrow batches when the columnar path can read it (``fast`` extra,
     SQLite or PostgreSQL, a configuration ADBC reproduces, types it renders), else ``None``."""
     schedule = run.schedule
@@ -264,7 +297,11 @@ def open_columnar(pstt: Pstt, run: RunInfo, stmt: sa.TextClause, params: dict[st
     source = ArrowSource(target, control, seconds)
     log.info("run %s: ADBC read of %s started", run.export_id, target.backend)
     try:
-        started = source.start(query[0], query[1], schedule.batch_size)
+        started = source.start(query[0], query[1], schedule.batch_size, check)
+    except (MixedTypes, Unverified) as exc:
+        log.info("run %s takes the row path: %s", run.export_id, exc)
+        source.close()
+        return None
     except SourceFailed as exc:
         log.info("run %s takes the row path: the columnar read failed (%s)", run.export_id,
                  cap_error(str(exc)))

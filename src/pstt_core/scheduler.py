@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from . import catchup, staleness
@@ -41,6 +40,8 @@ from .runner import SKIP_BUSY
 from .schedules import cron_trigger
 
 if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
     from .facade import Pstt
 
 log = logging.getLogger("pstt.scheduler")
@@ -157,10 +158,21 @@ def _fingerprint(schedule: Schedule) -> tuple[Any, ...]:
             schedule.misfire_grace_sec, schedule.coalesce)
 
 
+class _Idle:
+    """The APScheduler's place before :meth:`Scheduler.start`: not running."""
+
+    running = False
+
+
+_IDLE = _Idle()
+
+
 class Scheduler:
     def __init__(self, pstt: Pstt):
         self.pstt = pstt
-        self._aps = self._new_scheduler()
+        # made by start(): importing APScheduler's schedulers scans the installed entry points
+        # (0.1 s), which a facade that never schedules (``pstt run``) does not need
+        self._aps: Any = _IDLE
         self._fingerprints: dict[str, tuple[Any, ...]] = {}
         self._lock = threading.Lock()
         self._file_stamp: tuple[int, int, int] | None = None
@@ -170,6 +182,8 @@ class Scheduler:
         self._presence: dict[str, Any] | None = None  # this process's heartbeat row
 
     def _new_scheduler(self) -> BackgroundScheduler:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
         workers = self.pstt.settings["PSTT_MAX_CONCURRENT_RUNS"]
         aps = BackgroundScheduler(executors={"default": _FireTimeExecutor(workers)},
                                   job_defaults={"max_instances": 1})
@@ -181,6 +195,8 @@ class Scheduler:
         return bool(self._aps.running)
 
     def start(self) -> None:
+        if self._aps is _IDLE:
+            self._aps = self._new_scheduler()
         if not self._aps.running:
             self._aps.start()
             log.info("scheduler started")
@@ -282,7 +298,7 @@ class Scheduler:
             self._aps.shutdown(wait=wait)
             # A shut-down APScheduler cannot restart its thread pool: the next start()
             # gets a fresh one.
-            self._aps = self._new_scheduler()
+            self._aps = _IDLE
             log.info("scheduler stopped")
         self._fingerprints.clear()
 

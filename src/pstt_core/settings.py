@@ -84,7 +84,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("PSTT_STALENESS_CHECK_SEC", int, 30, "How often the scheduler checks schedules with max_staleness_sec for a last success that is too old (seconds; 0 disables the watchdog).", minimum=0, maximum=3600),
     Setting("PSTT_MISFIRE_GRACE_SEC", int, 300, "Default misfire grace time for schedules that set none.", minimum=1),
     Setting("PSTT_MAX_REQUEST_BYTES", int, 1_048_576, "Largest HTTP request body accepted.", minimum=1024),
-    Setting("PSTT_HEALTH_CACHE_SEC", int, 15, "How long GET /api/health (and the status page) reuse the result of the health checks, which connect to every database and broker; concurrent callers share one run of the checks. 0: run them for every call (one at a time).", minimum=0, maximum=3600),
+    Setting("PSTT_HEALTH_CACHE_SEC", int, 15, "How long GET /api/health (and the status page) and GET /api/kafka/health reuse the result of their health checks, which connect to every database and broker; concurrent callers share one run of the checks. 0: run them for every call (one at a time).", minimum=0, maximum=3600),
     Setting("PSTT_DISABLED_PLUGINS", str, "", "Comma-separated plugin names not to load."),
     Setting("PSTT_DISPLAY_TIMEZONE", str, "", "Time zone (IANA name, e.g. Europe/Rome) of every time shown on pages and by the CLI. Empty: the server's zone. Stored times keep their UTC offset."),
     Setting("PSTT_STATE_URL", str, "", "Database shared by every instance for the run history, counters, plugin state and fire claims (postgresql+psycopg://user:pass@host/db, or sqlite:///path for one host). Empty: the home's files. Create or upgrade its tables with `pstt state upgrade`.", secret=True),

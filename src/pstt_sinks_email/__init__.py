@@ -27,16 +27,25 @@ from pstt_core import (
 from .notices import check_notice_config, on_run_finished, on_schedule_stale
 from .options import EmailOptions, validate_options
 from .servers import SECTION, SMTP_SECTION
-from .sink import EmailSink
 
 if TYPE_CHECKING:
     import click
+
+    from pstt_core import Sink, SinkContext
+
+
+def _sink_factory(ctx: SinkContext) -> Sink:
+    # the message, template and SMTP modules are loaded by the runs that send e-mail
+    from .sink import EmailSink
+
+    return EmailSink(ctx)
+
 
 SINK = SinkType(
     name="email",
     label="E-mail (SMTP)",
     options=EmailOptions,
-    factory=EmailSink,
+    factory=_sink_factory,
     description="Sends the result as a CSV/XLSX attachment (zipped when large) to e-mail "
                 "recipients, with an optional HTML preview of the first rows.",
     requires=("aiosmtplib",),

@@ -13,9 +13,8 @@ import click
 from pstt_core import PluginEnv
 
 from .addresses import envelope, parse_list
-from .message import new_message, set_body, to_bytes
+from .failures import SmtpFailure
 from .servers import SmtpServer, get_server
-from .smtp import SmtpFailure, deliver
 
 
 def email_group(get_env: Callable[[], PluginEnv]) -> click.Group:
@@ -44,6 +43,10 @@ def email_group(get_env: Callable[[], PluginEnv]) -> click.Group:
 
 
 def send_test(smtp: SmtpServer, to: list[str], subject: str, *, as_json: bool = False) -> None:
+    # the message and SMTP modules (asyncio, html) only for the command that sends
+    from .message import new_message, set_body, to_bytes
+    from .smtp import deliver
+
     recipients = parse_list(to, "--to")
     sender = smtp.sender()
     msg = new_message(sender=sender, to=recipients, subject=subject)

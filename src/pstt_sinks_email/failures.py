@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import ssl
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pstt_core import SinkError
 
 if TYPE_CHECKING:
+    import ssl
+
     from .servers import SmtpServer
 
 
@@ -29,6 +29,8 @@ class SmtpFailure(SinkError):
 
 
 def _cert_error(exc: BaseException) -> ssl.SSLError | None:
+    import ssl
+
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -41,6 +43,9 @@ def _cert_error(exc: BaseException) -> ssl.SSLError | None:
 
 def classify(exc: BaseException, server: SmtpServer) -> tuple[bool, str]:
     """(transient?, message naming the server) for an exception of one attempt."""
+    import asyncio
+    import ssl
+
     import aiosmtplib
 
     where = f"SMTP server {server.name!r} ({server.where})"

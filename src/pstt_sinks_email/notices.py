@@ -18,9 +18,8 @@ from pstt_core import ConfigError, NotFoundError, PluginEnv, RunRecord, Schedule
 
 from . import notice_state
 from .addresses import envelope, parse_address, split_setting
-from .message import new_message, set_body, to_bytes
+from .failures import SmtpFailure
 from .servers import SECTION, SmtpServer, get_server
-from .smtp import SmtpFailure, deliver
 
 log = logging.getLogger("pstt.email.notices")
 NOTIFY_STATUSES = ("failed", "partial", "interrupted")
@@ -135,6 +134,10 @@ def send_notice(record: RunRecord | None, schedule: Schedule, env: PluginEnv, *,
                                     recovered_after=recovered_after, public_url=public_url)
         kind = "recovered" if recovered_after else "run-" + record.status
         export_id = record.export_id
+    # the message and SMTP modules (asyncio, html) only when a notice is sent
+    from .message import new_message, set_body, to_bytes
+    from .smtp import deliver
+
     msg = new_message(sender=sender, to=recipients, subject=subject, export_id=export_id)
     msg["X-PSTT-Notice"] = kind
     set_body(msg, body, None)

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from pstt_core import ConfigError, NotFoundError, PluginEnv, SinkError
-from pstt_core.web import error, json_body
+from pstt_core.web import SharedResult, error, json_body
 
 from .models import SECTION, validate_topic
 
@@ -147,6 +147,10 @@ class KafkaApi:
 
     def __init__(self, env: PluginEnv):
         self.env = env
+        # GET /health probes every broker: one probe at a time, its result shared for
+        # PSTT_HEALTH_CACHE_SEC, as GET /api/health does
+        self.health_cache = SharedResult(lambda: self.service().health_sync(),
+                                         env.settings["PSTT_HEALTH_CACHE_SEC"])
 
     def runtime(self) -> KafkaRuntime:
         from .runtime import runtime
@@ -224,7 +228,7 @@ class KafkaApi:
     async def health(self, request: Request) -> Response:
         if not configured(self.env):
             return JSONResponse({"status": "not_configured", "connections": []})
-        return JSONResponse(await self.service().health())
+        return JSONResponse(await self.health_cache.get())
 
 
 def api_mount(env: PluginEnv) -> Mount:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -87,6 +86,8 @@ def kafka_group(get_env: Callable[[], PluginEnv]) -> click.Group:
     def bench(connection: str, topic: str, mode: str, messages: int, size: int,
               batch_size: int | None) -> None:
         """Publish N messages and print latency avg/p50/p90/p99 and msg/s."""
+        import asyncio  # for this command only: `pstt --version` and runs do without
+
         from .bench import run_bench
 
         report = asyncio.run(run_bench(get_env(), connection, topic, mode, messages, size,

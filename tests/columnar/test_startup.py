@@ -44,3 +44,32 @@ def test_a_csv_run_loads_no_web_stack_and_no_unused_sink_client(home: HomeBuilde
         check=False)
     all_modules = json.loads(import_compute.stdout.strip().splitlines()[-1])["modules"]
     assert "pyarrow.compute" not in all_modules and "pyarrow.dataset" not in all_modules
+    # APScheduler's schedulers scan every installed entry point when imported; the e-mail
+    # plugin's message and SMTP modules are for runs that send e-mail
+    assert not {"apscheduler.schedulers.base", "pstt_sinks_email.smtp", "pstt_sinks_email.sink",
+                "pstt_sinks_email.message"} & set(all_modules)
+
+
+VERSION_PROBE = """\
+import json, sys
+from pstt_core.cli import main
+sys.argv = ["pstt", "--version"]
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_pstt_version_loads_no_database_layer() -> None:
+    proc = subprocess.run([sys.executable, "-c", VERSION_PROBE], capture_output=True, text=True,
+                          env=cli_env(), timeout=120, check=False)
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].startswith("pstt, version ")
+    out = json.loads(lines[-1])
+    assert out["code"] in (0, None), proc.stderr
+    modules = set(out["modules"])
+    heavy = {"sqlalchemy", "pyarrow", "apscheduler.schedulers.base", "pstt_core.facade",
+             "pstt_core.pipeline", "asyncio"}
+    assert not modules & heavy, modules & heavy

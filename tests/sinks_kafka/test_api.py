@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,6 +168,42 @@ def test_health_is_degraded_with_one_broker_down(client: TestClient) -> None:
     assert by_name["local"]["healthy"] is True
     assert by_name["down"]["healthy"] is False and by_name["down"]["error"]
     assert SECRET not in resp.text
+
+
+def kafka_api_of(client: TestClient) -> Any:
+    """The KafkaApi behind the app's /api/kafka routes."""
+    mount = next(r for r in client.app.routes if getattr(r, "path", "") == "/api/kafka")  # type: ignore[attr-defined]
+    health = next(r for r in mount.routes if r.path == "/health")
+    return health.endpoint.__wrapped__.__self__
+
+
+@pytest.mark.parametrize(("ttl", "computed"), [("30", 1), ("0", 3)])
+def test_health_probes_are_shared_and_cached_like_api_health(
+        kafka_broker: Any, tmp_path: Path, ttl: str, computed: int) -> None:
+    """PSTT_HEALTH_CACHE_SEC as for /api/health: concurrent callers share one probe of the
+    brokers, later callers within the TTL get its result; 0 probes for every call."""
+    home = dashboard_home(HomeBuilder(tmp_path), kafka_broker.bootstrap)  # one broker down
+    pstt = home.pstt(environ={**FAST_ENV, "PSTT_HEALTH_CACHE_SEC": ttl}, logs=False)
+    with TestClient(pstt.asgi_app(), base_url="http://localhost") as c:
+        cache = kafka_api_of(c).health_cache
+        if ttl == "0":
+            bodies = [c.get("/api/kafka/health").json() for _ in range(3)]
+        else:
+            bodies = []
+
+            def call() -> None:
+                bodies.append(c.get("/api/kafka/health").json())
+
+            callers = [threading.Thread(target=call) for _ in range(10)]
+            for t in callers:
+                t.start()
+            for t in callers:
+                t.join(timeout=60)
+            t0 = time.perf_counter()
+            bodies.append(c.get("/api/kafka/health").json())
+            assert time.perf_counter() - t0 < 0.5  # no probe of the down broker this time
+        assert cache.computed == computed
+        assert all(b["status"] == "degraded" for b in bodies), bodies
 
 
 @pytest.mark.parametrize(("path", "body", "field"), [

@@ -160,7 +160,7 @@ def test_service_recovers_after_a_broker_restart_that_lost_its_state(
     root = home.write()
     port = free_port()
     proc = start_pstt(root, "serve", "--port", str(port), KAFKA_TIMEOUT_MS="4000",
-                      KAFKA_HEALTH_CHECK_TIMEOUT_MS="2000")
+                      KAFKA_HEALTH_CHECK_TIMEOUT_MS="2000", PSTT_HEALTH_CACHE_SEC="1")
     base = f"http://127.0.0.1:{port}"
     try:
         wait_listening(port, proc, 30, "pstt serve")

@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from ..scheduler import next_runs
 from ..timefmt import format_schedule_time, format_time
 from .context import echo_json, echo_table, get_pstt
 
@@ -145,6 +144,8 @@ def next_cmd(schedule_id: str, after: str | None, count: int, as_json: bool) -> 
                                      "2026-10-25T00:00:00+02:00", param_hint="--after") from None
         if start.tzinfo is None:
             start = start.replace(tzinfo=zoneinfo.ZoneInfo(sched.timezone))
+    from ..scheduler import next_runs  # APScheduler and SQLAlchemy: only for this command
+
     times = next_runs(sched, after=start, count=count)
     if as_json:
         echo_json([t.isoformat() for t in times])

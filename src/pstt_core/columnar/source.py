@@ -12,7 +12,14 @@ the GIL while they read, so reading overlaps writing). The pipeline waits for a 
 the run's stop together: a stop ends the run at once even while the driver is blocked.
 PostgreSQL's statement is then cancelled; SQLite's ADBC driver has no cancel, so a SQLite
 statement already running finishes its current batch in that thread, whose result is
-dropped.
+dropped (or, during the storage-class check below, that pass over the result).
+
+SQLite is dynamically typed and its driver types each column from the first batch, refusing
+or converting later values of another storage class (:data:`SQLITE_CLASSES`). The reader
+therefore runs in one read transaction and checks the whole result's storage classes
+(:func:`storage_check`) before the first batch or after the last, as the pipeline asks: a
+result with a mixed column never reaches a sink as Arrow batches that differ from the row
+path's values.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import math
 import queue
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -43,6 +51,15 @@ LIBPQ_PARAMS = frozenset({
     "channel_binding", "service", "passfile", "requirepeer", "sslcompression", "hostaddr"})
 # How many rows the SQLite driver puts in one batch (it infers column types from the first).
 SQLITE_BATCH_OPTION = "adbc.sqlite.query.batch_rows"
+# The SQLite storage class whose values each Arrow type the SQLite driver infers holds as they
+# are. The driver types a column from the first batch (all NULL: int64) and then refuses a
+# value of another class (a real or text after integers fails the read mid-stream) or converts
+# it (a real in a string column becomes 7-digit text, text in a binary column bytes), so a
+# result is read as Arrow only when every value of a column is of that class — except the
+# integers of a double column (NUMERIC / DECIMAL affinity stores 12.0 as 12): a double holds
+# every integer up to 2**53 exactly, and the writers render it as the same number.
+SQLITE_CLASSES = {"int64": "integer", "double": "real", "string": "text", "binary": "blob"}
+_EXACT_IN_DOUBLE = 2 ** 53
 # Between checks of the run's control while waiting for a batch.
 POLL_SEC = 0.05
 
@@ -135,11 +152,64 @@ class SourceFailed(Exception):
     query instead (and reports its error in the row path's words, if it fails too)."""
 
 
+class MixedTypes(SourceFailed):
+    """Some column of a SQLite result holds values of more than one storage class (or of
+    another class than its first batch): the row path reads it, value by value."""
+
+    def __init__(self, columns: list[str]):
+        super().__init__(f"column(s) {', '.join(columns)} hold SQLite values of more than one "
+                         "type, which the columnar reader would refuse or convert")
+        self.columns = columns
+
+
+class Unverified(SourceFailed):
+    """The storage-class check itself failed (e.g. a query text it cannot wrap): the result
+    is not known to be of one class per column, so the row path reads it."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(f"the storage-class check could not run ({_one_line(error)})")
+
+
 class SourceError(PsttError):
     """The database failed while the result was streamed (``SQL error: …``)."""
 
     def __init__(self, text: str):
         super().__init__(cap_error(f"SQL error: {text}") or "SQL error")
+
+
+class SourceRefused(PsttError):
+    """The result cannot be read as Arrow after all, found while it was streamed: the SQLite
+    driver refused a value of another type than its column's first batch, or the check after
+    the read (``check="after"``) found a column of mixed types. Nothing read this way may be
+    published; a sink that publishes only when it closes can start over on the row path."""
+
+
+# How the SQLite driver words a refused value (statement_reader.c).
+_REFUSED = "Type mismatch in column"
+
+
+def storage_check(sql: str, schema: Any) -> str | None:
+    """A query over the result of ``sql`` that returns a row — one flag per column — when
+    some value is not of the storage class its column's Arrow type in ``schema`` holds
+    (:data:`SQLITE_CLASSES`); no row when every value is. The columns are renamed by position
+    (repeated or odd names), and the check stops at the first such row."""
+    names = [f"c{i}" for i in range(len(schema))]
+    tests = []
+    for name, field in zip(names, schema, strict=True):
+        kind = SQLITE_CLASSES.get(str(field.type))
+        test = f"typeof({name}) NOT IN ('{kind}', 'null')" if kind else "1"
+        if kind == "real":
+            test = (f"({test} AND NOT (typeof({name}) = 'integer' AND {name} BETWEEN "
+                    f"-{_EXACT_IN_DOUBLE} AND {_EXACT_IN_DOUBLE}))")
+        tests.append(test)
+    if not tests:
+        return None
+    body = sql.rstrip()
+    while body.endswith(";"):
+        body = body[:-1].rstrip()
+    # the newline ends a trailing ``--`` comment of the query
+    return (f"WITH pstt_result({', '.join(names)}) AS ({body}\n) SELECT {', '.join(tests)} "
+            f"FROM pstt_result WHERE {' OR '.join(tests)} LIMIT 1")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -169,16 +239,26 @@ class ArrowSource:
         self._reader: Any = None
         self._thread: threading.Thread | None = None
 
-    def start(self, sql: str, params: list[Any], batch_rows: int) -> bool:
+    def start(self, sql: str, params: list[Any], batch_rows: int,
+              check: str = "before") -> bool:
         """Execute; ``True`` once the schema is known, ``False`` if the run was stopped
-        first. Raises :class:`SourceFailed` for a failed connection or statement."""
-        self._thread = threading.Thread(target=self._run, args=(sql, params, batch_rows),
+        first. Raises :class:`SourceFailed` for a failed connection or statement.
+
+        :param check: when a SQLite result's storage classes are checked (one more pass over
+            it, in the read's transaction): ``"before"`` the first batch (a mixed result
+            raises :class:`MixedTypes` here, for sinks that publish as they write) or
+            ``"after"`` the last (:meth:`batches` then raises :class:`SourceRefused`, for
+            sinks that publish only when they close: the first batch is not delayed).
+        """
+        self._thread = threading.Thread(target=self._run, args=(sql, params, batch_rows, check),
                                         name="pstt-arrow-reader", daemon=True)
         with self.control.cancelling(self.cancel):
             self._thread.start()
             item = self._next()
         if item is _STOPPED:
             return False
+        if isinstance(item, SourceFailed):
+            raise item
         if isinstance(item, BaseException):
             raise SourceFailed(f"{type(item).__name__}: {item}") from item
         self.schema = item
@@ -196,9 +276,12 @@ class ArrowSource:
             import adbc_driver_postgresql as driver  # type: ignore[no-redef]
             self._db = driver.connect(_with_run_options(self.target.uri, self.seconds))
         self._conn = adbc.AdbcConnection(self._db)
+        if self.target.backend == "sqlite":
+            # one read transaction: the storage-class check and the read see the same rows
+            self._conn.set_autocommit(False)
         self._cursor = adbc.AdbcStatement(self._conn)
 
-    def _run(self, sql: str, params: list[Any], batch_rows: int) -> None:
+    def _run(self, sql: str, params: list[Any], batch_rows: int, check: str) -> None:
         import pyarrow as pa
 
         try:
@@ -212,18 +295,76 @@ class ArrowSource:
                                                names=[str(i) for i in range(len(params))]))
             stream, _ = statement.execute_query()
             self._reader = pa.RecordBatchReader.from_stream(stream)
-            self._put(self._reader.schema)
+            schema = self._reader.schema
+            sqlite = self.target.backend == "sqlite"
+            if sqlite and check == "before":
+                self._check_storage(self._conn, sql, params, schema)
+            beside = self._check_beside(sql, params, schema) if sqlite and check == "after" \
+                else None
+            self._put(schema)
             for batch in self._reader:
                 if self._done.is_set():
                     break
                 self._put(batch)
             else:
+                if beside is not None:
+                    beside.join()
+                if sqlite and check == "after" and (beside is None or beside.failed):
+                    self._check_storage(self._conn, sql, params, schema)
+                if beside is not None and beside.mixed is not None:
+                    raise beside.mixed
                 self._put(None)
         except BaseException as exc:  # handed to the pipeline thread
             self._put(exc)
         finally:
             if self._done.is_set():
                 self._release()
+
+    def _check_beside(self, sql: str, params: list[Any], schema: Any) -> _Beside | None:
+        """The check on a connection of its own, in a thread, while the read goes on — when
+        that connection is sure to see the same rows: outside WAL mode the read's
+        transaction holds SQLite's shared lock, so no write can commit until it ends.
+        ``None``: check on the read's connection after the read."""
+        import adbc_driver_manager as adbc
+        import pyarrow as pa
+
+        statement = adbc.AdbcStatement(self._conn)
+        try:
+            statement.set_sql_query("PRAGMA journal_mode")
+            stream, _ = statement.execute_query()
+            mode = pa.RecordBatchReader.from_stream(stream).read_all().column(0)[0].as_py()
+        finally:
+            statement.close()
+        if str(mode).lower() == "wal":
+            return None
+        beside = _Beside(self, sql, params, schema)
+        beside.start()
+        return beside
+
+    def _check_storage(self, conn: Any, sql: str, params: list[Any], schema: Any) -> None:
+        """Raise :class:`MixedTypes` when the driver would refuse or convert a value of the
+        result (one more pass over it, in the read's transaction)."""
+        import adbc_driver_manager as adbc
+        import pyarrow as pa
+
+        check = storage_check(sql, schema)
+        if check is None:
+            return
+        statement = adbc.AdbcStatement(conn)
+        try:
+            statement.set_sql_query(check)
+            if params:
+                statement.bind(pa.record_batch([pa.array([v]) for v in params],
+                                               names=[str(i) for i in range(len(params))]))
+            stream, _ = statement.execute_query()
+            flags = pa.RecordBatchReader.from_stream(stream).read_all()
+        except Exception as exc:
+            raise Unverified(exc) from exc
+        finally:
+            statement.close()
+        if flags.num_rows:
+            row = [flags.column(i)[0].as_py() for i in range(flags.num_columns)]
+            raise MixedTypes([name for name, flag in zip(schema.names, row, strict=True) if flag])
 
     def cancel(self) -> None:
         """Stop the statement (PostgreSQL); SQLite's driver has none (see the module)."""
@@ -253,14 +394,25 @@ class ArrowSource:
                 item = self._next()
                 if item is None or item is _STOPPED:
                     return
+                if isinstance(item, (MixedTypes, Unverified)):
+                    raise SourceRefused(str(item)) from item
                 if isinstance(item, Exception):
-                    raise SourceError(_one_line(item)) from item
+                    text = _one_line(item)
+                    if _REFUSED in text:
+                        raise SourceRefused(self._refused(text)) from item
+                    raise SourceError(text) from item
                 if isinstance(item, BaseException):
                     raise item
                 if item.num_rows:
                     yield item
                 if self.control.stopped:
                     return
+
+    def _refused(self, text: str) -> str:
+        found = re.search(_REFUSED + r" (\d+)", text)
+        index = int(found.group(1)) if found else -1
+        name = f" of column {self.schema.names[index]}" if 0 <= index < len(self.schema) else ""
+        return f"the SQLite driver refused a value{name} ({text})"
 
     def close(self) -> None:
         """Release the statement and the connection (never raises). A reader thread still in
@@ -280,6 +432,37 @@ class ArrowSource:
         for handle in handles:
             if handle is not None:
                 # a cancelled or broken statement: nothing left to do
+                with contextlib.suppress(Exception):
+                    handle.close()
+
+
+class _Beside(threading.Thread):
+    """The storage-class check of a SQLite read on a second connection (see
+    :meth:`ArrowSource._check_beside`): ``mixed`` is the :class:`MixedTypes` it found,
+    ``failed`` whether it could not tell (the read's connection checks then)."""
+
+    def __init__(self, source: ArrowSource, sql: str, params: list[Any], schema: Any):
+        super().__init__(name="pstt-arrow-check", daemon=True)
+        self.source, self.sql, self.params, self.schema = source, sql, params, schema
+        self.mixed: MixedTypes | None = None
+        self.failed = False
+
+    def run(self) -> None:
+        import adbc_driver_manager as adbc
+        import adbc_driver_sqlite as driver
+
+        handles: list[Any] = []
+        try:
+            handles.append(driver.connect(self.source.target.uri))
+            handles.append(adbc.AdbcConnection(handles[0]))
+            handles[1].set_autocommit(False)
+            self.source._check_storage(handles[1], self.sql, self.params, self.schema)
+        except MixedTypes as exc:
+            self.mixed = exc
+        except Exception:  # busy, or anything else: the read's connection checks again
+            self.failed = True
+        finally:
+            for handle in reversed(handles):
                 with contextlib.suppress(Exception):
                     handle.close()
 

@@ -1,7 +1,10 @@
-"""``GET /api/health`` without amplification: the checks connect to every database and
-broker, so their result is kept for ``PSTT_HEALTH_CACHE_SEC`` seconds, at most one run of
-them is in flight (concurrent callers wait for it and share its result), and it runs on its
-own one-thread limiter — never on the thread pool that serves the API and pages.
+"""Health endpoints without amplification: their checks connect to every database and
+broker, so a result is kept for ``PSTT_HEALTH_CACHE_SEC`` seconds, at most one run of them is
+in flight (concurrent callers wait for it and share its result), and it runs on its own
+one-thread limiter — never on the thread pool that serves the API and pages.
+
+:class:`SharedResult` is that mechanism for any blocking check (plugins use it through
+``pstt_core.web``: ``GET /api/kafka/health``); :class:`HealthCache` is ``GET /api/health``'s.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -22,11 +26,19 @@ if TYPE_CHECKING:
 HEALTH_TIMEOUT_SEC = 10.0
 
 
-class HealthCache:
-    """The last result of ``pstt.health()`` and the one computation in flight."""
+class SharedResult:
+    """The last result of a blocking ``compute()`` (run in a thread), kept ``ttl`` seconds,
+    with at most one computation in flight.
 
-    def __init__(self, pstt: Pstt, ttl: float):
-        self.pstt, self.ttl = pstt, ttl
+    :param timeout: seconds a computation may take; then ``on_timeout()`` is the result (the
+        thread is abandoned, and finishes on its own). ``None``: no bound.
+    """
+
+    def __init__(self, compute: Callable[[], dict[str, Any]], ttl: float, *,
+                 timeout: float | None = None,
+                 on_timeout: Callable[[], dict[str, Any]] | None = None):
+        self.compute, self.ttl = compute, ttl
+        self.timeout, self.on_timeout = timeout, on_timeout
         self._result: dict[str, Any] | None = None
         self._at = float("-inf")
         # asyncio primitives belong to one event loop (a test client may use several)
@@ -58,10 +70,24 @@ class HealthCache:
 
     async def _compute(self, limiter: anyio.CapacityLimiter) -> dict[str, Any]:
         self.computed += 1
-        with anyio.move_on_after(HEALTH_TIMEOUT_SEC):
-            return redact(await anyio.to_thread.run_sync(self.pstt.health, abandon_on_cancel=True,
-                                                         limiter=limiter))
-        return {"status": "unhealthy", "checks": [{
-            "name": "health", "status": "unhealthy", "data": {},
-            "duration_ms": HEALTH_TIMEOUT_SEC * 1000,
-            "detail": f"the health checks did not finish within {HEALTH_TIMEOUT_SEC:g} s"}]}
+        with anyio.move_on_after(self.timeout):
+            return await anyio.to_thread.run_sync(self.compute, abandon_on_cancel=True,
+                                                  limiter=limiter)
+        assert self.on_timeout is not None, "a timeout needs on_timeout"
+        return self.on_timeout()
+
+
+class HealthCache(SharedResult):
+    """The last result of ``pstt.health()`` (redacted) and the one computation in flight."""
+
+    def __init__(self, pstt: Pstt, ttl: float):
+        super().__init__(lambda: redact(pstt.health()), ttl, timeout=HEALTH_TIMEOUT_SEC,
+                         on_timeout=_timed_out)
+        self.pstt = pstt
+
+
+def _timed_out() -> dict[str, Any]:
+    return {"status": "unhealthy", "checks": [{
+        "name": "health", "status": "unhealthy", "data": {},
+        "duration_ms": HEALTH_TIMEOUT_SEC * 1000,
+        "detail": f"the health checks did not finish within {HEALTH_TIMEOUT_SEC:g} s"}]}
