@@ -152,6 +152,10 @@ class Runner:
             if not skip_if_running:
                 raise ConflictError(f"schedule {sid!r} {busy}")
             return self.skip(run, SKIP_BUSY)
+        # The run starts now, holding its schedule: its start is stamped here, not when it was
+        # prepared, so two runs of a schedule never seem to overlap in the history (another
+        # instance's run may have ended between this run's preparation and its claim).
+        run.export_timestamp = utcnow()
         unrecorded: RecordNotWrittenError | None = None
         control = RunControl(run_timeout(self.pstt, run))
         try:

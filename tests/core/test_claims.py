@@ -73,3 +73,24 @@ def test_records_carry_the_fire_time_and_the_instance(home: HomeBuilder) -> None
     at = datetime.fromisoformat(fired[0]["scheduled_at"])
     assert at.microsecond == 0 and at.utcoffset() == timedelta(0)  # on the 1 s grid, in UTC
     assert fired[0]["instance"] == manual.instance
+
+
+def test_a_run_starts_when_it_holds_its_schedule_not_when_it_was_prepared(
+        home: HomeBuilder) -> None:
+    """A fire prepared while another instance's run still held the schedule: its record starts
+    once it holds it, so the two records never seem to overlap."""
+    import time
+
+    from pstt_core.models import iso, utcnow
+
+    home.add_schedule(id="orders", sink_options={"format": "csv", "filename": "o_{export_id}.csv"})
+    pstt = home.pstt(logs=False)
+    try:
+        run = pstt.runner.prepare("orders", trigger="schedule")
+        time.sleep(0.3)  # the previous run ends meanwhile
+        holds = utcnow()
+        record = pstt.runner.run(run, skip_if_running=True)
+    finally:
+        pstt.close()
+    assert record.status == "success"
+    assert record.started_at >= (iso(holds) or "")
