@@ -206,6 +206,7 @@ def test_three_instances_share_postgresql_and_run_each_fire_once(
         # schedules created through instance A reach B and C (they poll the document)
         for i in range(3):
             _post(ports[0], "/api/schedules", _schedule(f"tick{i}"))
+        _post(ports[0], "/api/schedules", _schedule("hourly", 3600))  # for a manual run
         time.sleep(25)
         # one deleted through C stops firing everywhere
         req = urllib.request.Request(f"http://127.0.0.1:{ports[2]}/api/schedules/tick2",
@@ -214,7 +215,7 @@ def test_three_instances_share_postgresql_and_run_each_fire_once(
         deleted_at = time.time()
         listed = {s["id"] for s in _get(ports[1], "/api/schedules")["schedules"]}
         # a manual run through instance B is in the history that instance A shows
-        manual = _post(ports[1], "/api/schedules/tick0/run", {})
+        manual = _post(ports[1], "/api/schedules/hourly/run", {})
         assert _get(ports[0], f"/api/runs/{manual['export_id']}")["status"] == "success"
         time.sleep(4)
         health = _get(ports[0], "/api/health")
@@ -227,7 +228,7 @@ def test_three_instances_share_postgresql_and_run_each_fire_once(
             metrics_after = r.read().decode()
     finally:
         _stop(procs)
-    assert listed == {"tick0", "tick1"}
+    assert listed == {"tick0", "tick1", "hourly"}
     # every instance sees the three alive, then C stopped
     for n in range(3):
         assert f'pstt_instance_up{{instance="{socket.gethostname()}/i{n}"}} 1.0' in metrics, metrics
