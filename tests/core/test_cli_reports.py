@@ -295,3 +295,21 @@ def test_serve_reloads_connections_json_and_keeps_the_old_one_when_broken(
     assert [d["name"] for d in api.get("/api/connections").json()["databases"]] == ["demo", "copy"]
     log = "".join(p.read_text() for p in (cli_home / "logs").glob("app_*.log"))
     assert log.count("connections.json changed but cannot be used") == 1
+
+
+def test_check_shows_the_state_and_the_scheduler_instances(home: HomeBuilder) -> None:
+    """A scheduler that ran on the home is listed (lost once stopped), with this instance."""
+    from pstt_core import Pstt
+
+    home.add_schedule(id="orders", sink_options={"filename": "o.csv"})
+    root = home.write()
+    with Pstt(root, logs=False) as pstt:
+        pstt.start()
+        instance = pstt.instance
+    report = json.loads(pstt_process(root, "check", "--offline", "--json").stdout)
+    assert report["state"]["backend"] == "files" and report["state"]["instance"] == instance
+    assert [(i["instance"], i["alive"]) for i in report["state"]["instances"]] == [
+        (instance, False)]
+    text = pstt_process(root, "check", "--offline").stdout
+    assert f"state: files ({root / 'exports'}); this instance: {instance}" in text
+    assert f"  lost  {instance} (last heartbeat " in text

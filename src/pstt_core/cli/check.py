@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..errors import ConfigError
+from ..timefmt import format_time
 from .context import EXIT_FAILED, EXIT_OK, echo_json, get_pstt
 
 # Not reported by check: the scheduler does not run in this process (its schedules are
@@ -66,6 +67,7 @@ def check_report(pstt: Any, *, offline: bool) -> dict[str, Any]:
         problems += [f"{c['name']}: {c['status']} {c['detail']}" for c in health["checks"]
                      if c["status"] not in ("healthy", "not_configured")]
     return {"ok": not problems, "home": str(pstt.home.root), "problems": problems,
+            "state": _state(pstt, offline),
             "connections": {"file": pstt.config.file, "databases": len(pstt.config.databases),
                             "missing_variables": missing, "missing_files": missing_files},
             "recovered_runs": recovered, "state_file_errors": state_files,
@@ -73,6 +75,21 @@ def check_report(pstt: Any, *, offline: bool) -> dict[str, Any]:
             "schedules": {"valid": len(valid), "invalid": invalid_list,
                           "unavailable": unavailable},
             "health": health, "connection_tests_skipped": skipped}
+
+
+def _state(pstt: Any, offline: bool) -> dict[str, Any]:
+    """The state backend, this instance and the scheduler instances sharing the state (a
+    state database is not contacted ``--offline``)."""
+    backend = pstt.backend
+    state: dict[str, Any] = {"backend": backend.name, "location": backend.describe(),
+                             "instance": pstt.instance}
+    if offline and backend.name != "files":
+        return state
+    try:
+        state["instances"] = pstt.instances()
+    except Exception as exc:  # the state database is away: the records check says so
+        state["instances_error"] = str(exc).splitlines()[0][:300] if str(exc) else repr(exc)
+    return state
 
 
 def _missing_files(pstt: Any) -> list[str]:
@@ -104,6 +121,12 @@ def check_cmd(offline: bool, as_json: bool) -> None:
 
 def _print(report: dict[str, Any], pstt: Any) -> None:
     click.echo(f"home: {report['home']}")
+    state = report["state"]
+    click.echo(f"state: {state['backend']} ({state['location']}); this instance: "
+               f"{state['instance']}")
+    for entry in state.get("instances", []):
+        click.echo(f"  {'alive' if entry['alive'] else 'lost '} {entry['instance']} (last "
+                   f"heartbeat {format_time(entry['last_heartbeat'], pstt.display_zone)})")
     conns = report["connections"]
     click.echo(f"connections.json: {conns['databases']} database(s)")
     for m in conns["missing_variables"]:
