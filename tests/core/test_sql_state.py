@@ -456,3 +456,20 @@ def test_instances_continue_one_incremental_feed_from_the_shared_watermark(
                  for f in sorted((root / "exports").glob("f_*.jsonl"))
                  for line in f.read_text().splitlines()]
     assert sorted(delivered) == list(range(1, 53))  # each row once, across both instances
+
+
+def test_claims_older_than_two_days_are_pruned(tmp_path: Path) -> None:
+    from datetime import timezone
+
+    from pstt_core.claims import KEEP_SEC
+
+    backend = _backend(f"sqlite:///{tmp_path / 'state.db'}", "a")
+    try:
+        at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        assert backend.claims.claim("s", at)
+        assert backend.claims.claim("s", at.replace(minute=1))
+        assert backend.claims.prune(now=time.time()) == 0
+        assert backend.claims.prune(now=time.time() + KEEP_SEC + 1) == 2
+        assert backend.claims.holder("s", at) is None
+    finally:
+        backend.close()

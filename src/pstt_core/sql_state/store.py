@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from ..claims import fire_key
+from ..claims import KEEP_SEC, PRUNE_EVERY_SEC, fire_key
 from ..errors import ConfigError, StateFileError, StateUnavailableError
 from ..history import parse_time
 from ..models import RunRecord
@@ -292,9 +292,12 @@ def _now() -> str:
 
 
 class SqlClaims:
+    """Claims are rows kept :data:`~pstt_core.claims.KEEP_SEC`, like the files backend's."""
+
     def __init__(self, engine: sa.Engine, instance: Callable[[], str]):
         self.engine = engine
         self.instance = instance
+        self._pruned = 0.0
 
     def claim(self, schedule_id: str, scheduled_at: datetime) -> bool:
         try:
@@ -305,6 +308,16 @@ class SqlClaims:
             return True
         except IntegrityError:
             return False
+        finally:
+            if time.monotonic() - self._pruned >= PRUNE_EVERY_SEC or not self._pruned:
+                self._pruned = time.monotonic()
+                self.prune()
+
+    def prune(self, now: float | None = None) -> int:
+        """Remove the claims made more than ``KEEP_SEC`` ago; returns how many."""
+        limit = (time.time() if now is None else now) - KEEP_SEC
+        with self.engine.begin() as conn:
+            return int(conn.execute(claims.delete().where(claims.c.claimed_ts < limit)).rowcount)
 
     def holder(self, schedule_id: str, scheduled_at: datetime) -> str | None:
         with self.engine.connect() as conn:
