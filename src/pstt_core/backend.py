@@ -227,9 +227,9 @@ def ignored_home_files(home: Home, backend: StateBackend) -> list[str]:
     if backend.name == "files":
         return []
     local = FilesBackend(home, max_records=10, instance=lambda: "")
-    return [local.document(name, None).location for name in CORE_DOCUMENTS
-            if holds_items(local.document(name, None).load())
-            and not holds_items(backend.document(name, None).load())]
+    files = [local.document(name, None) for name in CORE_DOCUMENTS]
+    return [file.location for name, file in zip(CORE_DOCUMENTS, files, strict=True)
+            if holds_items(file.load()) and not holds_items(backend.document(name, None).load())]
 
 
 def holds_items(document: Any) -> bool:

@@ -6,7 +6,7 @@ rather than a hook."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .formats import OutputFormat
 from .formats.csv_format import CSV
@@ -75,16 +75,10 @@ def _configuration_health(pstt: Pstt) -> HealthResult:
 def _records_health(pstt: Pstt) -> HealthResult:
     """Damaged state files and run records the history could not take (kept in the journal);
     ``data.state`` says which backend keeps them, where, and this instance's id."""
-    backend = pstt.backend
-    state: dict[str, Any] = {"backend": backend.name, "location": backend.describe(),
-                             "instance": pstt.instance}
-    unusable = backend.problem()
+    unusable = pstt.backend.problem()
+    state = pstt.state_summary(contact=not unusable)
     if unusable:
         return HealthResult("unhealthy", unusable, {"state": state})
-    try:
-        state["instances"] = pstt.instances()
-    except Exception as exc:  # the database went away: said below by the state checks
-        state["instances_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"[:300]
     problems = [str(exc).replace(str(pstt.home.root) + "/", "") for exc in pstt.state_problems()]
     kept = pstt.journal.kept()
     data = {"state": state, "state_file_errors": problems,

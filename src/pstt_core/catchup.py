@@ -14,6 +14,7 @@ fires.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -48,16 +49,14 @@ def missed(schedule: Schedule, trigger: Any, since: datetime,
     the schedule's last change) and before ``until``, and how many there were in all."""
     changed = parse_time(schedule.updated_at or schedule.created_at)
     start = max(since, changed) if changed else since
-    times: list[datetime] = []
+    times: deque[datetime] = deque(maxlen=MAX_RECORDED)
     total = 0
     for fire in next_fire_times(trigger, start, MAX_SCANNED):
         if fire >= until:
             break
         total += 1
         times.append(fire)
-        if len(times) > MAX_RECORDED:
-            del times[0]
-    return times, total
+    return list(times), total
 
 
 def reason(due: datetime) -> str:

@@ -30,6 +30,23 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _STAMP = "%Y%m%dT%H%M%S.%fZ"
 
 
+class PruneClock:
+    """When a claim store prunes: at its first claim in a process, then at most every
+    :data:`PRUNE_EVERY_SEC` (files and SQL backends alike)."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+        self._guard = threading.Lock()
+
+    def due(self) -> bool:
+        with self._guard:
+            now = time.monotonic()
+            if self._last and now - self._last < PRUNE_EVERY_SEC:
+                return False
+            self._last = now
+            return True
+
+
 def fire_key(scheduled_at: datetime) -> str:
     """The fire time in UTC, microseconds included (the same in every instance)."""
     return scheduled_at.astimezone(timezone.utc).strftime(_STAMP)
@@ -45,8 +62,7 @@ class FileClaims:
     def __init__(self, directory: Path, instance: Callable[[], str]):
         self.directory = directory
         self.instance = instance
-        self._pruned = 0.0
-        self._guard = threading.Lock()
+        self.prune_clock = PruneClock()
 
     def path(self, schedule_id: str, scheduled_at: datetime) -> Path:
         sid = schedule_id if _SAFE_ID.match(schedule_id) else \
@@ -64,7 +80,8 @@ class FileClaims:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:  # for a person looking; never read
             json.dump({"schedule_id": schedule_id, "instance": self.instance(),
                        "pid": os.getpid()}, fh)
-        self._maybe_prune()
+        if self.prune_clock.due():
+            self.prune()
         return True
 
     def holder(self, schedule_id: str, scheduled_at: datetime) -> str | None:
@@ -74,13 +91,6 @@ class FileClaims:
         except (OSError, ValueError):
             return None
         return str(data.get("instance")) if isinstance(data, dict) else None
-
-    def _maybe_prune(self) -> None:
-        with self._guard:
-            if time.monotonic() - self._pruned < PRUNE_EVERY_SEC and self._pruned:
-                return
-            self._pruned = time.monotonic()
-        self.prune()
 
     def prune(self, now: datetime | None = None) -> int:
         """Remove claims of fires older than :data:`KEEP_SEC`; returns how many."""

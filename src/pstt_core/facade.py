@@ -150,6 +150,22 @@ class Pstt:
         return instances_view(self.backend.presence.processes(),
                               self.settings["PSTT_LEASE_TTL_SEC"])
 
+    def state_summary(self, *, contact: bool = True) -> dict[str, Any]:
+        """Which backend keeps the state, where, this instance, and the scheduler instances
+        sharing it — read from a state database only when ``contact`` (the files backend's
+        are always read); ``instances_error`` says why they could not be read."""
+        backend = self.backend
+        state: dict[str, Any] = {"backend": backend.name, "location": backend.describe(),
+                                 "instance": self.instance}
+        if not contact and backend.name != "files":
+            return state
+        try:
+            state["instances"] = self.instances()
+        except Exception as exc:  # the database went away: the records check says so
+            first = (str(exc).splitlines() or [""])[0]
+            state["instances_error"] = f"{type(exc).__name__}: {first}"[:300]
+        return state
+
     def _export_root(self) -> Path:
         configured = self.settings["PSTT_EXPORT_ROOT"]
         root = Path(configured).expanduser() if configured else self.home.exports

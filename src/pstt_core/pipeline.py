@@ -147,11 +147,12 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
         batch = schedule.batch_size
         seconds = lambda: control.remaining(time.perf_counter() - t0, margin=0.5)  # noqa: E731
         source = None
+        on_close = _publishes_on_close(sink_type, options)
         if _columnar_wanted(pstt, run):
             candidate = sink_type.factory(pstt.sink_context(sink_type, options, run))
             if candidate.accepts_arrow(None):
                 # a sink that publishes as it writes needs the check before its first batch
-                check = "after" if _publishes_on_close(sink_type, options) else "before"
+                check = "after" if on_close else "before"
                 source = open_columnar(pstt, run, sa.text(schedule.query), {}, control,
                                        seconds(), check)
         if source is not None:
@@ -172,7 +173,7 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
                 # only when it closes has shown nothing yet, so its output is undone and the
                 # row path reads the result; a sink that publishes as it writes had the check
                 # before its first batch, and must not send rows twice
-                if not _publishes_on_close(sink_type, options):
+                if not on_close:
                     raise PsttError(f"the columnar reader refused the result after {rows} rows: "
                                     f"{exc}; not restarted on the row path, since rows were "
                                     "already delivered") from exc

@@ -206,7 +206,7 @@ class ScheduleStore:
             return valid[schedule_id]
         if schedule_id in invalid:
             raise invalid[schedule_id]
-        from .backend import ignored_home_files
+        from .backend import ignored_home_files  # here: backend imports plugin, which imports this
 
         ignored = ignored_home_files(self.pstt.home, self.pstt.backend)
         hint = (f" ({ignored[0]} is not used: with PSTT_STATE_URL the schedules are in the "

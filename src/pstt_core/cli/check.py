@@ -67,7 +67,7 @@ def check_report(pstt: Any, *, offline: bool) -> dict[str, Any]:
         problems += [f"{c['name']}: {c['status']} {c['detail']}" for c in health["checks"]
                      if c["status"] not in ("healthy", "not_configured")]
     return {"ok": not problems, "home": str(pstt.home.root), "problems": problems,
-            "state": _state(pstt, offline),
+            "state": pstt.state_summary(contact=not offline),
             "connections": {"file": pstt.config.file, "databases": len(pstt.config.databases),
                             "missing_variables": missing, "missing_files": missing_files},
             "recovered_runs": recovered, "state_file_errors": state_files,
@@ -75,21 +75,6 @@ def check_report(pstt: Any, *, offline: bool) -> dict[str, Any]:
             "schedules": {"valid": len(valid), "invalid": invalid_list,
                           "unavailable": unavailable},
             "health": health, "connection_tests_skipped": skipped}
-
-
-def _state(pstt: Any, offline: bool) -> dict[str, Any]:
-    """The state backend, this instance and the scheduler instances sharing the state (a
-    state database is not contacted ``--offline``)."""
-    backend = pstt.backend
-    state: dict[str, Any] = {"backend": backend.name, "location": backend.describe(),
-                             "instance": pstt.instance}
-    if offline and backend.name != "files":
-        return state
-    try:
-        state["instances"] = pstt.instances()
-    except Exception as exc:  # the state database is away: the records check says so
-        state["instances_error"] = str(exc).splitlines()[0][:300] if str(exc) else repr(exc)
-    return state
 
 
 def _missing_files(pstt: Any) -> list[str]:

@@ -18,13 +18,13 @@ import copy
 import json
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import StateFileError
+from ..models import iso, utcnow
 from .tables import documents
 
 KEY_PREFIX = "pstt:"
@@ -79,7 +79,7 @@ class _RowLock:
         doc = self.document
         conn = doc.transactions.enter()
         try:
-            _insert_missing(conn, doc.key, doc.default)
+            insert_missing(conn, doc.key, doc.default)
             conn.execute(sa.select(documents.c.version).where(documents.c.plugin == doc.key)
                          .with_for_update())
         except BaseException:
@@ -91,7 +91,7 @@ class _RowLock:
         self.document.transactions.leave(failed=exc_type is not None)
 
 
-def _insert_missing(conn: sa.Connection, key: str, default: Any) -> None:
+def insert_missing(conn: sa.Connection, key: str, default: Any) -> None:
     """Create the document's row (its default, version 0) unless it exists, in ``conn``'s
     transaction (a savepoint keeps a duplicate from aborting it)."""
     exists = conn.execute(sa.select(documents.c.version)
@@ -101,13 +101,9 @@ def _insert_missing(conn: sa.Connection, key: str, default: Any) -> None:
     try:
         with conn.begin_nested():
             conn.execute(documents.insert().values(plugin=key, document=json.dumps(default),
-                                                   updated_at=_now(), version=0))
+                                                   updated_at=iso(utcnow()), version=0))
     except IntegrityError:
         pass  # another instance created it meanwhile
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 class SharedDocument:
@@ -162,4 +158,4 @@ class SharedDocument:
             conn = self.transactions.current
             assert conn is not None  # the lock opened it
             conn.execute(documents.update().where(documents.c.plugin == self.key).values(
-                document=text, updated_at=_now(), version=documents.c.version + 1))
+                document=text, updated_at=iso(utcnow()), version=documents.c.version + 1))

@@ -14,19 +14,19 @@ import copy
 import json
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from ..claims import KEEP_SEC, PRUNE_EVERY_SEC, fire_key
+from ..claims import KEEP_SEC, PruneClock, fire_key
 from ..errors import ConfigError, StateFileError, StateUnavailableError
 from ..history import parse_time
-from ..models import RunRecord
+from ..models import RunRecord, iso, utcnow
 from ..plugin.state import check_document
 from . import schema
-from .documents import SharedDocument, Transactions
+from .documents import SharedDocument, Transactions, insert_missing
 from .leases import SqlLeases
 from .presence import SqlPresence
 from .tables import claims, documents, runs
@@ -257,8 +257,8 @@ class SqlDocuments:
 
     def modify(self, plugin: str,
                change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
-        self._ensure_row(plugin)
         with self.engine.begin() as conn:
+            insert_missing(conn, plugin, {})
             text = conn.execute(sa.select(documents.c.document)
                                 .where(documents.c.plugin == plugin).with_for_update()).scalar()
             new = change(self._decode(plugin, text or "{}"))
@@ -269,26 +269,14 @@ class SqlDocuments:
         return copy.deepcopy(new)
 
     def replace(self, plugin: str, document: dict[str, Any]) -> None:
-        self._ensure_row(plugin)
         with self.engine.begin() as conn:
+            insert_missing(conn, plugin, {})
             self._write(conn, plugin, document)
-
-    def _ensure_row(self, plugin: str) -> None:
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(documents.insert().values(plugin=plugin, document="{}",
-                                                       updated_at=_now()))
-        except IntegrityError:
-            pass  # it exists
 
     @staticmethod
     def _write(conn: sa.Connection, plugin: str, document: dict[str, Any]) -> None:
         conn.execute(documents.update().where(documents.c.plugin == plugin).values(
-            document=json.dumps(document, ensure_ascii=False, default=str), updated_at=_now()))
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+            document=json.dumps(document, ensure_ascii=False, default=str), updated_at=iso(utcnow())))
 
 
 class SqlClaims:
@@ -297,7 +285,7 @@ class SqlClaims:
     def __init__(self, engine: sa.Engine, instance: Callable[[], str]):
         self.engine = engine
         self.instance = instance
-        self._pruned = 0.0
+        self.prune_clock = PruneClock()
 
     def claim(self, schedule_id: str, scheduled_at: datetime) -> bool:
         try:
@@ -309,8 +297,7 @@ class SqlClaims:
         except IntegrityError:
             return False
         finally:
-            if time.monotonic() - self._pruned >= PRUNE_EVERY_SEC or not self._pruned:
-                self._pruned = time.monotonic()
+            if self.prune_clock.due():
                 self.prune()
 
     def prune(self, now: float | None = None) -> int:
