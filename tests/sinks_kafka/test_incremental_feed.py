@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import json
 import time
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tests.conftest import HomeBuilder, wait_for
@@ -15,9 +16,9 @@ from tests.kafka_broker import consume_all
 from tests.sinks_kafka.conftest import kafka_home
 
 
-def _successes_after(pstt: Any, moment: str) -> list[dict[str, Any]]:
+def _successes_after(pstt: Any, moment: datetime) -> list[dict[str, Any]]:
     return [r for r in pstt.history.query(schedule_id="feed", limit=None)[1]
-            if r["status"] == "success" and r["started_at"] > moment]
+            if r["status"] == "success" and datetime.fromisoformat(r["started_at"]) > moment]
 
 
 def test_a_scheduled_feed_to_kafka_delivers_every_row_once(
@@ -36,7 +37,8 @@ def test_a_scheduled_feed_to_kafka_delivers_every_row_once(
     try:
         for w in writers:
             assert w.wait(timeout=60) == 0
-        done = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + delay + 0.5))
+        # to the microsecond: a moment truncated to the second left the last rows undue
+        done = datetime.now(timezone.utc) + timedelta(seconds=delay + 0.5)
         # a run that started after the last rows became due has drained the table
         wait_for(lambda: _successes_after(pstt, done), timeout=30)
     finally:
