@@ -1,4 +1,9 @@
-"""SQLAlchemy engines for the configured databases (one per connection, created lazily)."""
+"""SQLAlchemy engines for the configured databases (one per connection, created lazily).
+
+SQLAlchemy is imported when an engine or a URL is needed, not with this module: a run the
+columnar path serves from a plain SQLite file never needs it (its import is about a third of
+a short ``pstt run``).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import URL, Engine, make_url
-
-from .columnar.source import AdbcTarget, adbc_target
+from .columnar.source import AdbcTarget, adbc_target, sqlite_file_target
 from .errors import ConfigError
 from .models import Database
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Engine
 
 # Short driver names accepted in the discrete-fields form.
 DRIVERS = {
@@ -40,6 +45,8 @@ _INSTALL_HINTS = {"psycopg": 'pip install "pstt[postgres]"', "psycopg2": 'pip in
 
 
 def build_url(db: Database, home: Path) -> URL:
+    from sqlalchemy.engine import URL, make_url
+
     if db.url:
         try:
             url = make_url(db.url)
@@ -59,6 +66,29 @@ def build_url(db: Database, home: Path) -> URL:
         if not path.is_absolute():
             url = url.set(database=str((home / path).resolve()))
     return url
+
+
+# Characters SQLAlchemy's URL parser gives a meaning to in a SQLite path (query, escapes).
+_NOT_PLAIN = frozenset("?#%@")
+
+
+def plain_sqlite_file(db: Database, home: Path) -> Path | None:
+    """The file of a SQLite entry written the plain way — ``"url": "sqlite:///PATH"`` or
+    ``"driver": "sqlite"`` with a ``database`` path, relative to the home — read without
+    SQLAlchemy; ``None`` for anything else (:func:`build_url` parses it)."""
+    if db.url:
+        if not db.url.startswith("sqlite:///"):
+            return None
+        raw = db.url[len("sqlite:///"):]
+    elif (db.driver or "").lower() == "sqlite" and not (db.username or db.password or db.host
+                                                         or db.port):
+        raw = db.database or ""
+    else:
+        return None
+    if not raw or raw == ":memory:" or raw.startswith("file:") or _NOT_PLAIN & set(raw):
+        return None
+    path = Path(raw)
+    return path if path.is_absolute() else (home / path).resolve()
 
 
 def sqlite_existing_file(url: URL, db: Database) -> URL:
@@ -101,21 +131,27 @@ class Databases:
         self._engines: dict[str, Engine] = {}
         self._lock = threading.Lock()
 
+    def entry(self, name: str) -> Database:
+        """The configured entry ``name``; ``ConfigError`` when it is unknown or uses a
+        ``${VAR}`` that is not set."""
+        if name in self._unresolved:
+            raise ConfigError(f"database {name!r} cannot be used: environment variable(s) "
+                              + ", ".join(f"${{{v}}}" for v in self._unresolved[name])
+                              + " not set", path=f"databases[{name}]")
+        if name not in self._dbs:
+            known = ", ".join(sorted(self._dbs)) or "none"
+            raise ConfigError(f"unknown database connection {name!r}; configured: {known}")
+        return self._dbs[name]
+
     def engine(self, name: str) -> Engine:
+        import sqlalchemy as sa
+
         with self._lock:
-            if name in self._unresolved:
-                raise ConfigError(f"database {name!r} cannot be used: environment variable(s) "
-                                  + ", ".join(f"${{{v}}}" for v in self._unresolved[name])
-                                  + " not set", path=f"databases[{name}]")
+            db = self.entry(name)
             if name in self._engines:
                 # the file may have gone since: say so rather than let SQLite create it
-                db = self._dbs[name]
                 sqlite_existing_file(build_url(db, self._home), db)
             else:
-                if name not in self._dbs:
-                    known = ", ".join(sorted(self._dbs)) or "none"
-                    raise ConfigError(f"unknown database connection {name!r}; configured: {known}")
-                db = self._dbs[name]
                 url = sqlite_existing_file(build_url(db, self._home), db)
                 kwargs: dict[str, Any] = {"pool_pre_ping": True}
                 if url.get_backend_name() != "sqlite":
@@ -139,11 +175,16 @@ class Databases:
     def adbc_target(self, name: str) -> AdbcTarget | None:
         """The ADBC connection of an entry :meth:`engine` accepted (the columnar path), or
         ``None`` when ADBC cannot reproduce its configuration or is not installed."""
-        db = self._dbs[name]
+        db = self.entry(name)
+        path = plain_sqlite_file(db, self._home)
+        if path is not None:
+            return sqlite_file_target(path, db)
         return adbc_target(sqlite_existing_file(build_url(db, self._home), db), db)
 
     def test(self, name: str) -> dict[str, Any]:
         """Open a connection and run ``SELECT 1``; never raises."""
+        import sqlalchemy as sa
+
         t0 = time.perf_counter()
         try:
             with self.engine(name).connect() as conn:
@@ -204,6 +245,8 @@ def read_only_session(dialect: str) -> Callable[[Any, Any], None] | None:
 
 def describe_db_error(exc: BaseException) -> str:
     """A one-line message without SQLAlchemy's statement dump and doc links."""
+    import sqlalchemy as sa
+
     if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
         lines = str(exc.orig).strip().splitlines()
         return f"{type(exc.orig).__name__}: {' '.join(line.strip() for line in lines)}"

@@ -39,6 +39,8 @@ _INT64 = 2 ** 63
 
 def referenced(sql: str) -> set[str]:
     """The ``:names`` a query binds, as SQLAlchemy's ``text()`` reads them."""
+    if ":" not in sql:
+        return set()  # without SQLAlchemy: a columnar run may never need it
     import sqlalchemy as sa
 
     return set(sa.text(sql)._bindparams)

@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 from . import gates, incremental
 from .columnar.source import (
     ArrowSource,
@@ -32,7 +30,9 @@ from .parameters import bind, referenced
 from .sinks import Sink, SinkResult
 from .timeouts import bounded
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported by the row path: the columnar path may never need SQLAlchemy
+    import sqlalchemy as sa
+
     from .facade import Pstt
 
 log = logging.getLogger("pstt.pipeline")
@@ -101,6 +101,8 @@ def batches(result: sa.CursorResult[Any], size: int) -> Iterator[Sequence[Sequen
 
 
 def _error_text(exc: BaseException) -> str:
+    import sqlalchemy as sa
+
     if isinstance(exc, sa.exc.SQLAlchemyError):
         return "SQL error: " + describe_db_error(exc)
     if isinstance(exc, PsttError):
@@ -143,7 +145,6 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
         sink_type = pstt.registry.sink(schedule.sharing_mode)
         options = sink_type.parse_options(schedule.sink_options)
         check_parameters(run)
-        engine = pstt.databases.engine(schedule.connection)
         batch = schedule.batch_size
         seconds = lambda: control.remaining(time.perf_counter() - t0, margin=0.5)  # noqa: E731
         source = None
@@ -153,7 +154,7 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
             if candidate.accepts_arrow(None):
                 # a sink that publishes as it writes needs the check before its first batch
                 check = "after" if on_close else "before"
-                source = open_columnar(pstt, run, sa.text(schedule.query), {}, control,
+                source = open_columnar(pstt, run, schedule.query, {}, control,
                                        seconds(), check)
         if source is not None:
             assert candidate is not None
@@ -188,6 +189,7 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
             finally:
                 source.close()
         if sink is None:
+            engine = pstt.databases.engine(schedule.connection)
             with engine.connect() as conn, bounded(conn, control, seconds()):
                 conn = conn.execution_options(stream_results=True, yield_per=batch)
                 stmt, params, plan = statement(conn, run)
@@ -281,7 +283,7 @@ def _one_select(query: str) -> bool:
     return first in ("select", "with", "values") and ";" not in text
 
 
-def open_columnar(pstt: Pstt, run: RunInfo, stmt: sa.TextClause, params: dict[str, Any],
+def open_columnar(pstt: Pstt, run: RunInfo, stmt: str | sa.TextClause, params: dict[str, Any],
                   control: RunControl, seconds: float | None,
                   check: str = "before") -> ArrowSource | None:
     """The run's result as Arrow batches when the columnar path can read it (``fast`` extra,

@@ -17,11 +17,12 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 from .control import RunControl
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 log = logging.getLogger("pstt.timeouts")
 
@@ -59,7 +60,9 @@ def _postgresql(conn: sa.Connection, control: RunControl,
                 seconds: float | None) -> Iterator[None]:
     if seconds:
         # transaction-local: the pooled connection gets its default back at the rollback
-        conn.execute(sa.text("SELECT set_config('statement_timeout', :ms, true)"),
+        from sqlalchemy import text
+
+        conn.execute(text("SELECT set_config('statement_timeout', :ms, true)"),
                      {"ms": str(math.ceil(seconds * 1000))})
     raw = _driver_connection(conn)
     cancel: Callable[[], None] = getattr(raw, "cancel_safe", None) or raw.cancel

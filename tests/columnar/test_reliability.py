@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from pstt_core.columnar.source import AdbcTarget, ArrowSource, SourceFailed, adbc_target
 from pstt_core.control import RunControl
+from pstt_core.databases import build_url, plain_sqlite_file
 from pstt_core.models import Database
 from tests.conftest import HomeBuilder, free_port, logs_text, wait_for
 from tests.processes import counting_query, interrupt, journal_running, start_run
@@ -164,7 +165,6 @@ def test_connection_configuration_is_the_engines() -> None:
     assert target == AdbcTarget("postgresql", "postgresql://us%40er:p%40ss%3Aw@db.example:5433/"
                                 "sales?connect_timeout=4&sslmode=require&application_name=pstt")
     # discrete fields (as build_url makes them) and libpq connect_args
-    from pstt_core.databases import build_url
     db = Database(name="pg", driver="postgresql", host="h", port=5432, database="d",
                   username="u", password="s3cret", options={"connect_args": {"connect_timeout": 2}})
     target = adbc_target(build_url(db, Path("/")), db)
@@ -211,3 +211,22 @@ def test_connect_timeout_applies_to_the_reader() -> None:
         source.close()
     finally:
         listener.close()
+
+
+@pytest.mark.parametrize("entry", [
+    {"url": "sqlite:///data/shop.db"}, {"url": "sqlite:////abs/shop.db"},
+    {"url": "sqlite:///./shop.db"}, {"driver": "sqlite", "database": "data/shop.db"},
+    {"driver": "SQLite", "database": "/abs/shop.db"}])
+def test_a_plain_sqlite_entry_is_the_file_sqlalchemy_would_open(entry: dict[str, str]) -> None:
+    home = Path("/srv/pstt-home")
+    db = Database(name="shop", **entry)
+    assert plain_sqlite_file(db, home) == Path(build_url(db, home).database or "")
+
+
+@pytest.mark.parametrize("entry", [
+    {"url": "sqlite:///shop.db?timeout=5"}, {"url": "sqlite:///file:shop.db?uri=true"},
+    {"url": "sqlite:///sh%20op.db"}, {"url": "sqlite://"}, {"url": "sqlite:///:memory:"},
+    {"url": "sqlite+pysqlite:///shop.db"}, {"url": "postgresql://u@h/d"},
+    {"driver": "sqlite", "database": "shop.db", "host": "h"}])
+def test_any_other_entry_is_left_to_sqlalchemy(entry: dict[str, str]) -> None:
+    assert plain_sqlite_file(Database(name="shop", **entry), Path("/srv/pstt-home")) is None

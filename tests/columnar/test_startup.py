@@ -37,6 +37,8 @@ def test_a_csv_run_loads_no_web_stack_and_no_unused_sink_client(home: HomeBuilde
     modules = loaded(home, "ten")
     assert "pyarrow" in modules  # the columnar path served it
     assert not modules & NOT_FOR_A_CSV_RUN, modules & NOT_FOR_A_CSV_RUN
+    # a plain SQLite file read by the columnar path needs no engine, URL or text() clause
+    assert "sqlalchemy" not in modules
     import_compute = subprocess.run(
         [sys.executable, "-c", PROBE.replace("sorted(m for m in sys.modules if \".\" not in m)",
                                              "sorted(sys.modules)"),
@@ -48,6 +50,15 @@ def test_a_csv_run_loads_no_web_stack_and_no_unused_sink_client(home: HomeBuilde
     # plugin's message and SMTP modules are for runs that send e-mail
     assert not {"apscheduler.schedulers.base", "pstt_sinks_email.smtp", "pstt_sinks_email.sink",
                 "pstt_sinks_email.message"} & set(all_modules)
+
+
+def test_a_run_the_row_path_serves_loads_sqlalchemy_when_it_needs_it(home: HomeBuilder) -> None:
+    home.add_schedule(id="bound", query="SELECT id, :schedule_id AS sid FROM orders ORDER BY id LIMIT 3",
+                      sink_options={"filename": "bound_{export_id}.csv"})
+    modules = loaded(home, "bound")
+    assert "sqlalchemy" in modules
+    (out,) = (home.root / "exports").rglob("bound_*.csv")
+    assert out.read_text(encoding="utf-8").splitlines()[1:] == ["1,bound", "2,bound", "3,bound"]
 
 
 VERSION_PROBE = """\

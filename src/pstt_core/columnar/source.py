@@ -31,16 +31,18 @@ import re
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlparse
 
 import attrs
-from sqlalchemy.engine import URL
 
 from ..control import RunControl
 from ..errors import PsttError
 from ..models import Database, cap_error
 from . import installed
+
+if TYPE_CHECKING:  # a plain SQLite entry is read without SQLAlchemy (see sqlite_file_target)
+    from sqlalchemy.engine import URL
 
 # libpq connection parameters an SQLAlchemy URL or connect_args may carry that mean the same
 # to ADBC's libpq (psycopg passes them to libpq too). Anything else: the row path.
@@ -75,32 +77,44 @@ class AdbcTarget:
 def adbc_target(url: URL, db: Database) -> AdbcTarget | None:
     """The ADBC connection for the engine URL ``url`` of ``db``, or ``None`` (row path)."""
     backend = url.get_backend_name()
-    if not installed(backend):
+    if not installed(backend) or not _plain_options(db):
         return None
-    extra = {k: v for k, v in db.options.items() if k != "connect_args"}
-    if extra.keys() - {"pool_size", "max_overflow", "pool_recycle", "pool_pre_ping",
-                       "pool_timeout", "echo"}:
-        return None  # engine options that may change what the query sees
     connect_args = db.options.get("connect_args") or {}
     if not isinstance(connect_args, Mapping):
         return None
     if backend == "sqlite":
-        return _sqlite(url, db, connect_args)
+        return _sqlite(url, db)
     return _postgresql(url, connect_args)
 
 
-def _sqlite(url: URL, db: Database, connect_args: Mapping[str, Any]) -> AdbcTarget | None:
+def sqlite_file_target(path: Path, db: Database) -> AdbcTarget | None:
+    """The ADBC connection of the SQLite file ``path`` of ``db`` (read-only, never created),
+    or ``None`` (row path): ``create_if_missing`` and ``connect_args`` keep the row path, and
+    so does a missing file, which the row path reports."""
+    if not installed("sqlite") or not _plain_options(db) or db.create_if_missing \
+            or db.options.get("connect_args") or not path.is_file():
+        return None
+    return AdbcTarget("sqlite", path.as_uri() + "?mode=ro")
+
+
+def _plain_options(db: Database) -> bool:
+    """Whether the entry's engine options are only the pool's, which cannot change what the
+    query sees."""
+    extra = {k for k in db.options if k != "connect_args"}
+    return not extra - {"pool_size", "max_overflow", "pool_recycle", "pool_pre_ping",
+                        "pool_timeout", "echo"}
+
+
+def _sqlite(url: URL, db: Database) -> AdbcTarget | None:
     # ``sqlite_existing_file`` made plain paths into ``file:`` URIs with mode=rw; a URI the
-    # user wrote, :memory: and create_if_missing keep the row path (they may create a file)
-    if db.create_if_missing or connect_args or set(url.query) != {"mode", "uri"}:
+    # user wrote and :memory: keep the row path (they may create a file)
+    if set(url.query) != {"mode", "uri"}:
         return None
     database = url.database or ""
     if not database.startswith("file:") or db.url and db.url.split("///", 1)[-1].startswith("file:"):
         return None
     path = Path.from_uri(database) if hasattr(Path, "from_uri") else _path_of(database)
-    if not path.is_file():
-        return None  # the row path says the file is missing
-    return AdbcTarget("sqlite", path.as_uri() + "?mode=ro")
+    return sqlite_file_target(path, db)
 
 
 def _path_of(uri: str) -> Path:
@@ -472,11 +486,17 @@ _RELEASE_LOCK = threading.Lock()
 
 
 def positional(stmt: Any, values: Mapping[str, Any], backend: str) -> tuple[str, list[Any]] | None:
-    """The statement in the driver's placeholders (``?`` SQLite, ``$1`` PostgreSQL) and its
-    values in order; ``None`` (the row path) for a NULL value, whose type the drivers would
-    have to guess. SQLite gets datetimes as the text Python's sqlite3 module binds."""
+    """The statement (SQL text, or SQLAlchemy's ``text()``) in the driver's placeholders
+    (``?`` SQLite, ``$1`` PostgreSQL) and its values in order; ``None`` (the row path) for a
+    NULL value, whose type the drivers would have to guess. SQLite gets datetimes as the text
+    Python's sqlite3 module binds."""
     from datetime import date, datetime
 
+    if isinstance(stmt, str):
+        if not values and ":" not in stmt:
+            return stmt, []  # nothing text() would bind or unescape: no SQLAlchemy needed
+        import sqlalchemy as sa
+        stmt = sa.text(stmt)
     if backend == "sqlite":
         from sqlalchemy.dialects.sqlite.base import SQLiteDialect
         compiled = stmt.compile(dialect=SQLiteDialect(paramstyle="qmark"))
