@@ -37,10 +37,17 @@ TIME_PARAMETERS = frozenset({"run_time", "last_success_at"})
 _INT64 = 2 ** 63
 
 
+def as_written(sql: str) -> bool:
+    """Whether SQLAlchemy's ``text()`` leaves ``sql`` as it is — no ``:name`` to bind, no
+    ``\\:`` to unescape — so it can go to a driver without importing SQLAlchemy (a columnar
+    run may never need it)."""
+    return ":" not in sql
+
+
 def referenced(sql: str) -> set[str]:
     """The ``:names`` a query binds, as SQLAlchemy's ``text()`` reads them."""
-    if ":" not in sql:
-        return set()  # without SQLAlchemy: a columnar run may never need it
+    if as_written(sql):
+        return set()
     import sqlalchemy as sa
 
     return set(sa.text(sql)._bindparams)

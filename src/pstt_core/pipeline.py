@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import gates, incremental
 from .columnar.source import (
+    AdbcTarget,
     ArrowSource,
     MixedTypes,
     SourceFailed,
@@ -149,13 +150,13 @@ def execute(pstt: Pstt, run: RunInfo, *, progress: Progress | None = None,
         seconds = lambda: control.remaining(time.perf_counter() - t0, margin=0.5)  # noqa: E731
         source = None
         on_close = _publishes_on_close(sink_type, options)
-        if _columnar_wanted(pstt, run):
+        target = _columnar_target(pstt, run)
+        if target is not None:
             candidate = sink_type.factory(pstt.sink_context(sink_type, options, run))
             if candidate.accepts_arrow(None):
                 # a sink that publishes as it writes needs the check before its first batch
                 check = "after" if on_close else "before"
-                source = open_columnar(pstt, run, schedule.query, {}, control,
-                                       seconds(), check)
+                source = open_columnar(target, run, control, seconds(), check)
         if source is not None:
             assert candidate is not None
             try:
@@ -262,13 +263,15 @@ def _publishes_on_close(sink_type: Any, options: Any) -> bool:
     return sink_type.streams_rows is None or sink_type.streams_rows(options) is None
 
 
-def _columnar_wanted(pstt: Pstt, run: RunInfo) -> bool:
-    """Whether the columnar path may serve the run. Queries with parameters and incremental
-    schedules keep the row path: their values are bound per dialect (:mod:`.parameters`) and the
-    watermark follows the delivered rows (:mod:`.incremental`), both on SQLAlchemy's connection."""
-    return pstt.settings["PSTT_COLUMNAR"] != "off" and run.schedule.incremental is None \
-        and not referenced(run.schedule.query) and _one_select(run.schedule.query) \
-        and pstt.databases.adbc_target(run.schedule.connection) is not None
+def _columnar_target(pstt: Pstt, run: RunInfo) -> AdbcTarget | None:
+    """The ADBC connection when the columnar path may serve the run, else ``None``. Queries
+    with parameters and incremental schedules keep the row path: their values are bound per
+    dialect (:mod:`.parameters`) and the watermark follows the delivered rows
+    (:mod:`.incremental`), both on SQLAlchemy's connection."""
+    if pstt.settings["PSTT_COLUMNAR"] == "off" or run.schedule.incremental is not None \
+            or referenced(run.schedule.query) or not _one_select(run.schedule.query):
+        return None
+    return pstt.databases.adbc_target(run.schedule.connection)
 
 
 _COMMENTS = re.compile(r"(\s+|--[^\n]*|/\*.*?\*/)+", re.S)
@@ -283,16 +286,12 @@ def _one_select(query: str) -> bool:
     return first in ("select", "with", "values") and ";" not in text
 
 
-def open_columnar(pstt: Pstt, run: RunInfo, stmt: str | sa.TextClause, params: dict[str, Any],
-                  control: RunControl, seconds: float | None,
+def open_columnar(target: AdbcTarget, run: RunInfo, control: RunControl, seconds: float | None,
                   check: str = "before") -> ArrowSource | None:
-    """The run's result as Arrow batches when the columnar path can read it (``fast`` extra,
-    SQLite or PostgreSQL, a configuration ADBC reproduces, types it renders), else ``None``."""
+    """The run's result as Arrow batches from ``target`` (:func:`_columnar_target`) when the
+    columnar reader can read it (types it renders), else ``None``."""
     schedule = run.schedule
-    target = pstt.databases.adbc_target(schedule.connection)
-    if target is None:
-        return None
-    query = positional(stmt, params, target.backend)
+    query = positional(schedule.query, {}, target.backend)
     if query is None:
         return None
     from .columnar.types import unsupported_columns

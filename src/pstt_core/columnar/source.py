@@ -39,6 +39,7 @@ import attrs
 from ..control import RunControl
 from ..errors import PsttError
 from ..models import Database, cap_error
+from ..parameters import as_written
 from . import installed
 
 if TYPE_CHECKING:  # a plain SQLite entry is read without SQLAlchemy (see sqlite_file_target)
@@ -77,13 +78,14 @@ class AdbcTarget:
 def adbc_target(url: URL, db: Database) -> AdbcTarget | None:
     """The ADBC connection for the engine URL ``url`` of ``db``, or ``None`` (row path)."""
     backend = url.get_backend_name()
+    if backend == "sqlite":
+        path = _sqlite_path(url, db)
+        return sqlite_file_target(path, db) if path is not None else None
     if not installed(backend) or not _plain_options(db):
         return None
     connect_args = db.options.get("connect_args") or {}
     if not isinstance(connect_args, Mapping):
         return None
-    if backend == "sqlite":
-        return _sqlite(url, db)
     return _postgresql(url, connect_args)
 
 
@@ -105,7 +107,7 @@ def _plain_options(db: Database) -> bool:
                         "pool_timeout", "echo"}
 
 
-def _sqlite(url: URL, db: Database) -> AdbcTarget | None:
+def _sqlite_path(url: URL, db: Database) -> Path | None:
     # ``sqlite_existing_file`` made plain paths into ``file:`` URIs with mode=rw; a URI the
     # user wrote and :memory: keep the row path (they may create a file)
     if set(url.query) != {"mode", "uri"}:
@@ -113,8 +115,7 @@ def _sqlite(url: URL, db: Database) -> AdbcTarget | None:
     database = url.database or ""
     if not database.startswith("file:") or db.url and db.url.split("///", 1)[-1].startswith("file:"):
         return None
-    path = Path.from_uri(database) if hasattr(Path, "from_uri") else _path_of(database)
-    return sqlite_file_target(path, db)
+    return Path.from_uri(database) if hasattr(Path, "from_uri") else _path_of(database)
 
 
 def _path_of(uri: str) -> Path:
@@ -485,18 +486,18 @@ _STOPPED = object()
 _RELEASE_LOCK = threading.Lock()
 
 
-def positional(stmt: Any, values: Mapping[str, Any], backend: str) -> tuple[str, list[Any]] | None:
-    """The statement (SQL text, or SQLAlchemy's ``text()``) in the driver's placeholders
-    (``?`` SQLite, ``$1`` PostgreSQL) and its values in order; ``None`` (the row path) for a
-    NULL value, whose type the drivers would have to guess. SQLite gets datetimes as the text
-    Python's sqlite3 module binds."""
+def positional(sql: str, values: Mapping[str, Any], backend: str) -> tuple[str, list[Any]] | None:
+    """The query ``sql`` (``:name`` parameters, as SQLAlchemy's ``text()`` reads them) in the
+    driver's placeholders (``?`` SQLite, ``$1`` PostgreSQL) and its values in order; ``None``
+    (the row path) for a NULL value, whose type the drivers would have to guess. SQLite gets
+    datetimes as the text Python's sqlite3 module binds."""
     from datetime import date, datetime
 
-    if isinstance(stmt, str):
-        if not values and ":" not in stmt:
-            return stmt, []  # nothing text() would bind or unescape: no SQLAlchemy needed
-        import sqlalchemy as sa
-        stmt = sa.text(stmt)
+    if not values and as_written(sql):
+        return sql, []
+    import sqlalchemy as sa
+
+    stmt = sa.text(sql)
     if backend == "sqlite":
         from sqlalchemy.dialects.sqlite.base import SQLiteDialect
         compiled = stmt.compile(dialect=SQLiteDialect(paramstyle="qmark"))
